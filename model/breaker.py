@@ -1,0 +1,538 @@
+"""``Breaker``: the reference circuit breaker, executing the transition table on an injected clock.
+
+Admission and outcome are separate steps because calls overlap::
+
+    permit = breaker.acquire()          # or CircuitOpenError
+    breaker.record_success(permit)      # or record_failure(permit, error) / release(permit)
+
+Every event is resolved against the table compiled for this breaker's configuration. When the
+row taken does not change state (admitting or recording a call in the closed state, the common
+case), the compiled dispatch function performs it directly. When it changes state, the
+``transitions`` machine built from the same table performs it, and the breaker checks that the
+machine took the very row the dispatch selected.
+
+A ``Breaker`` is not thread-safe: one thread or event loop drives it (the simulator does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from transitions import Machine
+
+from .classify import Classification, classify_exception
+from .clock import Clock
+from .config import BreakerConfig, ExcludedOutcome, TripError, TripRule
+from .errors import CircuitOpenError, PermitError, TableError
+from .events import Rejection, StateChange
+from .expr import Value, evaluate
+from .machine import build_machine
+from .pycompile import CompiledTable, compile_table
+from .states import State
+from .table import TABLE, VARIABLES, Table, Verdict
+from .window import CountWindow, TimeWindow
+
+__all__ = ["Breaker", "BreakerStats", "Permit"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Permit:
+    """Permission to make one call, returned by ``Breaker.acquire``; settle it exactly once.
+
+    Attributes:
+        id: Sequence number of the admission (1, 2, ...) within its breaker.
+        generation: The breaker's generation when the call was admitted.
+        state: The state that admitted the call.
+        is_probe: Whether the call is a half-open probe.
+        acquired_at: Admission time, seconds on the breaker's clock.
+    """
+
+    __slots__ = ("id", "generation", "state", "is_probe", "acquired_at", "settled", "_owner")
+
+    def __init__(
+        self, id: int, generation: int, state: State, is_probe: bool, acquired_at: float, owner: object
+    ) -> None:
+        self.id = id
+        self.generation = generation
+        self.state = state
+        self.is_probe = is_probe
+        self.acquired_at = acquired_at
+        self.settled = False
+        self._owner = owner
+
+    def __repr__(self) -> str:
+        probe = ", probe" if self.is_probe else ""
+        done = ", settled" if self.settled else ""
+        return (
+            f"Permit(#{self.id}, generation={self.generation}, state={self.state.value}"
+            f"{probe}, acquired_at={self.acquired_at!r}{done})"
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BreakerStats:
+    """Totals since the breaker was built (observability, not part of the formal state)."""
+
+    admitted: int
+    successes: int
+    failures: int
+    released: int
+    rejections: int
+    state_changes: int
+
+
+class _Core:
+    """The ``transitions`` model: the current state and the formal state variables."""
+
+    state: State
+    row_taken: int
+    generation: int
+    consecutive_failures: int
+    opened_at: float
+    open_until: float
+    next_open_duration: float
+    half_open_since: float
+    probes_admitted: int
+    probes_inflight: int
+    probe_successes: int
+    probe_failures: int
+
+
+class _EventArgs:
+    """The arguments of the event being processed (one reusable instance per breaker)."""
+
+    __slots__ = (
+        "now",
+        "permit_generation",
+        "permit_state",
+        "window_calls",
+        "window_failures",
+        "window_slow",
+        "failed",
+        "slow",
+        "_rng",
+        "_jitter_ratio",
+    )
+
+    def __init__(self, rng: random.Random, jitter_ratio: float) -> None:
+        self.now = 0.0
+        self.permit_generation = -1
+        self.permit_state = State.CLOSED
+        self.window_calls = self.window_failures = self.window_slow = 0
+        self.failed = self.slow = False
+        self._rng = rng
+        self._jitter_ratio = jitter_ratio
+
+    def jitter(self) -> float:
+        """The fraction added to this opening's duration; draws only when jitter is on."""
+        if self._jitter_ratio > 0:
+            return self._rng.random() * self._jitter_ratio
+        return 0.0
+
+
+class Breaker:
+    """A circuit breaker whose behaviour is the transition table ``TABLE``.
+
+    Args:
+        config: Options (``BreakerConfig()`` when omitted: the article's defaults).
+        clock: The only source of time: a callable returning seconds (``ManualClock`` in
+            tests, ``MonotonicClock`` in real use, the simulator's virtual time).
+        table: An alternative table (seeded mutants use this); defaults to ``TABLE``.
+        name: Shown in ``repr`` and messages.
+
+    Invariants (proved in ``proofs/``, tested in ``tests/``): no call is admitted while open
+    before the deadline; half-open never admits more than ``half_open_max_calls`` probes; the
+    breaker opens exactly when the trip rule is met; a stale permit changes nothing under the
+    default late-result policy; each event performs at most one state change.
+    """
+
+    def __init__(
+        self,
+        config: BreakerConfig | None = None,
+        *,
+        clock: Clock,
+        table: Table = TABLE,
+        name: str = "breaker",
+        fast_path: bool = True,
+    ) -> None:
+        if not callable(clock):
+            raise TypeError(f"'clock' must be a callable returning seconds, e.g. ManualClock() (got {clock!r})")
+        self.config = config if config is not None else BreakerConfig()
+        self.name = name
+        self._clock = clock
+        self._table = table
+        params = self.config.table_params()
+        self._compiled: CompiledTable = compile_table(table, params)
+
+        window: CountWindow | TimeWindow | None = None
+        if self.config.trip_rule is TripRule.COUNT_WINDOW:
+            window = CountWindow(self.config.window_size)
+        elif self.config.trip_rule is TripRule.TIME_WINDOW:
+            window = TimeWindow(self.config.window_duration)
+        self._window = window
+
+        core = _Core()
+        for variable, initial in VARIABLES.items():
+            setattr(core, variable, evaluate(initial, params))
+        core.row_taken = -1
+        self._core = core
+        self._machine: Machine = build_machine(core, self._compiled, window)
+        self._args = _EventArgs(random.Random(self.config.jitter_seed), self.config.jitter_ratio)
+
+        rows = table.rows
+        self._changes = tuple(row.dest is not None for row in rows)
+        self._verdicts = tuple(row.verdict for row in rows)
+        dispatch = self._compiled.dispatch
+        self._fast_path = fast_path
+        self._acquire = {s: dispatch[s]["acquire"] for s in State}
+        self._success = {s: dispatch[s]["record_success"] for s in State}
+        self._failure = {s: dispatch[s]["record_failure"] for s in State}
+        self._release = {s: dispatch[s]["release"] for s in State}
+        self._triggers: dict[str, Callable[..., bool]] = {
+            trigger: getattr(core, trigger) for trigger in {r.trigger for r in rows}
+        }
+        self._call_timeout = self.config.call_timeout
+        self._slow_threshold = self.config.slow_call_duration_threshold
+        self._last_now = -math.inf
+        self._next_id = 0
+        self._admitted = self._successes = self._failures = self._released = 0
+        self._rejections = self._state_changes = 0
+        self._on_state_change: list[Callable[[StateChange], object]] = []
+        self._on_rejection: list[Callable[[Rejection], object]] = []
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """The current state (reading it never changes it, even past the open deadline)."""
+        return self._core.state
+
+    @property
+    def generation(self) -> int:
+        """Number of state changes so far; permits from earlier generations are stale."""
+        return self._core.generation
+
+    @property
+    def consecutive_failures(self) -> int:
+        """Counted failures since the last success (consecutive trip rule, closed state)."""
+        return self._core.consecutive_failures
+
+    @property
+    def clock(self) -> Clock:
+        """The breaker's clock."""
+        return self._clock
+
+    @property
+    def table(self) -> Table:
+        """The transition table this breaker executes."""
+        return self._table
+
+    @property
+    def compiled(self) -> CompiledTable:
+        """The table specialised to this breaker's configuration."""
+        return self._compiled
+
+    @property
+    def machine(self) -> Machine:
+        """The ``transitions`` machine that performs every state change."""
+        return self._machine
+
+    @property
+    def stats(self) -> BreakerStats:
+        """Totals since construction: admitted, successes, failures, released, rejections."""
+        return BreakerStats(
+            admitted=self._admitted,
+            successes=self._successes,
+            failures=self._failures,
+            released=self._released,
+            rejections=self._rejections,
+            state_changes=self._state_changes,
+        )
+
+    def time_until_half_open(self) -> float:
+        """Seconds until a probe can be admitted: 0 unless open (``inf`` when forced open)."""
+        state = self._core.state
+        if state is State.OPEN:
+            return max(0.0, self._core.open_until - self._peek_now())
+        if state is State.FORCED_OPEN:
+            return math.inf
+        return 0.0
+
+    def snapshot(self) -> dict[str, Value]:
+        """The formal state: ``state`` plus every table variable, by name."""
+        core = self._core
+        result: dict[str, Value] = {"state": core.state}
+        for variable in VARIABLES:
+            result[variable] = getattr(core, variable)
+        return result
+
+    def add_listener(self, listener: object) -> None:
+        """Register ``listener``: its ``state_change(change)`` and ``rejection(rejection)``
+        methods (each optional) are called synchronously after the event."""
+        on_change = getattr(listener, "state_change", None)
+        on_reject = getattr(listener, "rejection", None)
+        if on_change is None and on_reject is None:
+            raise TypeError(
+                f"listener {listener!r} has neither state_change() nor rejection(); "
+                "subclass breakerlab.model.BreakerListener"
+            )
+        if on_change is not None:
+            self._on_state_change.append(on_change)
+        if on_reject is not None:
+            self._on_rejection.append(on_reject)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def acquire(self) -> Permit:
+        """Ask to make a call.
+
+        Returns:
+            A ``Permit`` to settle with ``record_success``, ``record_failure`` or ``release``.
+
+        Raises:
+            CircuitOpenError: the call is rejected (``remaining_s`` says for how long).
+        """
+        now = self._now()
+        core = self._core
+        args = self._args
+        args.now = now
+        source = core.state
+        if self._fast_path:
+            index = self._acquire[source](core, args, self._window)
+            if self._changes[index]:
+                self._fire("acquire", index, source, now)
+        else:
+            index = self._fire("acquire", -1, source, now)
+        verdict = self._verdicts[index]
+        if verdict is Verdict.REJECT:
+            self._reject(now, index)
+        self._admitted += 1
+        self._next_id += 1
+        return Permit(self._next_id, core.generation, core.state, verdict is Verdict.ADMIT_PROBE, now, self)
+
+    def record_success(self, permit: Permit) -> None:
+        """The call made with ``permit`` succeeded (a failure if it overran ``call_timeout``)."""
+        now = self._now()
+        self._settle(permit)
+        timeout = self._call_timeout
+        failed = timeout is not None and now - permit.acquired_at > timeout
+        self._record(permit, now, failed)
+
+    def record_failure(self, permit: Permit, error: BaseException | None = None) -> None:
+        """The call made with ``permit`` failed.
+
+        With ``error``, the error is classified first: a cancellation releases the permit, and
+        an excluded error is recorded per ``excluded_outcome`` (released, or a success).
+        """
+        if error is not None:
+            kind = classify_exception(self.config, error)
+            if kind is Classification.CANCELLED:
+                self.release(permit)
+                return
+            if kind is Classification.EXCLUDED:
+                self._record_excluded(permit)
+                return
+        now = self._now()
+        self._settle(permit)
+        self._record(permit, now, True)
+
+    def release(self, permit: Permit) -> None:
+        """Settle ``permit`` without an outcome (excluded error, cancellation): nothing is
+        counted, and a current half-open probe frees its slot."""
+        now = self._now()
+        self._settle(permit)
+        self._released += 1
+        args = self._args
+        args.now = now
+        args.permit_generation = permit.generation
+        args.permit_state = permit.state
+        core = self._core
+        self._step("release", self._release[core.state], now)
+
+    def poll(self) -> None:
+        """Let time-driven transitions happen with no call: open→half_open at the deadline
+        (``half_open_entry="at_deadline"``) and the half-open maximum wait."""
+        self._event("poll")
+
+    def force_open(self) -> None:
+        """Reject every call until ``reset()`` or ``disable()``."""
+        self._event("force_open")
+
+    def disable(self) -> None:
+        """Admit every call and count nothing until ``reset()`` or ``force_open()``."""
+        self._event("disable")
+
+    def reset(self) -> None:
+        """Close the breaker, clearing every counter, the window and the backoff."""
+        self._event("reset")
+
+    # -- protected calls ---------------------------------------------------------------------
+
+    def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Acquire, run ``fn(*args, **kwargs)``, classify and record the outcome.
+
+        Returns ``fn``'s result and re-raises ``fn``'s exception. With
+        ``trip_error="circuit_open"``, the call whose failure opens the breaker raises
+        ``CircuitOpenError`` chained from its error instead.
+
+        Raises:
+            CircuitOpenError: the call was rejected (``fn`` was not called), or it tripped the
+                breaker and ``trip_error`` is ``"circuit_open"``.
+        """
+        permit = self.acquire()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            opened = self._settle_exception(permit, exc)
+            if opened and self.config.trip_error is TripError.CIRCUIT_OPEN:
+                raise self._open_error() from exc
+            raise
+        predicate = self.config.is_failure_result
+        try:
+            failed_result = predicate is not None and bool(predicate(result))
+        except BaseException:
+            self.release(permit)
+            raise
+        if failed_result:
+            opened = self._record_failure_result(permit)
+            if opened and self.config.trip_error is TripError.CIRCUIT_OPEN:
+                raise self._open_error()
+        else:
+            self.record_success(permit)
+        return result
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        now = self._clock()
+        if now < self._last_now:  # time never runs back (protects the open duration)
+            return self._last_now
+        self._last_now = now
+        return now
+
+    def _peek_now(self) -> float:
+        return max(self._clock(), self._last_now)
+
+    def _settle(self, permit: Permit) -> None:
+        if permit._owner is not self:
+            raise PermitError(f"{permit!r} was issued by another breaker; settle it with the breaker that issued it")
+        if permit.settled:
+            raise PermitError(f"{permit!r} was already settled: record each call's outcome exactly once")
+        permit.settled = True
+
+    def _record(self, permit: Permit, now: float, failed: bool) -> int:
+        args = self._args
+        args.now = now
+        args.permit_generation = permit.generation
+        args.permit_state = permit.state
+        window = self._window
+        if window is not None:
+            threshold = self._slow_threshold
+            slow = threshold is not None and now - permit.acquired_at > threshold
+            args.failed = failed
+            args.slow = slow
+            args.window_calls, args.window_failures, args.window_slow = window.counts_after(now, failed, slow)
+        if failed:
+            self._failures += 1
+            return self._step("record_failure", self._failure[self._core.state], now)
+        self._successes += 1
+        return self._step("record_success", self._success[self._core.state], now)
+
+    def _step(self, trigger: str, dispatch: Callable[[Any, Any, Any], int], now: float) -> int:
+        """Take the row ``dispatch`` selects; a state change goes through the machine."""
+        core = self._core
+        source = core.state
+        if self._fast_path:
+            index = dispatch(core, self._args, self._window)
+            if self._changes[index]:
+                self._fire(trigger, index, source, now)
+            return index
+        return self._fire(trigger, -1, source, now)
+
+    def _opened_by(self, index: int) -> bool:
+        return self._table.rows[index].dest is State.OPEN
+
+    def _record_excluded(self, permit: Permit) -> None:
+        if self.config.excluded_outcome is ExcludedOutcome.SUCCESS:
+            self.record_success(permit)
+        else:
+            self.release(permit)
+
+    def _record_failure_result(self, permit: Permit) -> bool:
+        now = self._now()
+        self._settle(permit)
+        return self._opened_by(self._record(permit, now, True))
+
+    def _settle_exception(self, permit: Permit, exc: BaseException) -> bool:
+        """Record ``exc`` as ``permit``'s outcome; True if that opened the breaker."""
+        kind = classify_exception(self.config, exc)
+        if kind is Classification.CANCELLED:
+            self.release(permit)
+            return False
+        if kind is Classification.EXCLUDED:
+            self._record_excluded(permit)
+            return False
+        now = self._now()
+        self._settle(permit)
+        return self._opened_by(self._record(permit, now, True))
+
+    def _open_error(self) -> CircuitOpenError:
+        return CircuitOpenError(self.time_until_half_open(), self._core.state)
+
+    def _event(self, trigger: str) -> None:
+        now = self._now()
+        args = self._args
+        args.now = now
+        self._step(trigger, self._compiled.dispatch[self._core.state][trigger], now)
+
+    def _fire(self, trigger: str, expected: int, source: State, now: float) -> int:
+        """Let the ``transitions`` machine take a row (checking it is ``expected`` unless -1),
+        then notify listeners of a state change. Returns the row's index."""
+        core = self._core
+        core.row_taken = -1
+        self._triggers[trigger](self._args)
+        index = core.row_taken
+        if expected != -1 and index != expected:
+            raise TableError(
+                f"internal error: the transitions machine took row {index} for "
+                f"{trigger!r} in {source.value!r} but the dispatch selected row {expected}"
+            )
+        row = self._table.rows[index]
+        if row.dest is None:
+            return index
+        self._state_changes += 1
+        if self._on_state_change:
+            change = StateChange(now, source, core.state, row.cause, core.generation)
+            for callback in self._on_state_change:
+                callback(change)
+        return index
+
+    def _reject(self, now: float, index: int) -> None:
+        state = self._core.state
+        if state is State.OPEN:
+            remaining = max(0.0, self._core.open_until - now)
+        elif state is State.FORCED_OPEN:
+            remaining = math.inf
+        else:
+            remaining = 0.0
+        self._rejections += 1
+        if self._on_rejection:
+            rejection = Rejection(now, state, remaining, self._table.rows[index].cause)
+            for callback in self._on_rejection:
+                callback(rejection)
+        raise CircuitOpenError(remaining, state)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Breaker {self.name!r} {self._core.state.value} generation={self._core.generation} "
+            f"consecutive_failures={self._core.consecutive_failures}>"
+        )
+
+    def __getstate__(self) -> Any:
+        raise TypeError("a Breaker holds a live clock and state machine and cannot be pickled; pickle its config")

@@ -1,0 +1,35 @@
+"""Failure classification: is an exception a failure, an uncounted outcome, or a cancellation?"""
+
+from __future__ import annotations
+
+import enum
+
+from .config import BreakerConfig
+
+__all__ = ["Classification", "classify_exception"]
+
+
+class Classification(enum.StrEnum):
+    """How an exception raised by a protected call is recorded."""
+
+    FAILURE = "failure"
+    """Counted as a failure."""
+    EXCLUDED = "excluded"
+    """Not counted as a failure; recorded per ``excluded_outcome`` (neutral or success)."""
+    CANCELLED = "cancelled"
+    """A cancellation: the permit is released, never a success nor a failure."""
+
+
+def classify_exception(config: BreakerConfig, exc: BaseException) -> Classification:
+    """Classify ``exc`` under ``config`` (order: cancellation, excluded, failure, other).
+
+    A ``BaseException`` that is not an ``Exception`` (``asyncio.CancelledError``,
+    ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``) is a cancellation.
+    """
+    if not isinstance(exc, Exception):
+        return Classification.CANCELLED
+    if config.excluded_exceptions and isinstance(exc, config.excluded_exceptions):
+        return Classification.EXCLUDED
+    if isinstance(exc, config.failure_exceptions) and (config.is_failure is None or config.is_failure(exc)):
+        return Classification.FAILURE
+    return Classification.EXCLUDED

@@ -1,0 +1,64 @@
+"""Clocks: the only source of time for a breaker.
+
+A clock is any zero-argument callable returning seconds as a float that never decreases.
+``ManualClock`` moves only when told (tests, notebooks); ``MonotonicClock`` reads the operating
+system's monotonic clock (real use) and is the only place in ``breakerlab.model`` that touches
+real time. The simulator passes its own virtual time.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Clock", "ManualClock", "MonotonicClock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Anything that returns the current time in seconds when called."""
+
+    def __call__(self) -> float: ...
+
+
+class ManualClock:
+    """A virtual clock that starts at ``start_s`` (default 0.0) and moves only by ``advance``.
+
+    >>> clock = ManualClock()
+    >>> clock.advance(1.5)
+    1.5
+    >>> clock()
+    1.5
+    """
+
+    __slots__ = ("_now_s",)
+
+    def __init__(self, start_s: float = 0.0) -> None:
+        if not isinstance(start_s, int | float) or start_s != start_s:
+            raise ValueError(f"'start_s' must be a number (got {start_s!r})")
+        self._now_s = float(start_s)
+
+    def __call__(self) -> float:
+        return self._now_s
+
+    def advance(self, dt: float) -> float:
+        """Move time forward by ``dt`` seconds (``dt >= 0``) and return the new time."""
+        if not dt >= 0:  # also rejects NaN
+            raise ValueError(f"'dt' must be >= 0 seconds: a clock never runs back (got {dt!r})")
+        self._now_s += dt
+        return self._now_s
+
+    def __repr__(self) -> str:
+        return f"ManualClock(now={self._now_s!r})"
+
+
+class MonotonicClock:
+    """Seconds from ``time.monotonic()``: immune to wall-clock steps (NTP, DST, manual changes)."""
+
+    __slots__ = ()
+
+    def __call__(self) -> float:
+        return time.monotonic()
+
+    def __repr__(self) -> str:
+        return "MonotonicClock()"

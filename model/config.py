@@ -1,0 +1,326 @@
+"""``BreakerConfig``: every option of the reference breaker, validated once at construction.
+
+Each behaviour on which real breaker libraries disagree is an explicit option here; the
+defaults reproduce the article the project grew from (pybreaker's ``fail_max=5``,
+``reset_timeout=60``: consecutive failures, one probe, one success closes, a failed probe
+re-opens). ``model/SEMANTICS.md`` documents every option in a table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from typing import Any
+
+from .errors import InvalidConfigError
+from .expr import Value
+
+__all__ = [
+    "BreakerConfig",
+    "CloseRule",
+    "ExcludedOutcome",
+    "HalfOpenEntry",
+    "HalfOpenLimit",
+    "LateResultPolicy",
+    "OpenDurationPolicy",
+    "TripError",
+    "TripRule",
+]
+
+#: Denominator bound used to turn rate thresholds into exact fractions (0.3 -> 3/10).
+RATE_DENOMINATOR_LIMIT = 1_000_000
+
+
+class TripRule(enum.StrEnum):
+    """What opens a closed breaker."""
+
+    CONSECUTIVE = "consecutive"
+    """The ``fail_max``-th consecutive counted failure."""
+    COUNT_WINDOW = "count_window"
+    """The failure (or slow-call) rate over the last ``window_size`` outcomes."""
+    TIME_WINDOW = "time_window"
+    """The failure (or slow-call) rate over the outcomes of the last ``window_duration`` s."""
+
+
+class OpenDurationPolicy(enum.StrEnum):
+    """How long each opening lasts."""
+
+    FIXED = "fixed"
+    EXPONENTIAL = "exponential"
+
+
+class HalfOpenEntry(enum.StrEnum):
+    """When open becomes half-open."""
+
+    LAZY = "lazy"
+    """On the first ``acquire()`` at or after the deadline (that call is the first probe)."""
+    AT_DEADLINE = "at_deadline"
+    """Also on ``poll()`` at the deadline, with no probe admitted yet."""
+
+
+class HalfOpenLimit(enum.StrEnum):
+    """What ``half_open_max_calls`` limits."""
+
+    PER_EPISODE = "per_episode"
+    CONCURRENT = "concurrent"
+
+
+class CloseRule(enum.StrEnum):
+    """How half-open decides to close."""
+
+    CONSECUTIVE = "consecutive"
+    """Any probe failure re-opens; ``success_threshold`` successes close."""
+    RATE = "rate"
+    """After ``half_open_max_calls`` outcomes: re-open iff the failure rate meets the threshold."""
+
+
+class LateResultPolicy(enum.StrEnum):
+    """What an outcome recorded with a permit from an earlier generation does."""
+
+    IGNORE = "ignore"
+    CURRENT_STATE = "current_state"
+    ADMITTING_STATE = "admitting_state"
+
+
+class ExcludedOutcome(enum.StrEnum):
+    """What an uncounted (excluded) exception is."""
+
+    NEUTRAL = "neutral"
+    SUCCESS = "success"
+
+
+class TripError(enum.StrEnum):
+    """What the call whose failure opens the breaker raises."""
+
+    ORIGINAL = "original"
+    CIRCUIT_OPEN = "circuit_open"
+
+
+ExceptionTypes = tuple[type[BaseException], ...]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BreakerConfig:
+    """The complete, immutable configuration of a breaker. Times are in seconds.
+
+    Invalid values raise ``InvalidConfigError`` naming the field, the rule and the value.
+    Enum-valued options accept their string values (``trip_rule="count_window"``).
+    """
+
+    # -- trip rule ---------------------------------------------------------------------------
+    trip_rule: TripRule = TripRule.CONSECUTIVE
+    fail_max: int = 5
+    window_size: int = 100
+    window_duration: float = 60.0
+    minimum_calls: int = 100
+    failure_rate_threshold: float = 0.5
+    slow_call_duration_threshold: float | None = None
+    slow_call_rate_threshold: float = 1.0
+    trip_on_equal_rate: bool = True
+    # -- open duration -----------------------------------------------------------------------
+    reset_timeout: float = 60.0
+    open_duration_policy: OpenDurationPolicy = OpenDurationPolicy.FIXED
+    backoff_factor: float = 2.0
+    backoff_cap: float | None = None
+    jitter_ratio: float = 0.0
+    jitter_seed: int = 0
+    admit_at_deadline: bool = True
+    half_open_entry: HalfOpenEntry = HalfOpenEntry.LAZY
+    # -- half-open ---------------------------------------------------------------------------
+    half_open_max_calls: int = 1
+    half_open_limit: HalfOpenLimit = HalfOpenLimit.PER_EPISODE
+    close_rule: CloseRule = CloseRule.CONSECUTIVE
+    success_threshold: int = 1
+    half_open_max_wait: float | None = None
+    # -- outcomes ----------------------------------------------------------------------------
+    late_result: LateResultPolicy = LateResultPolicy.IGNORE
+    failure_exceptions: ExceptionTypes = (Exception,)
+    excluded_exceptions: ExceptionTypes = ()
+    is_failure: Callable[[BaseException], bool] | None = None
+    is_failure_result: Callable[[Any], bool] | None = None
+    excluded_outcome: ExcludedOutcome = ExcludedOutcome.NEUTRAL
+    call_timeout: float | None = None
+    trip_error: TripError = TripError.ORIGINAL
+
+    def __post_init__(self) -> None:
+        enums: Mapping[str, type[enum.StrEnum]] = {
+            "trip_rule": TripRule,
+            "open_duration_policy": OpenDurationPolicy,
+            "half_open_entry": HalfOpenEntry,
+            "half_open_limit": HalfOpenLimit,
+            "close_rule": CloseRule,
+            "late_result": LateResultPolicy,
+            "excluded_outcome": ExcludedOutcome,
+            "trip_error": TripError,
+        }
+        for name, kind in enums.items():
+            object.__setattr__(self, name, _enum_value(name, kind, getattr(self, name)))
+
+        _int_at_least("fail_max", self.fail_max, 1)
+        _int_at_least("window_size", self.window_size, 1)
+        _int_at_least("minimum_calls", self.minimum_calls, 1)
+        _positive("window_duration", self.window_duration)
+        _fraction("failure_rate_threshold", self.failure_rate_threshold)
+        _fraction("slow_call_rate_threshold", self.slow_call_rate_threshold)
+        _bool("trip_on_equal_rate", self.trip_on_equal_rate)
+        if self.slow_call_duration_threshold is not None:
+            _non_negative("slow_call_duration_threshold", self.slow_call_duration_threshold)
+        if self.trip_rule is TripRule.COUNT_WINDOW and self.minimum_calls > self.window_size:
+            raise InvalidConfigError(
+                "minimum_calls",
+                f"<= window_size ({self.window_size}) with trip_rule 'count_window'",
+                self.minimum_calls,
+                "a count window never holds more than window_size outcomes",
+            )
+        if self.slow_call_duration_threshold is not None and self.trip_rule is TripRule.CONSECUTIVE:
+            raise InvalidConfigError(
+                "slow_call_duration_threshold",
+                "None unless trip_rule is 'count_window' or 'time_window'",
+                self.slow_call_duration_threshold,
+                "the slow-call rate is measured over a window",
+            )
+
+        _non_negative("reset_timeout", self.reset_timeout)
+        _finite_at_least("backoff_factor", self.backoff_factor, 1.0)
+        if self.backoff_cap is not None:
+            _finite_at_least("backoff_cap", self.backoff_cap, self.reset_timeout, "reset_timeout")
+        _non_negative("jitter_ratio", self.jitter_ratio)
+        if not isinstance(self.jitter_seed, int) or isinstance(self.jitter_seed, bool):
+            raise InvalidConfigError("jitter_seed", "an int", self.jitter_seed)
+        _bool("admit_at_deadline", self.admit_at_deadline)
+
+        _int_at_least("half_open_max_calls", self.half_open_max_calls, 1)
+        _int_at_least("success_threshold", self.success_threshold, 1)
+        if (
+            self.close_rule is CloseRule.CONSECUTIVE
+            and self.half_open_limit is HalfOpenLimit.PER_EPISODE
+            and self.success_threshold > self.half_open_max_calls
+        ):
+            raise InvalidConfigError(
+                "success_threshold",
+                f"<= half_open_max_calls ({self.half_open_max_calls}) with a per-episode probe limit",
+                self.success_threshold,
+                "otherwise half-open can never collect enough successes to close",
+            )
+        if self.half_open_max_wait is not None:
+            _positive("half_open_max_wait", self.half_open_max_wait)
+
+        object.__setattr__(
+            self, "failure_exceptions", _exception_types("failure_exceptions", self.failure_exceptions)
+        )
+        object.__setattr__(
+            self, "excluded_exceptions", _exception_types("excluded_exceptions", self.excluded_exceptions)
+        )
+        for name in ("is_failure", "is_failure_result"):
+            value = getattr(self, name)
+            if value is not None and not callable(value):
+                raise InvalidConfigError(name, "None or a callable", value)
+        if self.call_timeout is not None:
+            _positive("call_timeout", self.call_timeout)
+
+    # -- derived views -----------------------------------------------------------------------
+
+    def replace(self, **changes: Any) -> BreakerConfig:
+        """A copy with ``changes`` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def uses_window(self) -> bool:
+        """Whether the trip rule keeps a window of recent outcomes."""
+        return self.trip_rule is not TripRule.CONSECUTIVE
+
+    def table_params(self) -> dict[str, Value]:
+        """The values of the transition table's ``Param`` names for this configuration.
+
+        Rates become exact integer fractions so guards compare them without rounding.
+        """
+        failure_rate = Fraction(self.failure_rate_threshold).limit_denominator(RATE_DENOMINATOR_LIMIT)
+        slow_rate = Fraction(self.slow_call_rate_threshold).limit_denominator(RATE_DENOMINATOR_LIMIT)
+        return {
+            "trip_rule": self.trip_rule.value,
+            "fail_max": self.fail_max,
+            "minimum_calls": self.minimum_calls,
+            "failure_rate_num": failure_rate.numerator,
+            "failure_rate_den": failure_rate.denominator,
+            "slow_rule_enabled": self.slow_call_duration_threshold is not None,
+            "slow_rate_num": slow_rate.numerator,
+            "slow_rate_den": slow_rate.denominator,
+            "trip_on_equal_rate": self.trip_on_equal_rate,
+            "reset_timeout": float(self.reset_timeout),
+            "exponential_backoff": self.open_duration_policy is OpenDurationPolicy.EXPONENTIAL,
+            "backoff_factor": float(self.backoff_factor),
+            "backoff_cap": math.inf if self.backoff_cap is None else float(self.backoff_cap),
+            "admit_at_deadline": self.admit_at_deadline,
+            "half_open_entry": self.half_open_entry.value,
+            "half_open_max_calls": self.half_open_max_calls,
+            "half_open_limit": self.half_open_limit.value,
+            "close_rule": self.close_rule.value,
+            "success_threshold": self.success_threshold,
+            "max_wait_enabled": self.half_open_max_wait is not None,
+            "half_open_max_wait": 0.0 if self.half_open_max_wait is None else float(self.half_open_max_wait),
+            "late_result": self.late_result.value,
+        }
+
+
+# -- validators: one message template, "'<field>' must be <rule> (got <value>)" ----------------
+
+
+def _enum_value(name: str, kind: type[enum.StrEnum], value: object) -> enum.StrEnum:
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    valid = ", ".join(repr(m.value) for m in kind)
+    raise InvalidConfigError(name, f"one of {valid}", value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _int_at_least(name: str, value: object, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise InvalidConfigError(name, f"an int >= {low}", value)
+
+
+def _bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidConfigError(name, "a bool", value)
+
+
+def _non_negative(name: str, value: object) -> None:
+    if not _is_number(value) or not 0 <= value < math.inf:  # type: ignore[operator]
+        raise InvalidConfigError(name, "a finite number of seconds >= 0", value)
+
+
+def _positive(name: str, value: object) -> None:
+    if not _is_number(value) or not 0 < value < math.inf:  # type: ignore[operator]
+        raise InvalidConfigError(name, "a finite number > 0", value)
+
+
+def _finite_at_least(name: str, value: object, low: float, low_name: str = "") -> None:
+    if not _is_number(value) or not low <= value < math.inf:  # type: ignore[operator]
+        bound = f"{low_name} ({low!r})" if low_name else repr(low)
+        raise InvalidConfigError(name, f"a finite number >= {bound}", value)
+
+
+def _fraction(name: str, value: object) -> None:
+    if not _is_number(value) or not 0 < value <= 1:  # type: ignore[operator]
+        raise InvalidConfigError(name, "a fraction in (0, 1], e.g. 0.5 for 50%", value)
+
+
+def _exception_types(name: str, value: object) -> ExceptionTypes:
+    items = (value,) if isinstance(value, type) else value
+    if not isinstance(items, list | tuple | set | frozenset):
+        raise InvalidConfigError(name, "a tuple of exception types", value)
+    result = tuple(items)
+    for item in result:
+        if not (isinstance(item, type) and issubclass(item, BaseException)):
+            raise InvalidConfigError(name, "a tuple of exception types", value, f"{item!r} is not one")
+    return result

@@ -1,0 +1,60 @@
+"""What a breaker tells its listeners: state changes and rejections."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol, runtime_checkable
+
+from .states import State
+
+__all__ = ["BreakerListener", "ListenerProtocol", "Rejection", "StateChange"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StateChange:
+    """The breaker moved from ``source`` to ``dest`` at ``time`` (seconds on its clock).
+
+    ``cause`` names the table row that fired (``"trip"``, ``"deadline_reached"``,
+    ``"probe_failed"``, ``"probes_succeeded"``, ``"half_open_timeout"``, ``"reset"``, ...);
+    ``generation`` is the breaker's generation after the change.
+    """
+
+    time: float
+    source: State
+    dest: State
+    cause: str
+    generation: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rejection:
+    """A call was rejected at ``time`` in ``state``; a probe may be admitted in ``remaining_s``."""
+
+    time: float
+    state: State
+    remaining_s: float
+    cause: str
+
+
+@runtime_checkable
+class ListenerProtocol(Protocol):
+    """A listener: both methods are optional on objects passed to ``Breaker.add_listener``."""
+
+    def state_change(self, change: StateChange) -> None: ...
+
+    def rejection(self, rejection: Rejection) -> None: ...
+
+
+class BreakerListener:
+    """Base class with no-op methods: override the ones you need.
+
+    >>> class Log(BreakerListener):
+    ...     def state_change(self, change: StateChange) -> None:
+    ...         print(change.source, "->", change.dest)
+    """
+
+    def state_change(self, change: StateChange) -> None:
+        """Called after every state change."""
+
+    def rejection(self, rejection: Rejection) -> None:
+        """Called for every rejected call."""

@@ -1,0 +1,39 @@
+"""Pytest configuration: registers the Hypothesis profiles and loads the one BREAKERLAB_PROFILE names.
+
+Profiles: ``dev`` (the default on a developer machine), ``ci`` (derandomized; the default when
+``CI=true``) and ``thorough`` (long runs, chosen by hand).
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import settings
+
+settings.register_profile("dev", max_examples=60, stateful_step_count=40, deadline=None)
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=150,
+    stateful_step_count=50,
+    deadline=None,
+    print_blob=True,
+)
+settings.register_profile("thorough", max_examples=2000, stateful_step_count=100, deadline=None)
+
+PROFILES = ("dev", "ci", "thorough")
+
+
+def _profile_name() -> str:
+    """Choose the profile: BREAKERLAB_PROFILE, else ``ci`` when CI=true, else ``dev``."""
+    name = os.environ.get("BREAKERLAB_PROFILE", "").strip()
+    if not name:
+        return "ci" if os.environ.get("CI", "").strip().lower() == "true" else "dev"
+    if name not in PROFILES:
+        raise ValueError(
+            f"'BREAKERLAB_PROFILE' must be one of {', '.join(PROFILES)} (got {name!r})"
+        )
+    return name
+
+
+settings.load_profile(_profile_name())
