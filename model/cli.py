@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
+from .errors import BreakerError
+
 __all__ = ["diagram_command", "main"]
 
 GROUP = "breakerlab.commands"
@@ -51,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(func(args) or 0)
+    except BreakerError as exc:
+        print(f"breakerlab: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -43,6 +43,7 @@ __all__ = [
     "ite",
     "minimum",
     "names",
+    "replace",
     "evaluate",
     "walk",
     "children",
@@ -388,3 +389,20 @@ def evaluate(expr: Expr, env: Mapping[str, Value]) -> Value:
     if isinstance(expr, Ite):
         return evaluate(expr.then if evaluate(expr.cond, env) else expr.orelse, env)
     raise TypeError(f"unknown expression node {expr!r}")
+
+
+def replace(expr: Expr, old: Expr, new: Expr) -> Expr:
+    """``expr`` with every sub-tree structurally equal to ``old`` replaced by ``new``."""
+    if expr == old:
+        return new
+    if isinstance(expr, BinOp):
+        return BinOp(expr.op, replace(expr.left, old, new), replace(expr.right, old, new))
+    if isinstance(expr, Cmp):
+        return Cmp(expr.op, replace(expr.left, old, new), replace(expr.right, old, new))
+    if isinstance(expr, BoolOp):
+        return BoolOp(expr.op, tuple(replace(o, old, new) for o in expr.operands))
+    if isinstance(expr, Not):
+        return Not(replace(expr.operand, old, new))
+    if isinstance(expr, Ite):
+        return Ite(replace(expr.cond, old, new), replace(expr.then, old, new), replace(expr.orelse, old, new))
+    return expr

@@ -28,6 +28,8 @@ from hypothesis.stateful import (
 )
 from oracle import (
     CLOSED,
+    DISABLED,
+    FORCED_OPEN,
     HALF_OPEN,
     OPEN,
     Kind,
@@ -47,6 +49,9 @@ from breakerlab.model import (
     StateChange,
 )
 from breakerlab.model.table import TABLE
+
+
+MANUAL_STATES = (FORCED_OPEN, DISABLED)
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,10 @@ class BreakerComparison(RuleBasedStateMachine):
     """
 
     TABLE: ClassVar[Any] = TABLE
+    MANUAL_OPERATIONS: ClassVar[int] = 2
+    """How many ``force_open``/``disable``/``reset`` (from an automatic state) one program may
+    make. Manual states admit nothing of interest, so unlimited manual operations would spend
+    most steps there; a ``reset`` that leaves ``forced_open`` or ``disabled`` is always allowed."""
     permits = Bundle("permits")
 
     config: BreakerConfig
@@ -99,6 +108,7 @@ class BreakerComparison(RuleBasedStateMachine):
         self.clock = ManualClock()
         self.max_generation_seen = 0
         self._generation_before = 0
+        self.manual_operations_left = self.MANUAL_OPERATIONS
 
     def __repr__(self) -> str:
         """Show the virtual time and what the oracle says the breaker is doing."""
@@ -218,19 +228,28 @@ class BreakerComparison(RuleBasedStateMachine):
         """Let the breaker act on time alone."""
         self._operate(self.oracle.poll, self.breaker.poll)
 
+    @precondition(lambda self: self.manual_operations_left > 0)
     @rule()
     def force_open(self) -> None:
         """Force the breaker open."""
+        self.manual_operations_left -= 1
         self._operate(self.oracle.force_open, self.breaker.force_open)
 
+    @precondition(lambda self: self.manual_operations_left > 0)
     @rule()
     def disable(self) -> None:
         """Disable the breaker."""
+        self.manual_operations_left -= 1
         self._operate(self.oracle.disable, self.breaker.disable)
 
+    @precondition(
+        lambda self: self.manual_operations_left > 0 or self.oracle.state in MANUAL_STATES
+    )
     @rule()
     def reset(self) -> None:
         """Reset the breaker to closed."""
+        if self.oracle.state not in MANUAL_STATES:
+            self.manual_operations_left -= 1
         self._operate(self.oracle.reset, self.breaker.reset)
 
     # ----------------------------------------------------------------------------------------

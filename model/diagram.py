@@ -1,0 +1,55 @@
+"""Mermaid diagrams of the breaker, drawn from the ``transitions`` machine itself."""
+
+from __future__ import annotations
+
+from .breaker import Breaker
+from .clock import ManualClock
+from .config import BreakerConfig
+from .machine import RowGuard
+from .states import State
+
+__all__ = ["mermaid"]
+
+
+def mermaid(config: BreakerConfig | None = None, *, internal: bool = False) -> str:
+    """A Mermaid ``stateDiagram-v2`` of the machine built for ``config``.
+
+    Every state change the machine can make under ``config`` is an arrow labelled
+    ``trigger: cause``; transitions that cannot happen under this configuration (for example
+    the late-result rows when ``late_result`` is ``"ignore"``) are not in the machine and so
+    not drawn. With ``internal=True`` the rows that do not change state are drawn as dotted
+    self-loops too.
+    """
+    breaker = Breaker(config, clock=ManualClock())
+    machine = breaker.machine
+    lines = ["stateDiagram-v2", f"    [*] --> {breaker.state.value}"]
+    seen: set[tuple[str, str, str]] = set()
+    for trigger, event in machine.events.items():
+        for source_name, transitions in event.transitions.items():
+            source = State[source_name].value
+            for transition in transitions:
+                guard = next(c.func for c in transition.conditions if isinstance(c.func, RowGuard))
+                cause = guard.row.cause
+                if transition.dest is None:
+                    if not internal:
+                        continue
+                    dest = source
+                else:
+                    dest = State[transition.dest].value
+                key = (source, dest, f"{trigger}: {cause}")
+                if key in seen:
+                    continue
+                seen.add(key)
+                lines.append(f"    {source} --> {dest}: {trigger}: {cause}")
+    for state in State:
+        lines.append(f"    note right of {state.value}: {_NOTES[state]}")
+    return "\n".join(lines)
+
+
+_NOTES = {
+    State.CLOSED: "admits every call; outcomes feed the trip rule",
+    State.OPEN: "rejects until the deadline",
+    State.HALF_OPEN: "admits limited probes",
+    State.FORCED_OPEN: "manual: rejects everything",
+    State.DISABLED: "manual: admits everything, counts nothing",
+}

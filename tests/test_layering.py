@@ -1,0 +1,59 @@
+"""Layering and hygiene rules: what breakerlab.model may import and read."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+MODEL = pathlib.Path(__file__).resolve().parents[1] / "model"
+
+
+def test_model_imports_neither_simpy_nor_numpy_nor_upper_layers() -> None:
+    """Importing breakerlab.model (and its CLI) loads no simulator, numeric or upper-layer module."""
+    code = (
+        "import sys, breakerlab.model, breakerlab.model.cli, breakerlab.model.diagram, breakerlab.model.mutants;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('simpy', 'numpy', 'z3', 'matplotlib')"
+        " or m.startswith(('breakerlab.sim', 'breakerlab.proofs'))];"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def _imports(path: pathlib.Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+ALLOWED = {
+    "__future__", "abc", "argparse", "asyncio", "collections", "dataclasses", "enum", "fractions", "functools",
+    "hashlib", "importlib", "math", "random", "sys", "typing", "transitions",
+}
+
+
+def test_model_uses_only_the_standard_library_and_transitions() -> None:
+    """Every model module imports only allowed standard-library modules and transitions."""
+    for path in sorted(MODEL.glob("*.py")):
+        extra = _imports(path) - ALLOWED - ({"time"} if path.name == "clock.py" else set())
+        assert not extra, f"{path.name} imports {sorted(extra)}"
+
+
+def test_no_wall_clock_or_global_random_state_in_model() -> None:
+    """Only clock.py reads real time, and randomness comes from seeded random.Random instances."""
+    for path in sorted(MODEL.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                if node.value.id == "time":
+                    assert path.name == "clock.py", f"{path.name}:{node.lineno} reads time.{node.attr}"
+                if node.value.id == "random":
+                    assert node.attr == "Random", f"{path.name}:{node.lineno} uses global random.{node.attr}"
+                assert node.value.id != "datetime", f"{path.name}:{node.lineno} uses datetime"

@@ -1,0 +1,210 @@
+"""The transition table: validation, drift digest, compiled code vs the interpreter, fast path vs
+the transitions machine."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from transitions import MachineError
+
+from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClock, State, TableError
+from breakerlab.model.expr import TRUE, Arg, Var, evaluate, fold
+from breakerlab.model.pycompile import compile_table
+from breakerlab.model.table import ARGS, PARAMS, TABLE, TRIGGERS, VARIABLES, Table
+
+from strategies import configs
+
+
+def test_table_is_total_every_pair_ends_with_a_true_row() -> None:
+    """Every (state, trigger) pair has rows and ends with an unconditional row."""
+    for state in State:
+        for trigger in TRIGGERS:
+            rows = TABLE.rows_for(state, trigger)
+            assert rows and rows[-1].guard == TRUE
+
+
+def test_table_rejects_a_pair_without_fallback_row() -> None:
+    """Dropping a fallback row is a TableError naming the trigger and state."""
+    rows = tuple(r for r in TABLE.rows if not (r.trigger == "poll" and r.source is State.CLOSED))
+    with pytest.raises(TableError, match="'poll' in state 'closed'"):
+        Table(rows)
+
+
+def test_table_rejects_unknown_names() -> None:
+    """A guard naming an undeclared variable is rejected with the declared names listed."""
+    index = TABLE.index("record_failure", State.CLOSED, "trip")
+    with pytest.raises(TableError, match="nonexistent.*declared: generation"):
+        TABLE.replace_row(index, guard=Var("nonexistent") > 0)
+
+
+def test_digest_is_deterministic_and_sensitive() -> None:
+    """The digest is stable across rebuilds and changes when any row changes."""
+    assert TABLE.digest() == Table(TABLE.rows).digest()
+    index = TABLE.index("record_failure", State.CLOSED, "trip")
+    changed = TABLE.replace_row(index, cause="trip2")
+    assert changed.digest() != TABLE.digest()
+
+
+def test_only_acquire_rows_carry_verdicts() -> None:
+    """Admission decisions are declared on acquire rows only."""
+    for row in TABLE.rows:
+        assert (row.verdict is not None) == (row.trigger == "acquire")
+
+
+def _values() -> st.SearchStrategy[dict[str, object]]:
+    ints = st.integers(0, 6)
+    times = st.sampled_from([0.0, 0.5, 1.0, 2.0, 5.0, 60.0])
+    return st.fixed_dictionaries(
+        {
+            "generation": ints,
+            "consecutive_failures": ints,
+            "opened_at": times,
+            "open_until": times,
+            "next_open_duration": times,
+            "half_open_since": times,
+            "probes_admitted": ints,
+            "probes_inflight": ints,
+            "probe_successes": ints,
+            "probe_failures": ints,
+            "now": times,
+            "permit_generation": ints,
+            "permit_state": st.sampled_from([s.value for s in State]),
+            "window_calls": ints,
+            "window_failures": ints,
+            "window_slow": ints,
+            "jitter": st.sampled_from([0.0, 0.25]),
+        }
+    )
+
+
+class _Obj:
+    def __init__(self, values: dict[str, object]) -> None:
+        for key, value in values.items():
+            if key != "jitter":
+                setattr(self, key, value)
+        self._jitter = values["jitter"]
+
+    def jitter(self) -> object:
+        return self._jitter
+
+
+@settings(max_examples=150, deadline=None)
+@given(config=configs(), values=_values())
+def test_compiled_guards_and_actions_agree_with_the_interpreter(config: BreakerConfig, values: dict[str, object]) -> None:
+    """For every row, the compiled guard and actions equal a direct interpretation of the table."""
+    params = config.table_params()
+    compiled = compile_table(TABLE, params)
+    env = {**params, **values}
+    for index, guard in compiled.guards.items():
+        row = TABLE.rows[index]
+        assert guard(_Obj(values), _Obj(values)) == bool(evaluate(row.guard, env)), str(row)
+        state = _Obj(values)
+
+        class _Fx:
+            def window_record(self, a: object) -> None:
+                pass
+
+            def window_clear(self, a: object) -> None:
+                pass
+
+        compiled.apply[index](state, _Obj(values), _Fx())
+        for action in row.actions:
+            if hasattr(action, "var"):
+                expected = evaluate(action.expr, env)
+                assert getattr(state, action.var) == expected, f"{row}: {action}"
+
+
+@settings(max_examples=100, deadline=None)
+@given(config=configs(), values=_values())
+def test_dispatch_takes_the_first_row_whose_guard_holds(config: BreakerConfig, values: dict[str, object]) -> None:
+    """The compiled dispatch function selects the same row as first-match over the table."""
+    params = config.table_params()
+    compiled = compile_table(TABLE, params)
+    env = {**params, **values}
+    for (state, trigger), _ in compiled.live_rows.items():
+        expected = next(
+            i for i, r in enumerate(TABLE.rows)
+            if r.source is state and r.trigger == trigger and evaluate(r.guard, env)
+        )
+        taken = compiled.dispatch[state][trigger](_Obj(values), _Obj(values), None if not config.uses_window else _NullFx())
+        assert taken == expected
+
+
+class _NullFx:
+    def window_record(self, a: object) -> None:
+        pass
+
+    def window_clear(self, a: object) -> None:
+        pass
+
+
+def test_folding_removes_unused_options() -> None:
+    """With the default config, the late-result rows are folded away and not in the machine."""
+    compiled = compile_table(TABLE, BreakerConfig().table_params())
+    live = compiled.live_rows[(State.OPEN, "record_failure")]
+    assert [TABLE.rows[i].cause for i in live] == ["ignored_while_open"]
+    assert fold(Arg("now") > 1, {}) == (Arg("now") > 1)
+
+
+def test_every_table_name_is_declared() -> None:
+    """Config parameters and state variables match the table's declarations."""
+    assert set(BreakerConfig().table_params()) == set(PARAMS)
+    assert set(Breaker(clock=ManualClock()).snapshot()) == {"state", *VARIABLES}
+    assert "now" in ARGS
+
+
+def test_machine_has_no_auto_transitions_and_invalid_triggers_raise() -> None:
+    """No generated to_<state>() trigger exists and unknown triggers raise."""
+    breaker = Breaker(clock=ManualClock())
+    model = breaker.machine.models[0]
+    assert not any(name.startswith("to_") for name in dir(model))
+    assert breaker.machine.auto_transitions is False
+    with pytest.raises(AttributeError):
+        model.trigger("explode")
+    with pytest.raises(MachineError):
+        breaker.machine.add_transition("only_open", State.OPEN, State.CLOSED)
+        model.only_open()
+
+
+EVENTS = st.lists(
+    st.sampled_from(["acquire", "success", "failure", "release", "advance", "poll", "force_open", "disable", "reset"]),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(config=configs(), events=EVENTS, data=st.data())
+def test_fast_path_equals_the_machine_alone(config: BreakerConfig, events: list[str], data: st.DataObject) -> None:
+    """A breaker whose every event goes through the transitions machine behaves identically."""
+    clocks = (ManualClock(), ManualClock())
+    breakers = (Breaker(config, clock=clocks[0]), Breaker(config, clock=clocks[1], fast_path=False))
+    permits: tuple[list[object], list[object]] = ([], [])
+    for event in events:
+        if event == "advance":
+            dt = data.draw(st.sampled_from([0.25, 0.5, 1.0, 2.0, 5.0]))
+            for clock in clocks:
+                clock.advance(dt)
+        elif event == "acquire":
+            outcomes = []
+            for breaker, held in zip(breakers, permits):
+                try:
+                    held.append(breaker.acquire())
+                    outcomes.append("admit")
+                except CircuitOpenError as exc:
+                    outcomes.append(("reject", exc.remaining_s))
+            assert outcomes[0] == outcomes[1]
+        elif event in ("success", "failure", "release"):
+            if not permits[0]:
+                continue
+            k = data.draw(st.integers(0, len(permits[0]) - 1))
+            for breaker, held in zip(breakers, permits):
+                permit = held.pop(k)
+                {"success": breaker.record_success, "failure": breaker.record_failure, "release": breaker.release}[
+                    event
+                ](permit)
+        else:
+            for breaker in breakers:
+                getattr(breaker, event)()
+        assert breakers[0].snapshot() == breakers[1].snapshot()
+    assert breakers[0].stats == breakers[1].stats
