@@ -298,7 +298,11 @@ class Breaker:
         Raises:
             CircuitOpenError: the call is rejected (``remaining_s`` says for how long).
         """
-        now = self._now()
+        now = self._clock()
+        if now < self._last_now:  # time never runs back (see _now)
+            now = self._last_now
+        else:
+            self._last_now = now
         core = self._core
         args = self._args
         args.now = now
@@ -318,11 +322,16 @@ class Breaker:
 
     def record_success(self, permit: Permit) -> None:
         """The call made with ``permit`` succeeded (a failure if it overran ``call_timeout``)."""
-        now = self._now()
-        self._settle(permit)
+        now = self._clock()
+        if now < self._last_now:
+            now = self._last_now
+        else:
+            self._last_now = now
+        if permit._owner is not self or permit.settled:
+            self._settle(permit)  # raises the right PermitError
+        permit.settled = True
         timeout = self._call_timeout
-        failed = timeout is not None and now - permit.acquired_at > timeout
-        self._record(permit, now, failed)
+        self._record(permit, now, timeout is not None and now - permit.acquired_at > timeout)
 
     def record_failure(self, permit: Permit, error: BaseException | None = None) -> None:
         """The call made with ``permit`` failed.
@@ -438,11 +447,20 @@ class Breaker:
             args.failed = failed
             args.slow = slow
             args.window_calls, args.window_failures, args.window_slow = window.counts_after(now, failed, slow)
+        core = self._core
+        source = core.state
         if failed:
             self._failures += 1
-            return self._step("record_failure", self._failure[self._core.state], now)
-        self._successes += 1
-        return self._step("record_success", self._success[self._core.state], now)
+            trigger, dispatch = "record_failure", self._failure[source]
+        else:
+            self._successes += 1
+            trigger, dispatch = "record_success", self._success[source]
+        if self._fast_path:
+            index = dispatch(core, args, window)
+            if self._changes[index]:
+                self._fire(trigger, index, source, now)
+            return index
+        return self._fire(trigger, -1, source, now)
 
     def _step(self, trigger: str, dispatch: Callable[[Any, Any, Any], int], now: float) -> int:
         """Take the row ``dispatch`` selects; a state change goes through the machine."""
@@ -483,7 +501,11 @@ class Breaker:
         return self._opened_by(self._record(permit, now, True))
 
     def _open_error(self) -> CircuitOpenError:
-        return CircuitOpenError(self.time_until_half_open(), self._core.state)
+        """The error raised by a call that opened the breaker (timed at that call's record)."""
+        state = self._core.state
+        if state is State.OPEN:
+            return CircuitOpenError(max(0.0, self._core.open_until - self._last_now), state)
+        return CircuitOpenError(math.inf if state is State.FORCED_OPEN else 0.0, state)
 
     def _event(self, trigger: str) -> None:
         now = self._now()

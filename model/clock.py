@@ -8,6 +8,7 @@ real time. The simulator passes its own virtual time.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Protocol, runtime_checkable
 
@@ -34,8 +35,8 @@ class ManualClock:
     __slots__ = ("_now_s",)
 
     def __init__(self, start_s: float = 0.0) -> None:
-        if not isinstance(start_s, int | float) or start_s != start_s:
-            raise ValueError(f"'start_s' must be a number (got {start_s!r})")
+        if not isinstance(start_s, int | float) or isinstance(start_s, bool) or not -math.inf < start_s < math.inf:
+            raise ValueError(f"'start_s' must be a finite number of seconds (got {start_s!r})")
         self._now_s = float(start_s)
 
     def __call__(self) -> float:
@@ -43,8 +44,8 @@ class ManualClock:
 
     def advance(self, dt: float) -> float:
         """Move time forward by ``dt`` seconds (``dt >= 0``) and return the new time."""
-        if not dt >= 0:  # also rejects NaN
-            raise ValueError(f"'dt' must be >= 0 seconds: a clock never runs back (got {dt!r})")
+        if not 0 <= dt < math.inf:  # also rejects NaN
+            raise ValueError(f"'dt' must be a finite number of seconds >= 0: a clock never runs back (got {dt!r})")
         self._now_s += dt
         return self._now_s
 

@@ -187,7 +187,8 @@ class BreakerConfig:
         _finite_at_least("backoff_factor", self.backoff_factor, 1.0)
         if self.backoff_cap is not None:
             _finite_at_least("backoff_cap", self.backoff_cap, self.reset_timeout, "reset_timeout")
-        _non_negative("jitter_ratio", self.jitter_ratio)
+        if not _is_number(self.jitter_ratio) or not 0 <= self.jitter_ratio < math.inf:
+            raise InvalidConfigError("jitter_ratio", "a finite number >= 0 (0.1 adds up to 10%)", self.jitter_ratio)
         if not isinstance(self.jitter_seed, int) or isinstance(self.jitter_seed, bool):
             raise InvalidConfigError("jitter_seed", "an int", self.jitter_seed)
         _bool("admit_at_deadline", self.admit_at_deadline)
@@ -271,7 +272,7 @@ class BreakerConfig:
 def _enum_value(name: str, kind: type[enum.StrEnum], value: object) -> enum.StrEnum:
     if isinstance(value, kind):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and not isinstance(value, enum.Enum):
         try:
             return kind(value)
         except ValueError:

@@ -304,7 +304,7 @@ _ARITH: Mapping[str, Callable[[Value, Value], Value]] = {
     "+": lambda a, b: a + b,  # type: ignore[operator]
     "-": lambda a, b: a - b,  # type: ignore[operator]
     "*": lambda a, b: a * b,  # type: ignore[operator]
-    "min": lambda a, b: min(a, b),  # type: ignore[type-var]
+    "min": lambda a, b: min(a, b),
 }
 _CMP: Mapping[str, Callable[[Value, Value], bool]] = {
     "<": lambda a, b: a < b,  # type: ignore[operator]

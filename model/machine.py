@@ -33,7 +33,8 @@ class RowGuard:
         self._core = core
 
     def __call__(self, event: EventData) -> bool:
-        return self._guard(self._core, event.args[0])
+        args: Any = event.args
+        return self._guard(self._core, args[0])
 
     def __str__(self) -> str:
         return str(self.row.guard)
@@ -52,7 +53,8 @@ class RowAction:
         self._fx = fx
 
     def __call__(self, event: EventData) -> None:
-        self._apply(self._core, event.args[0], self._fx)
+        args: Any = event.args
+        self._apply(self._core, args[0], self._fx)
         self._core.row_taken = self.index
 
     def __str__(self) -> str:

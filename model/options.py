@@ -58,14 +58,19 @@ def parse_value(name: str, text: str) -> Any:
         if typing.get_origin(base) is tuple:
             return tuple(_exception_type(part.strip()) for part in stripped.split(",") if part.strip())
     except ValueError:
-        rule = {bool: "true or false", int: "an int", float: "a number"}.get(base, "valid")
+        rule = {bool: "true or false", int: "an int", float: "a number"}.get(
+            base, "comma-separated exception class names, e.g. ValueError,requests.exceptions.HTTPError"
+        )
         raise InvalidConfigError(name, rule, text) from None
     return stripped
 
 
 def _exception_type(dotted: str) -> type[BaseException]:
     module_name, _, attr = dotted.rpartition(".")
-    module = importlib.import_module(module_name or "builtins")
+    try:
+        module = importlib.import_module(module_name or "builtins")
+    except ImportError:
+        raise ValueError(dotted) from None
     value = getattr(module, attr, None)
     if not (isinstance(value, type) and issubclass(value, BaseException)):
         raise ValueError(dotted)

@@ -492,7 +492,7 @@ def _canonical(row: Row) -> str:
 
 def _check_names(row: Row, expr: Expr) -> None:
     for kind, declared in ((Var, VARIABLES), (Param, PARAMS), (Arg, ARGS)):
-        unknown = names(expr, kind) - set(declared)  # type: ignore[arg-type]
+        unknown = names(expr, kind) - set(declared)
         if unknown:
             raise TableError(
                 f"{row}: unknown {kind.__name__} name(s) {sorted(unknown)}; declared: {', '.join(declared)}"
