@@ -1,4 +1,4 @@
-"""Pytest configuration: registers the Hypothesis profiles and loads the one BREAKERLAB_PROFILE names.
+"""Pytest configuration: the Hypothesis profiles, and loading the one BREAKERLAB_PROFILE names.
 
 Profiles: ``dev`` (the default on a developer machine), ``ci`` (derandomized; the default when
 ``CI=true``) and ``thorough`` (long runs, chosen by hand).
@@ -14,8 +14,8 @@ settings.register_profile("dev", max_examples=60, stateful_step_count=40, deadli
 settings.register_profile(
     "ci",
     derandomize=True,
-    max_examples=150,
-    stateful_step_count=50,
+    max_examples=400,
+    stateful_step_count=60,
     deadline=None,
     print_blob=True,
 )

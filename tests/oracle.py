@@ -1,4 +1,4 @@
-"""A plain, obviously-correct reimplementation of model/SEMANTICS.md that the stateful tests compare the breaker with.
+"""A plain, obviously-correct reimplementation of model/SEMANTICS.md for the stateful tests.
 
 The oracle is written for reading, not for speed: every operation is a chain of ``if``s on the
 current state, in the order SEMANTICS.md describes them, with no transition table. It does not
@@ -24,7 +24,10 @@ import math
 import random
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from breakerlab.model import BreakerConfig
 
 CLOSED = "closed"
 OPEN = "open"
@@ -108,11 +111,11 @@ class Oracle:
         probe_failures: Probe failures counted in this episode.
     """
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: BreakerConfig) -> None:
         """Start closed with generation 0, as a new breaker does.
 
         Args:
-            config: A ``BreakerConfig``; only its fields are read.
+            config: The configuration; only its fields are read.
         """
         self.config = config
         self._rng = random.Random(config.jitter_seed)
@@ -206,16 +209,6 @@ class Oracle:
             self._record_stale_in_current_state(kind, duration, now)
         else:
             self._record_stale_by_admitting_state(permit, kind, duration, now)
-
-    def record_error(self, permit: OraclePermit, error: BaseException, now: float) -> None:
-        """Model ``record_failure(permit, error)``: classify the error, then settle.
-
-        Args:
-            permit: The oracle's view of the permit being settled.
-            error: The exception the call raised.
-            now: The clock reading.
-        """
-        self.record(permit, self.classify_error(error), now)
 
     def poll(self, now: float) -> None:
         """Model ``Breaker.poll()``.

@@ -16,6 +16,9 @@ from breakerlab.model import BreakerConfig
 
 RATE_THRESHOLDS: tuple[float, ...] = (0.25, 0.3, 0.5, 2 / 3, 1.0)
 TIME_STEPS: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0)
+CALL_DURATIONS: tuple[float, ...] = (0.0, 0.0, 0.0, 0.25, 0.5, 1.0, 2.0, 3.0)
+"""Call durations, seconds: mostly instant, and each slow-call and call-timeout threshold
+exactly (so strict ``>`` comparisons are tested)."""
 
 
 class ExcludedError(Exception):
@@ -53,6 +56,11 @@ def time_steps() -> st.SearchStrategy[float]:
     return st.sampled_from(TIME_STEPS)
 
 
+def call_durations() -> st.SearchStrategy[float]:
+    """How long a call takes, seconds; includes every duration threshold so ``>`` is tested."""
+    return st.sampled_from(CALL_DURATIONS)
+
+
 def errors() -> st.SearchStrategy[BaseException]:
     """Exceptions a call may raise, covering every branch of outcome classification."""
     return st.sampled_from(ERRORS)
@@ -73,59 +81,63 @@ def config_options(draw: st.DrawFn) -> dict[str, Any]:
     Returns:
         Options that ``BreakerConfig(**options)`` accepts.
     """
+    options: dict[str, Any] = {}
     trip_rule = draw(st.sampled_from(["consecutive", "count_window", "time_window"]))
-    window_size = draw(st.integers(1, 6))
-    half_open_max_calls = draw(st.integers(1, 3))
-    half_open_limit = draw(st.sampled_from(["per_episode", "concurrent"]))
-    # A per-episode limit must let the episode reach success_threshold; a concurrent one
-    # admits probes without end, so the threshold may exceed the limit.
-    max_success_threshold = (
-        half_open_max_calls if half_open_limit == "per_episode" else half_open_max_calls + 2
-    )
+    close_rule = draw(st.sampled_from(["consecutive", "rate"]))
+    options["trip_rule"] = trip_rule
+    if trip_rule == "consecutive":
+        options["fail_max"] = draw(st.integers(1, 4))
+    else:
+        # Window options are drawn only where they matter, so examples stay short.
+        window_size = draw(st.integers(1, 6))
+        if trip_rule == "count_window":
+            options["window_size"] = window_size
+        else:
+            options["window_duration"] = draw(st.sampled_from([1.0, 2.5, 5.0]))
+        options["minimum_calls"] = draw(st.integers(1, window_size))
+        options["slow_call_duration_threshold"] = draw(st.sampled_from([None, 0.5, 1.0, 2.0]))
+        options["slow_call_rate_threshold"] = draw(st.sampled_from(RATE_THRESHOLDS))
+    if trip_rule != "consecutive" or close_rule == "rate":
+        options["failure_rate_threshold"] = draw(st.sampled_from(RATE_THRESHOLDS))
+        options["trip_on_equal_rate"] = draw(st.booleans())
+
     reset_timeout = draw(st.sampled_from([1.0, 2.0, 5.0, 0.5]))
-    open_duration_policy = draw(st.sampled_from(["fixed", "exponential"]))
+    options["reset_timeout"] = reset_timeout
+    open_duration_policy = draw(st.sampled_from(["fixed", "exponential", "exponential"]))
+    options["open_duration_policy"] = open_duration_policy
     if open_duration_policy == "exponential":
-        backoff_factor = draw(st.sampled_from([1.0, 1.5, 2.0, 3.0]))
-        backoff_cap = draw(
+        options["backoff_factor"] = draw(st.sampled_from([1.0, 1.5, 2.0, 3.0]))
+        options["backoff_cap"] = draw(
             st.sampled_from([None, reset_timeout, reset_timeout * 2, reset_timeout * 5])
         )
-    else:
-        backoff_factor = DEFAULTS.backoff_factor
-        backoff_cap = DEFAULTS.backoff_cap
-    if trip_rule == "consecutive":
-        slow_call_duration_threshold = None  # the slow-call rule needs a window
-    else:
-        slow_call_duration_threshold = draw(st.sampled_from([None, 0.5, 1.0, 2.0]))
-    options: dict[str, Any] = {
-        "trip_rule": trip_rule,
-        "fail_max": draw(st.integers(1, 4)),
-        "window_size": window_size,
-        "window_duration": draw(st.sampled_from([1.0, 2.5, 5.0])),
-        "minimum_calls": draw(st.integers(1, window_size)),
-        "failure_rate_threshold": draw(st.sampled_from(RATE_THRESHOLDS)),
-        "slow_call_duration_threshold": slow_call_duration_threshold,
-        "slow_call_rate_threshold": draw(st.sampled_from(RATE_THRESHOLDS)),
-        "trip_on_equal_rate": draw(st.booleans()),
-        "reset_timeout": reset_timeout,
-        "open_duration_policy": open_duration_policy,
-        "backoff_factor": backoff_factor,
-        "backoff_cap": backoff_cap,
-        "jitter_ratio": draw(st.sampled_from([0.0, 0.0, 0.1, 0.5])),
-        "jitter_seed": draw(st.integers(0, 3)),
-        "admit_at_deadline": draw(st.booleans()),
-        "half_open_entry": draw(st.sampled_from(["lazy", "at_deadline"])),
-        "half_open_max_calls": half_open_max_calls,
-        "half_open_limit": half_open_limit,
-        "close_rule": draw(st.sampled_from(["consecutive", "rate"])),
-        "success_threshold": draw(st.integers(1, max_success_threshold)),
-        "half_open_max_wait": draw(st.sampled_from([None, 1.0, 2.5])),
-        "late_result": draw(st.sampled_from(["ignore", "current_state", "admitting_state"])),
-        "failure_exceptions": draw(st.sampled_from([(Exception,), (RuntimeError, BenignError)])),
-        "excluded_exceptions": draw(st.sampled_from([(), (ExcludedError,)])),
-        "is_failure": draw(st.sampled_from([None, is_not_benign])),
-        "excluded_outcome": draw(st.sampled_from(["neutral", "success"])),
-        "call_timeout": draw(st.sampled_from([None, 0.5, 1.0, 3.0])),
-    }
+    options["jitter_ratio"] = draw(st.sampled_from([0.0, 0.0, 0.1, 0.5]))
+    if options["jitter_ratio"] > 0:
+        options["jitter_seed"] = draw(st.integers(0, 3))
+    options["admit_at_deadline"] = draw(st.booleans())
+    options["half_open_entry"] = draw(st.sampled_from(["lazy", "at_deadline"]))
+
+    half_open_max_calls = draw(st.integers(1, 3))
+    half_open_limit = draw(st.sampled_from(["per_episode", "concurrent"]))
+    options["half_open_max_calls"] = half_open_max_calls
+    options["half_open_limit"] = half_open_limit
+    options["close_rule"] = close_rule
+    if close_rule == "consecutive":
+        # A per-episode limit must let the episode reach success_threshold; a concurrent one
+        # admits probes without end, so the threshold may exceed the limit.
+        most = half_open_max_calls if half_open_limit == "per_episode" else half_open_max_calls + 1
+        options["success_threshold"] = draw(st.integers(1, most))
+    options["half_open_max_wait"] = draw(st.sampled_from([None, 1.0, 2.5]))
+
+    options["late_result"] = draw(
+        st.sampled_from(["ignore", "current_state", "admitting_state"])
+    )
+    options["failure_exceptions"] = draw(
+        st.sampled_from([(Exception,), (RuntimeError, BenignError)])
+    )
+    options["excluded_exceptions"] = draw(st.sampled_from([(), (ExcludedError,)]))
+    options["is_failure"] = draw(st.sampled_from([None, is_not_benign]))
+    options["excluded_outcome"] = draw(st.sampled_from(["neutral", "success"]))
+    options["call_timeout"] = draw(st.sampled_from([None, None, 0.5, 1.0, 3.0]))
     return {name: value for name, value in options.items() if value != getattr(DEFAULTS, name)}
 
 

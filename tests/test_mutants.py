@@ -1,4 +1,4 @@
-"""Mutation check: the stateful comparison of tests/test_stateful.py notices every seeded mutant of the transition table.
+"""Mutation check: the stateful comparison notices every seeded mutant of the transition table.
 
 Each mutant replaces the default transition table with one that has a single deliberate bug.
 The comparison machine is run with that table under fixed (derandomized) settings and must
@@ -21,7 +21,7 @@ MUTANT_SETTINGS = settings(
     derandomize=True,
     database=None,
     max_examples=300,
-    stateful_step_count=50,
+    stateful_step_count=100,
     deadline=None,
     phases=[Phase.explicit, Phase.generate],
     report_multiple_bugs=False,

@@ -1,4 +1,4 @@
-"""Model-based test: the breaker and the oracle of tests/oracle.py run side by side and must agree after every step.
+"""Model-based test: the breaker and tests/oracle.py run side by side and agree after every step.
 
 Hypothesis draws a configuration, then a program of acquires, settlements (late and out of
 order), clock moves and manual operations. After each step the breaker's snapshot must equal
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
@@ -37,7 +38,7 @@ from oracle import (
     OraclePermit,
     OracleRejection,
 )
-from strategies import config_options, errors, time_steps
+from strategies import call_durations, config_options, errors, time_steps
 
 from breakerlab.model import (
     Breaker,
@@ -46,6 +47,7 @@ from breakerlab.model import (
     CircuitOpenError,
     ManualClock,
     Permit,
+    Rejection,
     StateChange,
 )
 from breakerlab.model.table import TABLE
@@ -68,11 +70,12 @@ class HeldPermit:
 
 
 class ChangeRecorder(BreakerListener):
-    """A listener that keeps the state changes announced during the current step."""
+    """A listener that keeps the state changes and rejections announced during one step."""
 
     def __init__(self) -> None:
-        """Start with no recorded changes."""
+        """Start with nothing recorded."""
         self.changes: list[StateChange] = []
+        self.rejections: list[Rejection] = []
 
     def state_change(self, change: StateChange) -> None:
         """Record one announced state change.
@@ -81,6 +84,14 @@ class ChangeRecorder(BreakerListener):
             change: The change the breaker announced.
         """
         self.changes.append(change)
+
+    def rejection(self, rejection: Rejection) -> None:
+        """Record one announced rejection.
+
+        Args:
+            rejection: The rejection the breaker announced.
+        """
+        self.rejections.append(rejection)
 
 
 class BreakerComparison(RuleBasedStateMachine):
@@ -92,9 +103,13 @@ class BreakerComparison(RuleBasedStateMachine):
 
     TABLE: ClassVar[Any] = TABLE
     MANUAL_OPERATIONS: ClassVar[int] = 2
-    """How many ``force_open``/``disable``/``reset`` (from an automatic state) one program may
-    make. Manual states admit nothing of interest, so unlimited manual operations would spend
-    most steps there; a ``reset`` that leaves ``forced_open`` or ``disabled`` is always allowed."""
+    """How many manual operations one program may apply in an automatic state (closed, open,
+    half-open). Manual states admit nothing of interest, so unlimited manual operations would
+    spend most steps there. In ``forced_open`` and ``disabled`` manual operations are free (so
+    a program can always leave), and only ``acquire``, ``poll``, settlements and manual
+    operations are enabled, so programs leave them quickly. The three operations share one
+    rule so that Hypothesis' swarm testing cannot enable ``force_open`` while disabling the
+    ``reset`` that leaves it."""
     permits = Bundle("permits")
 
     config: BreakerConfig
@@ -108,6 +123,7 @@ class BreakerComparison(RuleBasedStateMachine):
         self.clock = ManualClock()
         self.max_generation_seen = 0
         self._generation_before = 0
+        self._state_before = CLOSED
         self.manual_operations_left = self.MANUAL_OPERATIONS
 
     def __repr__(self) -> str:
@@ -136,36 +152,14 @@ class BreakerComparison(RuleBasedStateMachine):
     @rule(target=permits)
     def acquire(self) -> Any:
         """Ask for a permit; an admitted permit joins the bundle of outstanding permits."""
-        before = self.breaker.snapshot()
-        now = self._begin()
-        expected = self.oracle.acquire(now)
-        try:
-            permit = self.breaker.acquire()
-        except CircuitOpenError as error:
-            self._check_changes(now)
-            assert isinstance(expected, OracleRejection), (
-                f"breaker rejected the call (state={error.state}, remaining_s="
-                f"{error.remaining_s}) but the oracle admits it: {expected}"
-            )
-            actual_rejection = OracleRejection(str(error.state), error.remaining_s)
-            assert actual_rejection == expected, (
-                f"rejection differs: breaker {actual_rejection}, oracle {expected}"
-            )
-            return multiple()
-        self._check_changes(now)
-        assert isinstance(expected, OraclePermit), (
-            f"breaker admitted {permit!r} but the oracle rejects the call: {expected}"
-        )
-        actual = OraclePermit(
-            permit.generation, str(permit.state), permit.is_probe, permit.acquired_at
-        )
-        assert actual == expected, f"permit differs: breaker {actual}, oracle {expected}"
-        if before["state"] == OPEN:
-            # Independent of the oracle: open admits nothing before its deadline.
-            deadline = before["open_until"]
-            reached = now >= deadline if self.config.admit_at_deadline else now > deadline
-            assert reached, f"admitted at t={now} while open until {deadline}"
-        return HeldPermit(permit, expected)
+        held = self._admit()
+        return multiple() if held is None else held
+
+    @rule(target=permits, count=st.integers(2, 4))
+    def acquire_several(self, count: int) -> Any:
+        """Ask for ``count`` permits at once (concurrent callers); admitted ones join the bundle."""
+        admitted = [self._admit() for _ in range(count)]
+        return multiple(*[held for held in admitted if held is not None])
 
     @rule(held=consumes(permits))
     def record_success(self, held: HeldPermit) -> None:
@@ -188,9 +182,28 @@ class BreakerComparison(RuleBasedStateMachine):
         kind = self.oracle.classify_error(error)
         self._settle(held, kind, lambda: self.breaker.record_failure(held.real, error=error))
 
+    @precondition(lambda self: self.oracle.state not in MANUAL_STATES)
+    @rule(duration=call_durations())
+    def call_succeeds(self, duration: float) -> None:
+        """Make a call; if admitted, it succeeds after ``duration`` seconds."""
+        held = self._admit()
+        if held is not None:
+            self.clock.advance(duration)
+            self._settle(held, "success", lambda: self.breaker.record_success(held.real))
+
+    @precondition(lambda self: self.oracle.state not in MANUAL_STATES)
+    @rule(duration=call_durations())
+    def call_fails(self, duration: float) -> None:
+        """Make a call; if admitted, it fails after ``duration`` seconds."""
+        held = self._admit()
+        if held is not None:
+            self.clock.advance(duration)
+            self._settle(held, "failure", lambda: self.breaker.record_failure(held.real))
+
     # ----------------------------------------------------------------------------------------
     # Time
 
+    @precondition(lambda self: self.oracle.state not in MANUAL_STATES)
     @rule(dt=time_steps())
     def advance(self, dt: float) -> None:
         """Move the clock forward by ``dt`` seconds."""
@@ -228,29 +241,20 @@ class BreakerComparison(RuleBasedStateMachine):
         """Let the breaker act on time alone."""
         self._operate(self.oracle.poll, self.breaker.poll)
 
-    @precondition(lambda self: self.manual_operations_left > 0)
-    @rule()
-    def force_open(self) -> None:
-        """Force the breaker open."""
-        self.manual_operations_left -= 1
-        self._operate(self.oracle.force_open, self.breaker.force_open)
-
-    @precondition(lambda self: self.manual_operations_left > 0)
-    @rule()
-    def disable(self) -> None:
-        """Disable the breaker."""
-        self.manual_operations_left -= 1
-        self._operate(self.oracle.disable, self.breaker.disable)
-
     @precondition(
         lambda self: self.manual_operations_left > 0 or self.oracle.state in MANUAL_STATES
     )
-    @rule()
-    def reset(self) -> None:
-        """Reset the breaker to closed."""
+    @rule(operation=st.sampled_from(["force_open", "disable", "reset"]))
+    def manual(self, operation: str) -> None:
+        """Apply one manual operation: ``force_open()``, ``disable()`` or ``reset()``."""
         if self.oracle.state not in MANUAL_STATES:
             self.manual_operations_left -= 1
-        self._operate(self.oracle.reset, self.breaker.reset)
+        if operation == "force_open":
+            self._operate(self.oracle.force_open, self.breaker.force_open)
+        elif operation == "disable":
+            self._operate(self.oracle.disable, self.breaker.disable)
+        else:
+            self._operate(self.oracle.reset, self.breaker.reset)
 
     # ----------------------------------------------------------------------------------------
     # Invariants
@@ -258,7 +262,7 @@ class BreakerComparison(RuleBasedStateMachine):
     @invariant()
     def agrees_with_oracle(self) -> None:
         """The breaker's state, generation and relevant counters equal the oracle's."""
-        snapshot = self.breaker.snapshot()
+        snapshot = self._snapshot()
         expected = self._expected_snapshot()
         actual = {key: snapshot[key] for key in expected}
         actual["state"] = str(actual["state"])
@@ -272,7 +276,7 @@ class BreakerComparison(RuleBasedStateMachine):
     @invariant()
     def counters_within_bounds(self) -> None:
         """Counters stay inside the ranges the contract allows in the current state."""
-        snapshot = self.breaker.snapshot()
+        snapshot = self._snapshot()
         config = self.config
         state = str(snapshot["state"])
         generation = snapshot["generation"]
@@ -305,10 +309,16 @@ class BreakerComparison(RuleBasedStateMachine):
     # ----------------------------------------------------------------------------------------
     # Helpers
 
+    def _snapshot(self) -> dict[str, Any]:
+        """The breaker's snapshot, typed loosely: values are compared, not type-checked."""
+        return dict(self.breaker.snapshot())
+
     def _begin(self) -> float:
         """Start a step: forget last step's announcements and read the clock."""
         self.recorder.changes.clear()
+        self.recorder.rejections.clear()
         self._generation_before = self.oracle.generation
+        self._state_before = self.oracle.state
         return self.clock()
 
     def _check_changes(self, now: float) -> None:
@@ -320,10 +330,54 @@ class BreakerComparison(RuleBasedStateMachine):
             f"listener saw {len(changes)} state changes, the oracle made {expected}"
         )
         if changes:
-            assert str(changes[0].dest) == self.oracle.state, (
-                f"announced change to {changes[0].dest}, oracle is {self.oracle.state}"
+            change = changes[0]
+            announced = (str(change.source), str(change.dest), change.generation, change.time)
+            modelled = (self._state_before, self.oracle.state, self.oracle.generation, now)
+            assert announced == modelled, (
+                f"announced change (source, dest, generation, time) {announced}, "
+                f"oracle made {modelled}"
             )
-            assert changes[0].time == now
+
+    def _admit(self) -> HeldPermit | None:
+        """Acquire on both sides and compare; return the permit, or None if rejected."""
+        before = self._snapshot()
+        now = self._begin()
+        expected = self.oracle.acquire(now)
+        try:
+            permit = self.breaker.acquire()
+        except CircuitOpenError as error:
+            self._check_changes(now)
+            assert isinstance(expected, OracleRejection), (
+                f"breaker rejected the call (state={error.state}, remaining_s="
+                f"{error.remaining_s}) but the oracle admits it: {expected}"
+            )
+            actual_rejection = OracleRejection(str(error.state), error.remaining_s)
+            assert actual_rejection == expected, (
+                f"rejection differs: breaker {actual_rejection}, oracle {expected}"
+            )
+            announced = [
+                (OracleRejection(str(r.state), r.remaining_s), r.time)
+                for r in self.recorder.rejections
+            ]
+            assert announced == [(expected, now)], (
+                f"listener saw rejections {announced}, expected one {expected} at t={now}"
+            )
+            return None
+        self._check_changes(now)
+        assert not self.recorder.rejections, "an admitted call was announced as rejected"
+        assert isinstance(expected, OraclePermit), (
+            f"breaker admitted {permit!r} but the oracle rejects the call: {expected}"
+        )
+        actual = OraclePermit(
+            permit.generation, str(permit.state), permit.is_probe, permit.acquired_at
+        )
+        assert actual == expected, f"permit differs: breaker {actual}, oracle {expected}"
+        if before["state"] == OPEN:
+            # Independent of the oracle: open admits nothing before its deadline.
+            deadline = before["open_until"]
+            reached = now >= deadline if self.config.admit_at_deadline else now > deadline
+            assert reached, f"admitted at t={now} while open until {deadline}"
+        return HeldPermit(permit, expected)
 
     def _operate(self, model_op: Callable[[float], None], breaker_op: Callable[[], Any]) -> None:
         """Apply one manual operation to both sides."""
@@ -334,14 +388,14 @@ class BreakerComparison(RuleBasedStateMachine):
 
     def _settle(self, held: HeldPermit, kind: Kind, settle: Callable[[], None]) -> None:
         """Settle a permit on both sides, then check the contract's postconditions."""
-        before = self.breaker.snapshot()
+        before = self._snapshot()
         now = self._begin()
         stale = held.expected.generation != self.oracle.generation
         counted = self.oracle.effective_kind(held.expected, kind, now)
         self.oracle.record(held.expected, kind, now)
         settle()
         self._check_changes(now)
-        after = self.breaker.snapshot()
+        after = self._snapshot()
         config = self.config
 
         if stale and config.late_result == "ignore":
@@ -403,3 +457,154 @@ class BreakerComparison(RuleBasedStateMachine):
 
 TestBreakerComparison = BreakerComparison.TestCase
 TestBreakerComparison.__doc__ = "The breaker agrees with the oracle on every generated program."
+
+
+# --------------------------------------------------------------------------------------------
+# Hand-written programs for deep paths that random programs reach only rarely (late results
+# arriving in a later episode). They run the same rules and checks as the generated programs.
+
+
+class Replay:
+    """Runs ``BreakerComparison`` rules by hand, checking its invariants after each step."""
+
+    def __init__(self, **options: Any) -> None:
+        """Build the machine from ``options`` (``BreakerConfig`` keyword arguments).
+
+        Args:
+            **options: Configuration options, as the ``build`` rule receives them.
+        """
+        self.machine = BreakerComparison()
+        self.machine.build(options=options)
+        self._check()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        """Return the rule ``name`` wrapped so that the invariants run after it."""
+        rule_function = getattr(self.machine, name)
+
+        def step(*args: Any, **kwargs: Any) -> Any:
+            result = rule_function(*args, **kwargs)
+            self._check()
+            return result
+
+        return step
+
+    def _check(self) -> None:
+        self.machine.agrees_with_oracle()
+        self.machine.counters_within_bounds()
+
+    @property
+    def snapshot(self) -> dict[str, Any]:
+        """The breaker's current snapshot."""
+        return self.machine._snapshot()
+
+
+def test_stale_probe_success_closes_a_later_episode_under_admitting_state() -> None:
+    """A probe success from an earlier half-open episode closes the current one at once."""
+    state = Replay(
+        fail_max=1, reset_timeout=1.0, half_open_max_calls=2, success_threshold=2,
+        late_result="admitting_state",
+    )
+    state.record_failure(held=state.acquire())
+    state.advance_to_open_deadline()
+    early_probe, failing_probe = state.acquire(), state.acquire()
+    state.record_failure(held=failing_probe)
+    state.advance_to_open_deadline()
+    state.acquire()
+    state.record_success(held=early_probe)
+    assert state.snapshot["state"] == CLOSED
+
+
+def test_stale_probe_failure_reopens_closed_under_admitting_state() -> None:
+    """A probe failure arriving after its episode closed re-opens the breaker at that time."""
+    state = Replay(
+        fail_max=1, reset_timeout=1.0, half_open_max_calls=2, late_result="admitting_state"
+    )
+    state.record_failure(held=state.acquire())
+    state.advance_to_open_deadline()
+    late_probe, closing_probe = state.acquire(), state.acquire()
+    state.record_success(held=closing_probe)
+    state.advance(dt=0.5)
+    state.record_failure(held=late_probe)
+    assert state.snapshot["state"] == OPEN
+    assert state.snapshot["opened_at"] == 1.5
+
+
+def test_stale_probe_success_closes_open_under_admitting_state() -> None:
+    """A probe success arriving after its episode re-opened closes the breaker."""
+    state = Replay(
+        fail_max=1, reset_timeout=1.0, half_open_max_calls=2, late_result="admitting_state"
+    )
+    state.record_failure(held=state.acquire())
+    state.advance_to_open_deadline()
+    late_probe, failing_probe = state.acquire(), state.acquire()
+    state.record_failure(held=failing_probe)
+    state.record_success(held=late_probe)
+    assert state.snapshot["state"] == CLOSED
+
+
+def test_stale_closed_failure_restarts_open_under_admitting_state() -> None:
+    """A late failure of a call admitted while closed restarts the open timer (open -> open)."""
+    state = Replay(fail_max=1, reset_timeout=1.0, late_result="admitting_state")
+    late_call = state.acquire()
+    state.record_failure(held=state.acquire())
+    state.advance(dt=0.5)
+    state.record_failure(held=late_call)
+    assert state.snapshot["state"] == OPEN
+    assert state.snapshot["generation"] == 2
+    assert state.snapshot["opened_at"] == 0.5
+
+
+def test_stale_outcome_counts_toward_rate_decision_under_current_state() -> None:
+    """Under current_state a late failure counts toward the half-open rate decision."""
+    state = Replay(
+        fail_max=1, reset_timeout=1.0, half_open_max_calls=2, close_rule="rate",
+        failure_rate_threshold=0.5, late_result="current_state",
+    )
+    late_call = state.acquire()
+    state.record_failure(held=state.acquire())
+    state.advance_to_open_deadline()
+    probe = state.acquire()
+    state.record_failure(held=late_call)
+    assert state.snapshot["probe_failures"] == 1
+    state.record_success(held=probe)
+    assert state.snapshot["state"] == OPEN
+
+
+def test_call_admitted_while_disabled_changes_nothing_later_under_admitting_state() -> None:
+    """An outcome of a call admitted while disabled changes nothing once the breaker is enabled."""
+    state = Replay(fail_max=1, late_result="admitting_state")
+    state.manual(operation="disable")
+    late_call = state.acquire()
+    state.manual(operation="reset")
+    before = state.snapshot
+    state.record_failure(held=late_call)
+    assert state.snapshot == before
+
+
+def test_concurrent_limit_admits_a_probe_once_another_settles() -> None:
+    """With a concurrent limit, a settled probe that did not decide the episode frees a slot."""
+    state = Replay(
+        fail_max=1, reset_timeout=1.0, half_open_max_calls=2, half_open_limit="concurrent",
+        success_threshold=3,
+    )
+    state.record_failure(held=state.acquire())
+    state.advance_to_open_deadline()
+    first, _second = state.acquire(), state.acquire()
+    assert not isinstance(state.acquire(), HeldPermit)
+    state.record_success(held=first)
+    assert isinstance(state.acquire(), HeldPermit)
+    assert state.snapshot["state"] == HALF_OPEN
+    assert state.snapshot["probes_inflight"] == 2
+
+
+def test_outcome_exactly_window_duration_old_leaves_the_time_window() -> None:
+    """An outcome recorded exactly window_duration seconds ago no longer counts."""
+    state = Replay(
+        trip_rule="time_window", window_duration=1.0, minimum_calls=2, failure_rate_threshold=1.0
+    )
+    state.call_fails(duration=0.0)
+    state.advance(dt=1.0)
+    state.call_fails(duration=0.0)
+    assert state.snapshot["state"] == CLOSED
+    state.call_fails(duration=0.0)
+    assert state.snapshot["state"] == OPEN
