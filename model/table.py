@@ -132,17 +132,18 @@ PARAMS: tuple[str, ...] = (
     "late_result",
 )
 
-#: Event arguments. ``window_*`` count the trip window *including* the outcome being recorded;
-#: ``jitter`` is drawn from the breaker's seeded generator only when a row needs it.
-ARGS: tuple[str, ...] = (
-    "now",
-    "permit_generation",
-    "permit_state",
-    "window_calls",
-    "window_failures",
-    "window_slow",
-    "jitter",
-)
+#: Event arguments and their types. ``window_*`` count the trip window *including* the outcome
+#: being recorded; ``jitter`` is drawn from the breaker's seeded generator only when a row needs
+#: it; ``permit_state`` is the state that admitted the permit.
+ARGS: Mapping[str, type] = {
+    "now": float,
+    "permit_generation": int,
+    "permit_state": State,
+    "window_calls": int,
+    "window_failures": int,
+    "window_slow": int,
+    "jitter": float,
+}
 
 #: Side effects on the auxiliary trip window.
 EFFECTS: tuple[str, ...] = ("window_record", "window_clear")

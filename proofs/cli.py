@@ -1,0 +1,116 @@
+"""``breakerlab prove``: run every proof layer and print a verdict table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from breakerlab.model.errors import BreakerError
+from breakerlab.model.mutants import MUTANTS
+
+__all__ = ["prove_command"]
+
+
+def prove_command(subparsers: Any) -> None:
+    """Register ``breakerlab prove``."""
+    parser = subparsers.add_parser(
+        "prove",
+        help="prove the model's properties (z3, SPIN, refinement) and print a verdict table",
+        description=(
+            "Prove the safety properties S1-S10 for all parameter values with z3 (induction over "
+            "the relation generated from the transition table), model-check concurrent callers "
+            "and liveness L1-L5 with SPIN (Promela generated from the same table), check that the "
+            "executable Python breaker refines the proved relation, and check the generated "
+            "artifacts did not drift from the table. Exit status 0 only if everything holds. "
+            "Properties are listed in proofs/README.md."
+        ),
+    )
+    parser.add_argument("--json", action="store_true", help="print the verdicts as JSON instead of a table")
+    parser.add_argument(
+        "--list-mutants", action="store_true", help="print the seeded mutants' names, one per line, and exit"
+    )
+    parser.add_argument(
+        "--mutant",
+        metavar="NAME",
+        help="run every layer against this seeded mutant (it must fail with a counterexample)",
+    )
+    parser.add_argument(
+        "--layer",
+        action="append",
+        metavar="LAYER",
+        help="run only this layer (repeatable): z3, spin, refinement, drift",
+    )
+    parser.add_argument(
+        "--update-generated",
+        action="store_true",
+        help="after a fully successful run, regenerate proofs/generated/ (commit the result)",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _row(values: list[str], widths: list[int]) -> str:
+    return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .runner import LAYERS, run
+
+    if args.list_mutants:
+        for name in MUTANTS:
+            print(name)
+        return 0
+    if args.mutant is not None and args.mutant not in MUTANTS:
+        raise BreakerError(
+            f"'--mutant' must be one of the seeded mutants ({', '.join(MUTANTS)}) (got {args.mutant!r})"
+        )
+    layers = tuple(args.layer) if args.layer else None
+    if layers:
+        unknown = [name for name in layers if name not in LAYERS]
+        if unknown:
+            raise BreakerError(f"'--layer' must be one of {', '.join(LAYERS)} (got {unknown[0]!r})")
+
+    if args.update_generated:
+        # the drift check is what --update-generated repairs: run everything else first
+        layers = tuple(name for name in (layers or tuple(LAYERS)) if name != "drift")
+
+    headers = ["property", "method", "scope", "verdict", "states", "time"]
+    widths = [9, 18, 44, 26, 9, 8]
+    started = time.perf_counter()
+    if not args.json:
+        target = f"mutant {args.mutant!r}" if args.mutant else "the reference table"
+        print(f"proving {target}\n")
+        print(_row(headers, widths))
+        print(_row(["-" * w for w in widths], widths))
+
+    def show(verdict: Any) -> None:
+        if args.json:
+            return
+        states = "" if verdict.states is None else f"{verdict.states:,}"
+        print(
+            _row(
+                [verdict.property, verdict.method, verdict.scope, verdict.verdict, states, f"{verdict.seconds:.2f}s"],
+                widths,
+            ),
+            flush=True,
+        )
+
+    verdicts = run(args.mutant, layers, on_verdict=show)
+    total = time.perf_counter() - started
+    failed = [v for v in verdicts if not v.ok]
+    if args.json:
+        print(json.dumps({"verdicts": [v.as_json() for v in verdicts], "seconds": total, "ok": not failed}, indent=2))
+    else:
+        print(f"\n{len(verdicts) - len(failed)}/{len(verdicts)} checks passed in {total:.1f} s")
+        for verdict in failed:
+            print(f"\n{verdict.property} ({verdict.method}): {verdict.verdict}. {verdict.detail}".rstrip())
+            if verdict.counterexample:
+                print(verdict.counterexample)
+    if not failed and args.update_generated and args.mutant is None:
+        from .generated import write_all
+
+        for path in write_all():
+            print(f"wrote {path}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,387 @@
+"""Counterexamples: reachable traces found by bounded model checking, printed as numbered steps
+and replayed against the Python breaker.
+
+When induction fails, the failing step may start from a state no run reaches. So for every
+violated property we search, with z3, for the shortest run from the initial state (depth up
+to ``MAX_DEPTH``) that violates it, over a pool of real permits (so every outcome is recorded
+with a permit some earlier step obtained) and parameters a ``BreakerConfig`` can express
+exactly (integer times, consecutive trip rule, no jitter). Such a trace can be replayed step by
+step on the real ``Breaker``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClock, Permit, State
+from breakerlab.model.config import TripRule
+from breakerlab.model.table import TRIGGERS, VARIABLES, Table
+
+from .encoding import ENUM_PARAMS, PARAM_SORTS, Encoding, Step, StateVars, code, decode, model_value
+from .properties import INVARIANTS, STEP_PROPERTIES
+
+__all__ = ["Trace", "TraceStep", "config_from_params", "find_first_trace", "find_trace", "replay"]
+
+MAX_DEPTH = 12
+PERMIT_SLOTS = 3
+OUTCOME_TRIGGERS = ("record_success", "record_failure", "release")
+
+
+@dataclasses.dataclass(frozen=True)
+class TraceStep:
+    """One step of a trace: the event and the state after it."""
+
+    number: int
+    trigger: str
+    slot: int | None
+    time: float
+    verdict: str
+    row_cause: str
+    state: dict[str, Any]
+
+    def describe(self, previous: dict[str, Any] | None = None) -> str:
+        """``3. t=2 record_failure(permit 1) -> open [trip]  generation 0->1 ...``: the counters
+        that changed since ``previous`` (all of them when ``None``)."""
+        event = self.trigger + (f"(permit {self.slot})" if self.slot is not None else "()")
+        if self.trigger == "acquire":
+            event = "acquire() = " + self.verdict
+            if self.verdict.startswith("admit"):
+                event += f" as permit {self.slot}"
+        changes = []
+        for key, value in self.state.items():
+            if key == "state":
+                continue
+            if previous is None:
+                changes.append(f"{key}={_fmt(value)}")
+            elif previous.get(key) != value:
+                changes.append(f"{key} {_fmt(previous.get(key))}->{_fmt(value)}")
+        return (
+            f"{self.number:>3}. t={_fmt(self.time):<6} {event:<36} -> {self.state['state']:<11} "
+            f"[{self.row_cause}]  {' '.join(changes)}".rstrip()
+        )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Trace:
+    """A run from the initial state that violates ``property_id``."""
+
+    property_id: str
+    kind: str
+    config: BreakerConfig
+    initial: dict[str, Any]
+    steps: tuple[TraceStep, ...]
+
+    def describe(self) -> str:
+        """The trace as a numbered step list, with the configuration it needs."""
+        changed = {
+            f.name: getattr(self.config, f.name)
+            for f in dataclasses.fields(BreakerConfig)
+            if getattr(self.config, f.name) != f.default
+        }
+        lines = [f"counterexample to {self.property_id} ({self.kind}) with BreakerConfig({_kwargs(changed)}):"]
+        first = {k: v for k, v in self.initial.items() if k != "clock"}
+        counters = " ".join(f"{k}={_fmt(v)}" for k, v in first.items() if k != "state")
+        lines.append(f"    0. t={_fmt(self.initial['clock']):<6} {'(initial state)':<36} -> {first['state']:<11} {counters}")
+        previous = first
+        for step in self.steps:
+            lines.append("  " + step.describe(previous))
+            previous = step.state
+        names = {p.id: p.name for p in (INVARIANTS if self.kind == "invariant" else STEP_PROPERTIES)}
+        where = "the state after step" if self.kind == "invariant" else "step"
+        lines.append(f"  => {where} {len(self.steps)} violates {self.property_id}: {names.get(self.property_id, '')}")
+        return "\n".join(lines)
+
+
+def _kwargs(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v.value if hasattr(v, 'value') else v!r}" for k, v in values.items())
+
+
+def config_from_params(values: dict[str, Any]) -> BreakerConfig:
+    """The ``BreakerConfig`` whose ``table_params()`` are ``values`` (as found by z3)."""
+
+    def number(name: str) -> float:
+        return float(values[name])
+
+    failure_rate = Fraction(values["failure_rate_num"], values["failure_rate_den"])
+    slow_rate = Fraction(values["slow_rate_num"], values["slow_rate_den"])
+    cap = values.get("backoff_cap")
+    return BreakerConfig(
+        trip_rule=decode(values["trip_rule"]),
+        fail_max=int(values["fail_max"]),
+        minimum_calls=int(values["minimum_calls"]),
+        window_size=max(100, int(values["minimum_calls"])),
+        failure_rate_threshold=float(failure_rate),
+        slow_call_rate_threshold=float(slow_rate),
+        trip_on_equal_rate=bool(values["trip_on_equal_rate"]),
+        reset_timeout=number("reset_timeout"),
+        open_duration_policy="exponential" if values["exponential_backoff"] else "fixed",
+        backoff_factor=number("backoff_factor"),
+        backoff_cap=float(cap) if values["exponential_backoff"] and cap is not None else None,
+        admit_at_deadline=bool(values["admit_at_deadline"]),
+        half_open_entry=decode(values["half_open_entry"]),
+        half_open_max_calls=int(values["half_open_max_calls"]),
+        half_open_limit=decode(values["half_open_limit"]),
+        close_rule=decode(values["close_rule"]),
+        success_threshold=int(values["success_threshold"]),
+        half_open_max_wait=number("half_open_max_wait") if values["max_wait_enabled"] else None,
+        late_result=decode(values["late_result"]),
+    )
+
+
+def _replayable_parameters(enc: Encoding) -> z3.BoolRef:
+    p = enc.params
+    facts = [
+        p["trip_rule"] == code(TripRule.CONSECUTIVE),
+        z3.Not(p["slow_rule_enabled"]),
+        p["failure_rate_den"] <= 100,
+        p["slow_rate_den"] <= 100,
+        p["fail_max"] <= 6,
+        p["half_open_max_calls"] <= 4,
+    ]
+    for name in ("reset_timeout", "backoff_factor", "backoff_cap", "half_open_max_wait"):
+        facts.append(z3.IsInt(p[name]))
+        facts.append(p[name] <= 1000)
+    return z3.And(*facts)
+
+
+#: Parameter values a counterexample should use unless the violation needs others: the
+#: article's defaults with small numbers, so the printed configuration is short.
+_PREFERRED: dict[str, object] = {
+    "fail_max": 2,
+    "reset_timeout": 2,
+    "half_open_max_calls": 1,
+    "success_threshold": 1,
+    "minimum_calls": 100,
+    "failure_rate_num": 1,
+    "failure_rate_den": 2,
+    "slow_rate_num": 1,
+    "slow_rate_den": 1,
+    "trip_on_equal_rate": True,
+    "exponential_backoff": False,
+    "backoff_factor": 2,
+    "admit_at_deadline": True,
+    "max_wait_enabled": False,
+    "half_open_max_wait": 0,
+}
+
+
+def _prefer_simple(enc: Encoding, solver: z3.Optimize) -> None:
+    defaults = BreakerConfig().table_params()
+    for name, value in _PREFERRED.items():
+        solver.add_soft(enc.params[name] == value, weight=2)
+    for name in ENUM_PARAMS:
+        solver.add_soft(enc.params[name] == code(str(defaults[name])), weight=2)
+
+
+class _Pool:
+    """Permit slots at one time point of the unrolling."""
+
+    def __init__(self, tag: str) -> None:
+        self.valid = [z3.Bool(f"{tag}_valid{j}") for j in range(PERMIT_SLOTS)]
+        self.gen = [z3.Int(f"{tag}_gen{j}") for j in range(PERMIT_SLOTS)]
+        self.state = [z3.Int(f"{tag}_state{j}") for j in range(PERMIT_SLOTS)]
+
+
+def _pool_step(enc: Encoding, step: Step, slot: z3.ArithRef, pool: _Pool, after: _Pool) -> z3.BoolRef:
+    e = step.event
+    is_acquire = enc.is_trigger(e, "acquire")
+    is_outcome = enc.is_trigger(e, *OUTCOME_TRIGGERS)
+    facts: list[z3.BoolRef] = [slot >= 0, slot < PERMIT_SLOTS]
+    for j in range(PERMIT_SLOTS):
+        chosen = slot == j
+        keep = z3.And(after.valid[j] == pool.valid[j], after.gen[j] == pool.gen[j], after.state[j] == pool.state[j])
+        admitted = z3.And(is_acquire, enc.admits(e))
+        facts.append(
+            z3.If(
+                chosen,
+                z3.If(
+                    admitted,
+                    z3.And(
+                        z3.Not(pool.valid[j]),
+                        after.valid[j],
+                        after.gen[j] == step.post["generation"],
+                        after.state[j] == step.post.mode,
+                    ),
+                    z3.If(
+                        is_outcome,
+                        z3.And(
+                            pool.valid[j],
+                            z3.Not(after.valid[j]),
+                            e["permit_generation"] == pool.gen[j],
+                            e["permit_state"] == pool.state[j],
+                            after.gen[j] == pool.gen[j],
+                            after.state[j] == pool.state[j],
+                        ),
+                        keep,
+                    ),
+                ),
+                keep,
+            )
+        )
+    return z3.And(*facts)
+
+
+def find_first_trace(table: Table, violated: Sequence[tuple[str, str]], max_depth: int = MAX_DEPTH) -> Trace | None:
+    """A counterexample for the first of ``violated`` ((id, kind) pairs) that has one; step
+    properties are tried first (their counterexamples are usually the shortest)."""
+    ordered = sorted(violated, key=lambda item: item[1] != "step")
+    for property_id, kind in ordered:
+        trace = find_trace(table, property_id, kind, max_depth)
+        if trace is not None:
+            return trace
+    return None
+
+
+def find_trace(table: Table, property_id: str, kind: str, max_depth: int = MAX_DEPTH) -> Trace | None:
+    """The shortest replayable run (up to ``max_depth`` steps) violating ``property_id``
+    (``kind`` is ``"invariant"`` or ``"step"``: some ids have both forms)."""
+    invariants = [i for i in INVARIANTS if i.id == property_id] if kind == "invariant" else []
+    steps_props = [p for p in STEP_PROPERTIES if p.id == property_id] if kind == "step" else []
+    if not invariants and not steps_props:
+        raise KeyError(f"unknown {kind} property {property_id!r}")
+    enc = Encoding(table)
+    solver = z3.Optimize()
+    solver.set("timeout", 60_000)
+    solver.add(enc.parameter_assumptions(), _replayable_parameters(enc))
+    _prefer_simple(enc, solver)
+    states: list[StateVars] = [enc.state("b0")]
+    pools: list[_Pool] = [_Pool("pool0")]
+    solver.add(enc.initial(states[0]), states[0].clock == 0)
+    solver.add(*[z3.Not(v) for v in pools[0].valid])
+    steps: list[Step] = []
+    slots: list[z3.ArithRef] = []
+    for depth in range(1, max_depth + 1):
+        step = enc.step(f"b{depth}", pre=states[-1])
+        slot = z3.Int(f"b{depth}_slot")
+        pool = _Pool(f"pool{depth}")
+        e = step.event
+        solver.add(
+            enc.environment(step.pre, e),
+            enc.transition(step),
+            _pool_step(enc, step, slot, pools[-1], pool),
+            z3.IsInt(e["now"]),
+            e["jitter"] == 0,
+        )
+        states.append(step.post)
+        pools.append(pool)
+        steps.append(step)
+        slots.append(slot)
+        if invariants:
+            violation = z3.Not(invariants[0].holds(enc, step.post))
+        else:
+            violation = z3.Not(steps_props[0].holds(enc, step))
+        solver.push()
+        solver.add(violation)
+        if solver.check() == z3.sat:
+            return _trace(enc, solver.model(), property_id, kind, states, steps, slots, table)
+        solver.pop()
+    return None
+
+
+def _state_values(model: z3.ModelRef, state: StateVars) -> dict[str, Any]:
+    values: dict[str, Any] = {"state": decode(model_value(model, state.mode))}
+    for name in VARIABLES:
+        value = model_value(model, state[name])
+        values[name] = float(value) if isinstance(value, Fraction) else value
+    return values
+
+
+def _trace(
+    enc: Encoding,
+    model: z3.ModelRef,
+    property_id: str,
+    kind: str,
+    states: Sequence[StateVars],
+    steps: Sequence[Step],
+    slots: Sequence[z3.ArithRef],
+    table: Table,
+) -> Trace:
+    params: dict[str, Any] = {}
+    for name, sort in PARAM_SORTS.items():
+        value = model_value(model, enc.params[name])
+        params[name] = value
+    config = config_from_params(params)
+    initial = _state_values(model, states[0]) | {"clock": float(model_value(model, states[0].clock))}
+    out: list[TraceStep] = []
+    for number, (step, slot) in enumerate(zip(steps, slots), start=1):
+        trigger = TRIGGERS[model_value(model, step.event.trigger)]
+        verdict_code = model_value(model, step.event.verdict)
+        from .encoding import VERDICTS
+
+        row = table.rows[model_value(model, step.event.row)]
+        uses_slot = trigger in OUTCOME_TRIGGERS or (trigger == "acquire" and VERDICTS[verdict_code].startswith("admit"))
+        out.append(
+            TraceStep(
+                number=number,
+                trigger=trigger,
+                slot=model_value(model, slot) if uses_slot else None,
+                time=float(model_value(model, step.event["now"])),
+                verdict=VERDICTS[verdict_code],
+                row_cause=row.cause,
+                state=_state_values(model, step.post),
+            )
+        )
+    return Trace(property_id, kind, config, initial, tuple(out))
+
+
+@dataclasses.dataclass(frozen=True)
+class Replay:
+    """The outcome of replaying a trace on a Python breaker."""
+
+    matches: bool
+    steps_matched: int
+    detail: str
+
+
+def replay(trace: Trace, table: Table | None = None) -> Replay:
+    """Run ``trace`` on a real ``Breaker`` (with ``table``, default the reference) and compare
+    every state with the trace's."""
+    clock = ManualClock()
+    breaker = Breaker(trace.config, clock=clock, **({"table": table} if table is not None else {}))
+    permits: dict[int, Permit] = {}
+    for step in trace.steps:
+        clock.advance(step.time - clock())
+        verdict = "none"
+        if step.trigger == "acquire":
+            try:
+                permit = breaker.acquire()
+            except CircuitOpenError:
+                verdict = "reject"
+            else:
+                verdict = "admit_probe" if permit.is_probe else "admit"
+                if step.slot is not None:
+                    permits[step.slot] = permit
+        elif step.trigger in OUTCOME_TRIGGERS:
+            permit = permits.pop(step.slot)  # type: ignore[arg-type]
+            getattr(breaker, step.trigger)(permit)
+        else:
+            getattr(breaker, step.trigger)()
+        actual = {k: (v.value if isinstance(v, State) else v) for k, v in breaker.snapshot().items()}
+        expected = step.state
+        mismatched = [k for k in expected if not _same(actual[k], expected[k])]
+        if step.trigger == "acquire" and verdict != step.verdict:
+            mismatched.append("verdict")
+        if mismatched:
+            detail = f"step {step.number}: " + ", ".join(
+                f"{k}: trace {expected.get(k, step.verdict)!r} vs breaker {actual.get(k, verdict)!r}" for k in mismatched
+            )
+            return Replay(False, step.number - 1, detail)
+    return Replay(True, len(trace.steps), "every step matches")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(float(a), float(b), rel_tol=0, abs_tol=1e-9)
+    return bool(a == b)

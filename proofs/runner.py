@@ -1,0 +1,121 @@
+"""Run every proof layer and collect one verdict row per (property, method).
+
+Layers: z3 induction (every parameter value), SPIN safety and liveness (small parameters,
+concurrent callers), refinement (the executable breaker against the proved relation), and the
+drift check (generated artifacts match the table). A run against a seeded mutant uses the
+mutant's table for the model layers and runs the *reference* relation against a breaker
+executing the mutant (a bug in the code that the model does not have) for refinement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from breakerlab.model.mutants import MUTANTS, Mutant
+from breakerlab.model.table import TABLE, Table
+
+from .counterexample import find_first_trace
+from .induction import prove_all
+
+__all__ = ["LAYERS", "Verdict", "run"]
+
+#: Verdicts that count as success. ``expected violation`` is a check whose purpose is to show a
+#: counterexample exists (a lost probe wedges half-open without a maximum wait).
+PASSING = frozenset({"proved", "holds", "refines", "expected violation found", "no drift"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """One row of ``breakerlab prove``'s table."""
+
+    property: str
+    method: str
+    scope: str
+    verdict: str
+    seconds: float
+    states: int | None = None
+    counterexample: str | None = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether this row is a success."""
+        return self.verdict in PASSING
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return dataclasses.asdict(self) | {"ok": self.ok}
+
+
+Layer = Callable[[Table, Mutant | None], Iterator[Verdict]]
+
+
+def z3_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
+    """Induction proofs of S1-S10 and L3a for all parameter values; the first violation that
+    has a reachable run comes with its counterexample."""
+    results = prove_all(table)
+    violated = [(r.id, r.kind) for r in results if r.verdict == "violated"]
+    trace = find_first_trace(table, violated) if violated else None
+    for result in results:
+        method = f"z3 {'induction' if result.kind == 'invariant' else 'step'}"
+        shown = trace is not None and (result.id, result.kind) == (trace.property_id, trace.kind)
+        detail = result.detail
+        if result.verdict == "violated" and not shown:
+            note = "counterexample shown for another property" if trace else "no reachable counterexample found"
+            detail = f"{detail}; {note}" if detail else note
+        yield Verdict(
+            result.id,
+            method,
+            "all parameters",
+            result.verdict,
+            result.seconds,
+            counterexample=trace.describe() if shown and trace is not None else None,
+            detail=detail,
+        )
+
+
+def drift_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
+    """Regenerated encodings equal the committed ones (only meaningful for the reference table)."""
+    from .generated import check_drift
+
+    started = time.perf_counter()
+    report = check_drift(table)
+    yield Verdict(
+        "drift",
+        "regeneration",
+        "proofs/generated/",
+        "no drift" if report.ok else "drifted",
+        time.perf_counter() - started,
+        detail="" if report.ok else str(report),
+    )
+
+
+LAYERS: dict[str, Layer] = {"z3": z3_layer, "drift": drift_layer}
+
+
+def run(
+    mutant_name: str | None = None,
+    layers: tuple[str, ...] | None = None,
+    on_verdict: Callable[[Verdict], None] | None = None,
+) -> list[Verdict]:
+    """Run the chosen layers (all by default) on the reference table or a named mutant."""
+    mutant = None
+    table = TABLE
+    if mutant_name is not None:
+        if mutant_name not in MUTANTS:
+            raise KeyError(mutant_name)
+        mutant = MUTANTS[mutant_name]
+        table = mutant.table
+    chosen = layers or tuple(LAYERS)
+    verdicts: list[Verdict] = []
+    for name in chosen:
+        if name == "drift" and mutant is not None:
+            continue
+        for verdict in LAYERS[name](table, mutant):
+            verdicts.append(verdict)
+            if on_verdict is not None:
+                on_verdict(verdict)
+    return verdicts
