@@ -91,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
         states = "" if verdict.states is None else f"{verdict.states:,}"
         print(
             _row(
-                [verdict.property, verdict.method, verdict.scope, verdict.verdict, states, f"{verdict.seconds:.2f}s"],
+                [verdict.property_id, verdict.method, verdict.scope, verdict.verdict, states, f"{verdict.seconds:.2f}s"],
                 widths,
             ),
             flush=True,
@@ -105,11 +105,11 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(f"\n{len(verdicts) - len(failed)}/{len(verdicts)} checks passed in {total:.1f} s")
         for verdict in failed:
-            print(f"\n{verdict.property} ({verdict.method}): {verdict.verdict}. {verdict.detail}".rstrip())
+            print(f"\n{verdict.property_id} ({verdict.method}): {verdict.verdict}. {verdict.detail}".rstrip())
             if verdict.counterexample:
                 print(verdict.counterexample)
     if not failed and args.update_generated and args.mutant is None:
-        from .generated import write_all
+        from .drift import write_all
 
         for path in write_all():
             print(f"wrote {path}", file=sys.stderr)

@@ -20,8 +20,15 @@ from typing import Any
 import z3
 
 from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClock, Permit, State
-from breakerlab.model.config import TripRule
-from breakerlab.model.table import TRIGGERS, VARIABLES, Table
+from breakerlab.model.config import (
+    CloseRule,
+    HalfOpenEntry,
+    HalfOpenLimit,
+    LateResultPolicy,
+    OpenDurationPolicy,
+    TripRule,
+)
+from breakerlab.model.table import TABLE, TRIGGERS, VARIABLES, Table
 
 from .encoding import ENUM_PARAMS, PARAM_SORTS, Encoding, Step, StateVars, code, decode, model_value
 from .properties import INVARIANTS, STEP_PROPERTIES
@@ -118,7 +125,7 @@ def config_from_params(values: dict[str, Any]) -> BreakerConfig:
     slow_rate = Fraction(values["slow_rate_num"], values["slow_rate_den"])
     cap = values.get("backoff_cap")
     return BreakerConfig(
-        trip_rule=decode(values["trip_rule"]),
+        trip_rule=TripRule(decode(values["trip_rule"])),
         fail_max=int(values["fail_max"]),
         minimum_calls=int(values["minimum_calls"]),
         window_size=max(100, int(values["minimum_calls"])),
@@ -126,17 +133,17 @@ def config_from_params(values: dict[str, Any]) -> BreakerConfig:
         slow_call_rate_threshold=float(slow_rate),
         trip_on_equal_rate=bool(values["trip_on_equal_rate"]),
         reset_timeout=number("reset_timeout"),
-        open_duration_policy="exponential" if values["exponential_backoff"] else "fixed",
+        open_duration_policy=OpenDurationPolicy.EXPONENTIAL if values["exponential_backoff"] else OpenDurationPolicy.FIXED,
         backoff_factor=number("backoff_factor"),
         backoff_cap=float(cap) if values["exponential_backoff"] and cap is not None else None,
         admit_at_deadline=bool(values["admit_at_deadline"]),
-        half_open_entry=decode(values["half_open_entry"]),
+        half_open_entry=HalfOpenEntry(decode(values["half_open_entry"])),
         half_open_max_calls=int(values["half_open_max_calls"]),
-        half_open_limit=decode(values["half_open_limit"]),
-        close_rule=decode(values["close_rule"]),
+        half_open_limit=HalfOpenLimit(decode(values["half_open_limit"])),
+        close_rule=CloseRule(decode(values["close_rule"])),
         success_threshold=int(values["success_threshold"]),
         half_open_max_wait=number("half_open_max_wait") if values["max_wait_enabled"] else None,
-        late_result=decode(values["late_result"]),
+        late_result=LateResultPolicy(decode(values["late_result"])),
     )
 
 
@@ -349,7 +356,7 @@ def replay(trace: Trace, table: Table | None = None) -> Replay:
     """Run ``trace`` on a real ``Breaker`` (with ``table``, default the reference) and compare
     every state with the trace's."""
     clock = ManualClock()
-    breaker = Breaker(trace.config, clock=clock, **({"table": table} if table is not None else {}))
+    breaker = Breaker(trace.config, clock=clock, table=table if table is not None else TABLE)
     permits: dict[int, Permit] = {}
     for step in trace.steps:
         clock.advance(step.time - clock())

@@ -23,7 +23,8 @@ import z3
 from breakerlab.model import BreakerConfig, State
 from breakerlab.model.config import CloseRule, HalfOpenEntry, HalfOpenLimit, LateResultPolicy, TripRule
 from breakerlab.model.expr import Arg, BinOp, BoolOp, Cmp, Const, Expr, Ite, Not, Param, Var, evaluate
-from breakerlab.model.table import ARGS, PARAMS, TRIGGERS, VARIABLES, Assign, Table, Verdict
+from breakerlab.model.expr import Assign
+from breakerlab.model.table import ARGS, PARAMS, TRIGGERS, VARIABLES, Table, Verdict
 
 __all__ = [
     "Encoding",
@@ -43,11 +44,11 @@ ENUM_PARAMS: Mapping[str, type[enum.StrEnum]] = {
     "late_result": LateResultPolicy,
 }
 
+_DOMAINS: tuple[type[enum.StrEnum], ...] = (State, *ENUM_PARAMS.values())
 _ALL_STRINGS: list[str] = []
-for _domain in (State, *ENUM_PARAMS.values()):
-    for _member in _domain:
-        if _member.value not in _ALL_STRINGS:
-            _ALL_STRINGS.append(_member.value)
+for _value in (str(member.value) for domain in _DOMAINS for member in domain):
+    if _value not in _ALL_STRINGS:
+        _ALL_STRINGS.append(_value)
 _CODES: dict[str, int] = {value: i for i, value in enumerate(_ALL_STRINGS)}
 
 VERDICTS: tuple[str, ...] = ("none", *(v.value for v in Verdict))

@@ -241,7 +241,10 @@ def _trip_exactly(enc: Encoding, t: Step) -> z3.BoolRef:
 def _legal_transitions(enc: Encoding, t: Step) -> z3.BoolRef:
     s, e, n = t.pre, t.event, t.post
     same = n.mode == s.mode
-    edge = lambda a, b: z3.And(enc.is_mode(s, a), enc.is_mode(n, b))  # noqa: E731
+
+    def edge(a: State, b: State) -> z3.BoolRef:
+        return z3.And(enc.is_mode(s, a), enc.is_mode(n, b))
+
     automatic = z3.Or(
         same,
         edge(C, O),

@@ -31,7 +31,7 @@ PASSING = frozenset({"proved", "holds", "refines", "expected violation found", "
 class Verdict:
     """One row of ``breakerlab prove``'s table."""
 
-    property: str
+    property_id: str
     method: str
     scope: str
     verdict: str
@@ -47,7 +47,9 @@ class Verdict:
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return dataclasses.asdict(self) | {"ok": self.ok}
+        data = dataclasses.asdict(self)
+        data["property"] = data.pop("property_id")
+        return data | {"ok": self.ok}
 
 
 Layer = Callable[[Table, Mutant | None], Iterator[Verdict]]
@@ -79,7 +81,7 @@ def z3_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
 
 def drift_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
     """Regenerated encodings equal the committed ones (only meaningful for the reference table)."""
-    from .generated import check_drift
+    from .drift import check_drift
 
     started = time.perf_counter()
     report = check_drift(table)
@@ -93,7 +95,42 @@ def drift_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
     )
 
 
-LAYERS: dict[str, Layer] = {"z3": z3_layer, "drift": drift_layer}
+def spin_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
+    """SPIN on Promela generated from the table: safety assertions and LTL liveness, per case.
+
+    Against a mutant the suite stops at the first unexpected verdict (enough to kill it).
+    """
+    from .spin import require_tools
+    from .spin_suite import format_steps, run_suite
+
+    require_tools()
+    for result in run_suite(table, stop_early=mutant is not None):
+        check, spin = result.check, result.result
+        if check.prop == "safety":
+            prop, method = "S1-S10,L4", "SPIN safety"
+        else:
+            prop, method = check.prop, "SPIN liveness"
+        callers = f"{result.case.callers} callers" + (", may lose results" if check.lossy else "")
+        if result.ok:
+            verdict = "expected violation found" if check.expect == "violated" else "holds"
+        elif spin.verdict == "holds":
+            verdict = "holds, but a violation was expected"
+        else:
+            verdict = spin.verdict
+        shown = spin.steps and (not result.ok or check.expect == "violated")
+        yield Verdict(
+            prop,
+            method,
+            f"{result.case.name}, {callers}",
+            verdict,
+            spin.seconds,
+            states=spin.states,
+            counterexample=f"SPIN trail ({spin.failure}):\n" + format_steps(spin.steps, table) if shown else None,
+            detail=spin.failure if not result.ok else "",
+        )
+
+
+LAYERS: dict[str, Layer] = {"z3": z3_layer, "spin": spin_layer, "drift": drift_layer}
 
 
 def run(
