@@ -37,7 +37,7 @@ CATALOGUE: tuple[PropertyInfo, ...] = (
         "S2",
         "Every opening lasts at least its open duration: the deadline is set at opening to now plus the policy's current duration (fixed, or the backoff step), which is at least reset_timeout; open is left automatically only at the deadline.",
         "inv: mode=open ⇒ open_until ≥ opened_at + reset_timeout ∧ opened_at ≤ clock; step: entering open ⇒ opened_at'=now ∧ open_until' ≥ now + d ∧ d' = (exp ? min(d·factor, cap) : d); leaving open (not manual) ⇒ deadline reached",
-        (Z3, REFINEMENT, TESTS),
+        (Z3, SPIN_SAFETY, REFINEMENT, TESTS),
     ),
     PropertyInfo(
         "S3",
@@ -67,7 +67,7 @@ CATALOGUE: tuple[PropertyInfo, ...] = (
         "S7",
         "Half-open closes only after the configured successes of the current episode (success_threshold, or a passing rate over half_open_max_calls outcomes), or by a late probe success under admitting_state.",
         "step: mode=half_open ∧ mode'=closed ∧ trigger≠reset ⇒ late_probe_success ∨ counted ∧ (successes+1 ≥ S ∨ rate rule passes)",
-        (Z3, REFINEMENT, TESTS),
+        (Z3, SPIN_SAFETY, REFINEMENT, TESTS),
     ),
     PropertyInfo(
         "S8",
@@ -85,12 +85,12 @@ CATALOGUE: tuple[PropertyInfo, ...] = (
         "S10",
         "Excluded or cancelled outcomes (release) never count: no failure, no success, no state change.",
         "step: trigger=release ⇒ mode'=mode ∧ cf'=cf ∧ successes'=successes ∧ failures'=failures ∧ timers unchanged",
-        (Z3, REFINEMENT, TESTS),
+        (Z3, SPIN_SAFETY, REFINEMENT, TESTS),
     ),
     PropertyInfo(
         "L1",
-        "If the service is healthy from some time on and calls keep arriving, the breaker is eventually closed and stays closed.",
-        "(◇□ healthy) ⇒ ◇□ mode=closed, under weak fairness of callers and clock",
+        "If the service is healthy from some time on and calls keep arriving, the breaker is eventually closed and stays closed. Weak fairness bounds no response time, so with half_open_max_wait set it fails (a probe slower than the maximum wait re-opens the breaker, forever): SPIN finds that counterexample, and L1 is claimed only without a maximum wait or for probes that report within it.",
+        "(◇□ healthy) ⇒ ◇□ mode=closed, under weak fairness of callers and clock; expected violated with half_open_max_wait",
         (SPIN_LIVENESS,),
     ),
     PropertyInfo(
@@ -114,14 +114,26 @@ CATALOGUE: tuple[PropertyInfo, ...] = (
     PropertyInfo(
         "L4",
         "Bounded detection: under a hard outage from t0, the breaker has opened by the time fail_max failures of calls admitted after t0 are recorded.",
-        "ghost counters: permanent_down ∧ failures_since_t0 ≥ fail_max ⇒ opened_since_t0",
+        "ghost counters: down ∧ failures recorded of calls admitted after t0 ≥ fail_max ⇒ opened since t0 (assertion in the SPIN safety run)",
         (SPIN_SAFETY,),
     ),
     PropertyInfo(
         "L5",
-        "Bounded recovery: after the service recovers and calls keep arriving, the breaker is closed within the open duration plus the probes' time.",
-        "ghost clock since recovery: healthy_for ≥ open duration + probe time ∧ calls arrived ⇒ mode=closed",
-        (SPIN_SAFETY,),
+        "Bounded recovery: after the service recovers for good at t1 and calls keep arriving (every caller takes a step each tick), the breaker is closed within the open duration plus the probes' time. The bound is an upper bound checked per SPIN case (tight on most: one tick less is violated), not proved for every configuration; with a half_open_max_wait shorter than a probe round and late results ignored it genuinely fails (SPIN shows the counterexample).",
+        "up ∧ since_up > L5_BOUND ⇒ mode=closed; L5_BOUND = leftover + open + entry + probe_rounds (proofs/promela.py)",
+        ("SPIN bounded",),
+    ),
+    PropertyInfo(
+        "R",
+        "The executable Python breaker refines the proved relation: over every reachable abstract state (small parameters), each step it takes is a step of the z3 relation, and it takes every step the relation allows.",
+        "∀ reachable (s, e): Breaker.step(s, e) = s' ⇒ Trans(s, e, s'); Env(s, e) ⇒ the breaker accepts e",
+        (REFINEMENT,),
+    ),
+    PropertyInfo(
+        "drift",
+        "The committed encodings (SMT-LIB relation, Promela models) are exactly what the current table generates, and their manifest records its digest: the proofs were re-run after the table last changed.",
+        "generate_all(TABLE) = proofs/generated/* ∧ manifest.table_digest = TABLE.digest()",
+        ("regeneration",),
     ),
 )
 

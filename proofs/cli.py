@@ -52,7 +52,8 @@ def prove_command(subparsers: Any) -> None:
 
 
 def _row(values: list[str], widths: list[int]) -> str:
-    return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+    cells = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(values, widths)]
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -77,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
         layers = tuple(name for name in (layers or tuple(LAYERS)) if name != "drift")
 
     headers = ["property", "method", "scope", "verdict", "states", "time"]
-    widths = [9, 18, 44, 26, 9, 8]
+    widths = [9, 18, 48, 26, 9, 8]
     started = time.perf_counter()
     if not args.json:
         target = f"mutant {args.mutant!r}" if args.mutant else "the reference table"

@@ -92,7 +92,7 @@ class DriftReport:
         if self.ok:
             return "generated artifacts match the table"
         return "; ".join(self.problems) + (
-            " -- the table changed since the proofs were generated: run "
+            " -- the table (or a generator) changed since the proofs were generated: run "
             "`breakerlab prove --update-generated` and commit proofs/generated/"
         )
 

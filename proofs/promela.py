@@ -25,6 +25,39 @@ Abstractions, each checked against the folded table (``ValueError`` if the table
   a permit, admission clears it, and ``permit_generation == generation`` becomes ``!stale[c]``.
 * **Write-only variables** (never read by a guard, an assertion, or a kept variable's update,
   e.g. ``opened_at``) are not modelled.
+
+L5 (bounded recovery) has its own scenario, ``Scenario(recovery=True)``: no manual control, no
+lost results, and ``Env`` may recover for good (ghost bit ``up``, the time ``t1``). Before
+``t1`` everything is as usual; from ``t1`` on every result is a success, no permit is released
+(releases are allowed only before recovery: each release of a probe after it would add a
+probe cycle to the bound), and calls keep arriving by a *round discipline*: the clock ticks
+only after every caller has taken a step (acquire, or settle the permit it holds) since the
+previous tick. A counter ``since_up`` of ticks since ``t1`` saturates at ``L5_BOUND + 1``, and each tick asserts
+``since_up <= L5_BOUND || mode == CLOSED``. ``recovery_bound`` computes the bound, in ticks::
+
+    L5_BOUND = leftover + open + entry + probe_rounds
+    open         = backoff_cap if exponential else reset_timeout   (the longest opening)
+    entry        = 0 if admit_at_deadline else 1                   (an exclusive deadline admits a tick later)
+    probes       = success_threshold (close_rule consecutive) or half_open_max_calls (rate)
+    waves        = ceil(probes / min(callers, half_open_max_calls))
+    probe_rounds = 2 * waves - 1     (a caller acquires in one round and, at worst, reports in the next)
+    leftover     = 2 * waves if close_rule == "rate" or half_open_max_wait is set, else 0
+
+The worst case is an opening for the longest duration just before ``t1``: its deadline comes
+after ``open + entry`` ticks, and the probes of the episode it starts report after
+``probe_rounds`` more. ``leftover`` is for the half-open episode in progress at ``t1`` (or
+starting in its first round): under the rate rule a failure recorded before ``t1`` may doom
+it, and with a maximum wait it may expire, so it can end in one more opening. It is decided by
+``2 * waves`` ticks: every caller settles the permit it held at ``t1`` in the first round,
+which can delay that episode's probes by one round (one tick of slack over ``probe_rounds``;
+SPIN needs it with a maximum wait of 2 and two probes, the suite's ``max_wait_two_probes``).
+Without them the episode at ``t1`` has no failure and can only close. The formula is an upper
+bound checked by SPIN on the suite's cases, not a proof for every configuration; one tick less
+fails on every case except ``rate_close``, ``max_wait`` and ``max_wait_admitting``, where the
+slack of ``leftover`` is not needed. It does not hold when
+``half_open_max_wait < 2 * waves``: an ``acquire`` or ``poll`` in the round after a probe was
+admitted can end the episode before the probe reports, every time, and unless late results are
+handled by the admitting state the breaker never closes (L5 fails for every bound).
 """
 
 from __future__ import annotations
@@ -41,10 +74,10 @@ from breakerlab.model.table import TRIGGERS, VARIABLES, Row, Table, Verdict
 
 from .encoding import code
 
-__all__ = ["AGENTS", "EVENTS", "LTL", "VERDICTS", "Scenario", "generate", "time_floor"]
+__all__ = ["AGENTS", "EVENTS", "LTL", "VERDICTS", "Scenario", "generate", "recovery_bound", "time_floor"]
 
 #: Events printed in the trace: the table's triggers, then the environment's own steps.
-EVENTS: tuple[str, ...] = (*TRIGGERS, "tick", "env_flip", "env_down", "env_stable", "lost")
+EVENTS: tuple[str, ...] = (*TRIGGERS, "tick", "env_flip", "env_down", "env_stable", "lost", "env_up")
 #: ``who`` codes of the processes that are not callers (callers print their id, 0, 1, ...).
 AGENTS: Mapping[int, str] = {100: "clock", 101: "poller", 102: "env", 103: "manual"}
 #: Verdict codes printed in the trace.
@@ -74,11 +107,46 @@ class Scenario:
         releases: How many times in total callers may settle with ``release`` (excluded error,
             cancellation). Finite, so that under fairness results are eventually reported.
         outage: ``Env`` may take the service down for good (the time ``t0`` of L4).
+        recovery: L5's scenario: ``Env`` may recover for good (the time ``t1``), after which
+            results are never released and the clock ticks only after every caller stepped.
+            Needs ``manual=False``, ``outage=False`` and callers that lose no result.
+        recovery_bound: L5's bound in ticks (``None``: ``recovery_bound(config, callers)``);
+            set it only to test the bound itself.
     """
 
     manual: bool = False
     releases: int = 1
     outage: bool = True
+    recovery: bool = False
+    recovery_bound: int | None = None
+
+
+def recovery_bound(config: BreakerConfig, callers: int) -> int:
+    """L5's bound: ticks after recovery by which the breaker is closed (formula in the module
+    docstring). Meaningful only when ``half_open_max_wait`` is unset or at least two ticks per
+    probe wave; with a shorter maximum wait L5 fails whatever the bound."""
+    terms = _recovery_terms(config, callers)
+    return terms["leftover"] + terms["open"] + terms["entry"] + terms["probe_rounds"]
+
+
+def _recovery_terms(config: BreakerConfig, callers: int) -> dict[str, int]:
+    """The terms of L5's bound (and the probe count and waves behind ``probe_rounds``)."""
+    _check_config(config)
+    if callers < 1:
+        raise ValueError(f"'callers' must be >= 1 (got {callers!r})")
+    exponential = config.open_duration_policy is OpenDurationPolicy.EXPONENTIAL
+    consecutive = config.close_rule is CloseRule.CONSECUTIVE
+    probes = config.success_threshold if consecutive else config.half_open_max_calls
+    waves = -(-probes // min(callers, config.half_open_max_calls))
+    probe_rounds = 2 * waves - 1
+    return {
+        "open": int(config.backoff_cap if exponential and config.backoff_cap is not None else config.reset_timeout),
+        "entry": 0 if config.admit_at_deadline else 1,
+        "probes": probes,
+        "waves": waves,
+        "probe_rounds": probe_rounds,
+        "leftover": 2 * waves if not consecutive or config.half_open_max_wait is not None else 0,
+    }
 
 
 def time_floor(table: Table, config: BreakerConfig) -> int:
@@ -115,6 +183,15 @@ def generate(
         raise ValueError(f"'callers' must be >= 1 (>= 2 when lossy) (got {callers!r})")
     if horizon_ticks is not None and horizon_ticks < 0:
         raise ValueError(f"'horizon_ticks' must be None or >= 0 (got {horizon_ticks!r})")
+    if scenario.recovery and (scenario.manual or scenario.outage or lossy):
+        raise ValueError(
+            "L5's recovery scenario needs manual=False, outage=False and lossy=False "
+            f"(got manual={scenario.manual}, outage={scenario.outage}, lossy={lossy})"
+        )
+    if scenario.recovery_bound is not None and (scenario.recovery_bound < 0 or not scenario.recovery):
+        raise ValueError(
+            f"'recovery_bound' must be None, or >= 0 with recovery=True (got {scenario.recovery_bound!r})"
+        )
     return _Model(table, config).render(callers, lossy, horizon_ticks, scenario)
 
 
@@ -338,11 +415,18 @@ class _Model:
         lines += ["  fi", "}", ""]
         return lines
 
+    def bound(self, callers: int, scenario: Scenario) -> int:
+        """L5's bound for this model: the scenario's, or the formula's."""
+        if scenario.recovery_bound is not None:
+            return scenario.recovery_bound
+        return recovery_bound(self.config, callers)
+
     def render(self, callers: int, lossy: bool, horizon: int | None, scenario: Scenario) -> str:
         cfg = self.config
         self.temps = 0
         dispatch = [line for trigger in TRIGGERS for line in self._dispatch(trigger)]
         l4 = scenario.outage  # L4 needs Env's permanent outage (t0)
+        l5 = scenario.recovery  # L5 needs Env's permanent recovery (t1) and the round discipline
         per_episode = cfg.half_open_limit is HalfOpenLimit.PER_EPISODE
         late = cfg.late_result
         names_ = [self._name(v) for v in self.vars]
@@ -350,7 +434,10 @@ class _Model:
         out += [f"#define {s.value.upper()} {code(s.value)}" for s in State]
         out += [f"#define NCALLERS {callers}", f"#define FLOOR ({self.floor})", f"#define FAIL_MAX {cfg.fail_max}",
                 f"#define MAX_CALLS {cfg.half_open_max_calls}", f"#define SUCCESS_THRESHOLD {cfg.success_threshold}",
-                f"#define RESET_TIMEOUT {int(cfg.reset_timeout)}", ""]
+                f"#define RESET_TIMEOUT {int(cfg.reset_timeout)}"]
+        if l5:
+            out.append(f"#define L5_BOUND {self.bound(callers, scenario)}")
+        out.append("")
         out.append("byte mode = CLOSED;")
         for var in self.vars:
             init = fold(VARIABLES[var], cfg.table_params())
@@ -364,6 +451,10 @@ class _Model:
                     "bit adm_down[NCALLERS];   /* L4: permit admitted after t0 */",
                     "byte fails_down = 0;      /* L4: failures of such calls recorded */",
                     "bit l4_done = 0;          /* L4: opened after t0 (or voided by manual control) */"]
+        if l5:
+            out += ["bit up = 0;               /* the service is healthy for good (L5's t1) */",
+                    "byte since_up = 0;        /* L5: ticks since t1, saturating at L5_BOUND + 1 */",
+                    "bit stepped[NCALLERS];    /* L5: caller c took a step since the last tick (after t1) */"]
         if horizon is not None:
             out.append(f"byte ticks = 0;           /* the clock stops at {horizon} */")
         scratch = ["row", "verdict", "changed", "bumped", "admitted", "pre_stale", "pre_mode",
@@ -373,7 +464,7 @@ class _Model:
                 "short row = -1;", "byte verdict, changed, bumped, admitted, pre_stale, pre_mode;"]
         out += [f"short pre_{n};" for n in names_]
         out += [f"short tmp{i};" for i in range(self.temps)]
-        printed = ["healthy", *(["down"] if l4 else []), *names_]
+        printed = ["healthy", *(["down"] if l4 else []), *(["up", "since_up"] if l5 else []), *names_]
         fields, values = " ".join(f"{n}=%d" for n in printed), ", ".join(printed)
         out += ["", "inline log_step(who, ev) {",
                 f'  printf("@@STEP who=%d ev=%d row=%d verdict=%d now=%d mode=%d {fields}\\n", '
@@ -406,17 +497,18 @@ class _Model:
                 for i, (tag, inv) in enumerate(invariants)]
         out += ["}", ""]
         out += dispatch
-        out += _processes(self, callers, lossy, horizon, scenario, l4, deadline, late)
+        out += _processes(self, callers, lossy, horizon, scenario, l4, l5, deadline, late)
         out += [f"ltl {name} {{ {formula} }}" for name, formula in LTL.items()]
         return "\n".join(out) + "\n"
 
 
 def _processes(m: _Model, callers: int, lossy: bool, horizon: int | None, scenario: Scenario,
-               l4: bool, deadline: str, late: LateResultPolicy) -> list[str]:
+               l4: bool, l5: bool, deadline: str, late: LateResultPolicy) -> list[str]:
     cfg, ev = m.config, EVENTS.index
     counted_h = "!pre_stale" if late is not LateResultPolicy.CURRENT_STATE else "true"
     unchanged = " && ".join(["mode == pre_mode", "!bumped", *(f"{n} == pre_{n}" for n in map(m._name, m.vars))])
-    settle = "holds[c] = 0; stale[c] = 0; pstate[c] = 0" + ("; adm_down[c] = 0" if l4 else "") + "; scrub()"
+    mark = "stepped[c] = up; " if l5 else ""  # L5's round discipline counts steps after t1 only
+    settle = f"{mark}holds[c] = 0; stale[c] = 0; pstate[c] = 0" + ("; adm_down[c] = 0" if l4 else "") + "; scrub()"
     s8 = [f"    assert(!pre_stale || ({unchanged}));  /* S8 */"] if late is LateResultPolicy.IGNORE else []
     rate = cfg.close_rule is CloseRule.RATE
     late_close = " || (pre_stale && pstate[c] == HALF_OPEN)" if late is LateResultPolicy.ADMITTING_STATE else ""
@@ -432,7 +524,7 @@ def _processes(m: _Model, callers: int, lossy: bool, horizon: int | None, scenar
              f"    if :: verdict == 1 || verdict == 2 -> {admit} :: else fi;",
              f"    end_step(c, {ev('acquire')});",
              f"    assert(!(admitted && pre_mode == OPEN) || pre_open_until_rel {deadline} 0);  /* S1 */",
-             "    assert(!(admitted && pre_mode == FORCED_OPEN));  /* S1 */", "    scrub()", "    }",
+             "    assert(!(admitted && pre_mode == FORCED_OPEN));  /* S1 */", f"    {mark}scrub()", "    }",
              "  :: atomic { holds[c] && healthy ->", "    begin_step(c);", "    on_record_success(c);",
              f"    end_step(c, {ev('record_success')});", *s8,
              s7_success,
@@ -459,15 +551,33 @@ def _processes(m: _Model, callers: int, lossy: bool, horizon: int | None, scenar
                   "     break  /* the result is lost: this caller never reports again */"]
     lines += ["  od", "}", ""]
     tick = [f"{n} = ({n} > FLOOR -> {n} - 1 : FLOOR);" for n in (m._name(v) for v in m.vars if v in m.time_vars)]
-    guard = f"ticks < {horizon} -> ticks++; " if horizon is not None else ""
-    lines += ["proctype Clock() {", "  do",
-              f"  :: atomic {{ {guard}{' '.join(tick)} now_abs++; log_step({_CLOCK}, {ev('tick')}) }}", "  od", "}", ""]
+    if l5:
+        round_done = " && ".join(f"stepped[{i}]" for i in range(callers))
+        guard = (f"ticks < {horizon} && " if horizon is not None else "") + f"(!up || ({round_done})) -> "
+        guard += "ticks++; " if horizon is not None else ""
+        unstep = "; ".join(f"stepped[{i}] = 0" for i in range(callers))
+        lines += ["proctype Clock() {", "  do",
+                  f"  :: atomic {{ {guard} /* after t1, a tick ends a round in which every caller stepped */",
+                  f"    {' '.join(tick)} now_abs++;",
+                  f"    if :: up -> since_up = (since_up > L5_BOUND -> since_up : since_up + 1); {unstep} :: else fi;",
+                  f"    log_step({_CLOCK}, {ev('tick')});",
+                  "    assert(since_up <= L5_BOUND || mode == CLOSED)  /* L5 */",
+                  "    }", "  od", "}", ""]
+    else:
+        guard = f"ticks < {horizon} -> ticks++; " if horizon is not None else ""
+        lines += ["proctype Clock() {", "  do",
+                  f"  :: atomic {{ {guard}{' '.join(tick)} now_abs++; log_step({_CLOCK}, {ev('tick')}) }}",
+                  "  od", "}", ""]
     lines += ["proctype Env() {", "  do", f"  :: atomic {{ healthy = !healthy; log_step({_ENV}, {ev('env_flip')}) }}"]
     if scenario.outage:
         void = "; l4_done = (mode == FORCED_OPEN || mode == DISABLED)"  # L4 assumes no manual control
         lines.append(f"  :: atomic {{ healthy = 0; down = 1{void}; log_step({_ENV}, {ev('env_down')}) }}; break")
-    lines += [f"  :: atomic {{ log_step({_ENV}, {ev('env_stable')}) }}; break  /* health stays as it is */",
-              "  od", "}", ""]
+    if l5:
+        lines.append(f"  :: atomic {{ healthy = 1; up = 1; releases_left = 0; log_step({_ENV}, {ev('env_up')}) }}; "
+                     "break  /* t1: healthy for good, no release after it */")
+    else:
+        lines.append(f"  :: atomic {{ log_step({_ENV}, {ev('env_stable')}) }}; break  /* health stays as it is */")
+    lines += ["  od", "}", ""]
     if m.poll:
         lines += ["proctype Poller() {", "  do",
                   f"  :: atomic {{ begin_step(0); on_poll(0); end_step({_POLLER}, {ev('poll')}); scrub() }}",
@@ -496,14 +606,15 @@ def _header(m: _Model, callers: int, lossy: bool, horizon: int | None, scenario:
         f" * processes: {callers} callers (lossy={lossy}, up to {callers - 1 if lossy else 0} results lost), Clock, Env"
         + (", Poller" if m.poll else "") + (", Manual" if scenario.manual else ""),
         f" * scenario: releases={scenario.releases}, outage={scenario.outage}, manual={scenario.manual}, "
-        f"horizon_ticks={horizon}",
+        f"horizon_ticks={horizon}" + (", recovery=True" if scenario.recovery else ""),
         " * abstractions:",
         " *   times are integer ticks stored relative to now (v_rel = v - now, now = 0); each tick",
         f" *   decrements them, clamped at FLOOR = {m.floor} (every comparison of a time is v - now against",
         f" *   a constant of magnitude <= {m.comparison_bound}, so the clamp changes no guard);",
         " *   generation: one stale bit per caller, set for every permit holder by each state change;",
         f" *   not modelled (write-only): {', '.join(unmodelled) or 'none'}.",
-        " * assertions (safety run): S1 S2 S3 S4 S6 S7 S8 S9 S10 and L4, written from the configuration;",
+        *(_recovery_header(m, callers, scenario) if scenario.recovery else [
+            " * assertions (safety run): S1 S2 S3 S4 S6 S7 S8 S9 S10 and L4, written from the configuration;"]),
         " *   LTL (liveness runs): L1 L2 L3 below.",
         " * fairness (pan -a -f, weak fairness): every process that stays enabled eventually moves, so",
         " *   time keeps passing (Clock), calls keep arriving (a caller not holding a permit can always",
@@ -513,6 +624,31 @@ def _header(m: _Model, callers: int, lossy: bool, horizon: int | None, scenario:
         " *   arrive at the worst moment (this is why L1 fails when half_open_max_wait is set).",
         " */",
         "",
+    ]
+
+
+def _recovery_header(m: _Model, callers: int, scenario: Scenario) -> list[str]:
+    """The header lines of L5's scenario: what it assumes and how its bound is computed."""
+    t = _recovery_terms(m.config, callers)
+    formula = recovery_bound(m.config, callers)
+    bound = m.bound(callers, scenario)
+    given = "" if bound == formula else f" (set by the scenario; the formula gives {formula})"
+    return [
+        " * assertions (L5 run): S1 S2 S3 S4 S6 S7 S8 S9 S10 and L5, written from the configuration;",
+        " * L5 (bounded recovery): Env may recover for good (up, time t1); from t1 on every result is a",
+        " *   success, nothing is released, and calls keep arriving: the Clock ticks only after every",
+        " *   caller has stepped (acquired, or settled its permit) since the last tick. No manual control,",
+        " *   no lost result. Each tick asserts since_up <= L5_BOUND || mode == CLOSED, with",
+        f" *   L5_BOUND = {bound}{given}",
+        " *            = leftover + open + entry + probe_rounds",
+        f" *            = {t['leftover']} + {t['open']} + {t['entry']} + {t['probe_rounds']}: "
+        "open = the longest opening (reset_timeout, or backoff_cap),",
+        " *   entry = 1 tick if the deadline is exclusive, probe_rounds = 2 * waves - 1 with waves =",
+        f" *   ceil({t['probes']} probes / min({callers} callers, {m.config.half_open_max_calls} slots)) "
+        f"= {t['waves']} (acquire in one round, report in the next),",
+        " *   leftover = 2 * waves when the episode in progress at t1 may still re-open (rate close",
+        " *   rule, or a half-open maximum wait), else 0: it is decided by then, its probes delayed by at",
+        " *   most one round while callers settle the permits they held at t1.",
     ]
 
 

@@ -108,6 +108,8 @@ def spin_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
         check, spin = result.check, result.result
         if check.prop == "safety":
             prop, method = "S1-S10,L4", "SPIN safety"
+        elif check.prop == "L5":
+            prop, method = "L5", "SPIN bounded"
         else:
             prop, method = check.prop, "SPIN liveness"
         callers = f"{result.case.callers} callers" + (", may lose results" if check.lossy else "")
@@ -130,7 +132,29 @@ def spin_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
         )
 
 
-LAYERS: dict[str, Layer] = {"z3": z3_layer, "spin": spin_layer, "drift": drift_layer}
+def refinement_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
+    """The executable breaker against the proved relation, explored exhaustively per config.
+
+    Against a mutant, a breaker *executing the mutant table* is checked against the relation of
+    the *reference* table: a bug in the code that the proved model does not have.
+    """
+    from .refinement import check_code_mutant, describe, run
+
+    results = [check_code_mutant(mutant)] if mutant is not None else run(TABLE)
+    for result in results:
+        yield Verdict(
+            "R",
+            "refinement" if mutant is None else "refinement (code)",
+            describe(result.config),
+            result.verdict,
+            result.seconds,
+            states=result.states,
+            counterexample=str(result.mismatch) if result.mismatch is not None else None,
+            detail=f"{result.steps} steps checked",
+        )
+
+
+LAYERS: dict[str, Layer] = {"z3": z3_layer, "spin": spin_layer, "refinement": refinement_layer, "drift": drift_layer}
 
 
 def run(

@@ -3,9 +3,12 @@
 Each ``SpinCase`` is one small configuration (``fail_max=2``, ``reset_timeout=2`` ticks, one
 or two probes, 2-3 callers) with the checks to run on the model generated from the table:
 ``safety`` (every generated assertion: S1-S3, S6-S10, L4; a ``Manual`` process fires the
-manual triggers), and the LTL properties L1-L3 under weak fairness, with callers that always
-report their results or, ``lossy``, may lose some. The wedge check (a lost probe with no
-``half_open_max_wait``) must be *violated*: its counterexample is a deliverable.
+manual triggers), ``L5`` (bounded recovery: an assertion run on its own scenario, where the
+service recovers for good and calls keep arriving in rounds; the bound comes from
+``promela.recovery_bound``, see ``breakerlab.proofs.promela``), and the LTL properties L1-L3
+under weak fairness, with callers that always report their results or, ``lossy``, may lose
+some. The wedge check (a lost probe with no ``half_open_max_wait``) must be *violated*: its
+counterexample is a deliverable; so must L5 with a maximum wait shorter than a probe round.
 
 ``run_suite(TABLE)`` must give every expected verdict; ``run_suite(mutant.table)`` should not
 (``kills``). ``replay`` re-executes a counterexample trail on the Python ``Breaker`` and reports
@@ -38,11 +41,16 @@ __all__ = ["SUITE", "SpinCase", "SpinCheck", "SuiteResult", "format_results", "f
 
 @dataclasses.dataclass(frozen=True)
 class SpinCheck:
-    """One check of a case: ``safety`` or an LTL property, on lossy callers or not."""
+    """One check of a case: ``safety``, ``L5`` (an assertion run on the recovery scenario) or an
+    LTL property, on lossy callers or not."""
 
     prop: str
     expect: str = "holds"
     lossy: bool = False
+
+    def __post_init__(self) -> None:
+        if self.lossy and self.prop in ("safety", "L5"):
+            raise ValueError(f"'lossy' must be False for {self.prop!r}: its scenario loses no result")
 
     @property
     def label(self) -> str:
@@ -61,8 +69,11 @@ class SpinCase:
     purpose: str = ""
 
     def model(self, table: Table, kind: str) -> str:
-        """The Promela text for ``kind``: ``safety``, ``live`` or ``lossy``."""
-        scenario = Scenario(manual=kind == "safety", releases=self.releases, outage=True)
+        """The Promela text for ``kind``: ``safety``, ``recovery`` (L5), ``live`` or ``lossy``."""
+        if kind == "recovery":
+            scenario = Scenario(releases=self.releases, outage=False, recovery=True)
+        else:
+            scenario = Scenario(manual=kind == "safety", releases=self.releases, outage=True)
         return generate(table, self.config, callers=self.callers, lossy=kind == "lossy", scenario=scenario)
 
 
@@ -71,7 +82,8 @@ def _config(**options: object) -> BreakerConfig:
 
 
 _SAFE, _L1, _L2, _L3 = SpinCheck("safety"), SpinCheck("L1"), SpinCheck("L2"), SpinCheck("L3")
-_LIVE = (_SAFE, _L1, _L2, _L3, SpinCheck("L2", lossy=True))
+_L5 = SpinCheck("L5")  # bounded recovery (its own scenario, checked by assertions)
+_LIVE = (_SAFE, _L5, _L1, _L2, _L3, SpinCheck("L2", lossy=True))
 _WEDGE = SpinCheck("L3", "violated", lossy=True)  # no max wait: a lost probe wedges half-open
 _UNWEDGED = SpinCheck("L3", lossy=True)  # the max wait (or a free slot) ends the episode of a lost probe
 _SLOW = SpinCheck("L1", "violated")  # with a max wait, slow or badly timed calls re-open forever
@@ -86,7 +98,7 @@ SUITE: tuple[SpinCase, ...] = (
     SpinCase(
         "three_callers",
         _config(),
-        (_SAFE, _L1, _WEDGE),
+        (_SAFE, _L5, _L1, _WEDGE),
         callers=3,
         purpose="the defaults with 3 callers (2 of them may lose a result)",
     ),
@@ -114,23 +126,42 @@ SUITE: tuple[SpinCase, ...] = (
     SpinCase(
         "max_wait",
         _config(half_open_max_wait=2),
-        (_SAFE, _SLOW, _L2, _L3, SpinCheck("L2", lossy=True), _UNWEDGED),
+        (_SAFE, _L5, _SLOW, _L2, _L3, SpinCheck("L2", lossy=True), _UNWEDGED),
         purpose="the max wait ends the episode of a lost probe; but a probe slower than the max wait "
-        "re-opens the breaker, forever (weak fairness bounds no response time): L1 fails",
+        "re-opens the breaker, forever (weak fairness bounds no response time): L1 fails. L5 holds: "
+        "in rounds a probe reports within one tick, before the max wait of two",
     ),
     SpinCase(
         "max_wait_admitting",
         _config(half_open_max_wait=1, half_open_entry="at_deadline", half_open_max_calls=2,
                 success_threshold=2, late_result="admitting_state"),
-        (_SAFE, _SLOW, _L2, _L3, SpinCheck("L2", lossy=True), _UNWEDGED),
+        (_SAFE, _L5, _SLOW, _L2, _L3, SpinCheck("L2", lossy=True), _UNWEDGED),
         purpose="poll-driven half-open, a max wait, 2 probes: if calls only ever arrive while open, "
-        "every episode times out before a probe is admitted: L1 fails",
+        "every episode times out before a probe is admitted: L1 fails. L5 holds although the max "
+        "wait (1 tick) is shorter than a probe round: a probe success that arrives after the episode "
+        "timed out is late, and the admitting-state policy closes the breaker on it",
     ),
     SpinCase(
         "backoff",
         _config(open_duration_policy="exponential", backoff_factor=2, backoff_cap=4),
         (*_LIVE, _WEDGE),
         purpose="exponential open duration 2, 4, 4, ... reset to 2 on close",
+    ),
+    SpinCase(
+        "max_wait_two_probes",
+        _config(half_open_max_wait=2, half_open_max_calls=2, success_threshold=2),
+        (_L5,),
+        purpose="L5's slack: a caller busy settling the permit it held at recovery admits the second "
+        "probe of the episode in progress one round late, the max wait expires first and the breaker "
+        "opens once more; the bound's leftover term (2 * waves) is needed here, one tick less fails",
+    ),
+    SpinCase(
+        "short_max_wait",
+        _config(half_open_max_wait=1),
+        (SpinCheck("L5", "violated"),),
+        purpose="a max wait (1 tick) shorter than a probe round (admitted in one tick, reported in the "
+        "next): another caller's acquire or a poll ends every episode before its probe reports, and "
+        "late results are ignored: the breaker never closes after recovery, whatever the bound",
     ),
 )
 """The configurations checked by ``breakerlab prove`` (small constants keep it in seconds)."""
@@ -173,7 +204,7 @@ def run_suite(
     """
     stop = threading.Event()
     tasks = [(case, kind, [c for c in case.checks if _kind(c) == kind])
-             for case in cases for kind in ("safety", "live", "lossy")]
+             for case in cases for kind in ("safety", "recovery", "live", "lossy")]
     tasks = [t for t in tasks if t[2]]
 
     def run(case: SpinCase, kind: str, checks: list[SpinCheck], workdir: str) -> list[SuiteResult]:
@@ -185,7 +216,7 @@ def run_suite(
         for check in checks:
             if stop.is_set():
                 break
-            if check.prop == "safety":
+            if kind in ("safety", "recovery"):  # assertions: S1-S10 with L4, or with L5
                 result = check_safety(text, workdir, cflags=cflags)
             else:
                 result = check_ltl(text, check.prop, workdir, cflags=cflags)
@@ -205,7 +236,12 @@ def run_suite(
 
 
 def _kind(check: SpinCheck) -> str:
-    return "safety" if check.prop == "safety" else "lossy" if check.lossy else "live"
+    """The model a check runs on: ``safety``, ``recovery`` (L5), ``lossy`` or ``live``."""
+    if check.prop == "safety":
+        return "safety"
+    if check.prop == "L5":
+        return "recovery"
+    return "lossy" if check.lossy else "live"
 
 
 def kills(results: Iterable[SuiteResult]) -> list[SuiteResult]:

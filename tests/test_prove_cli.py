@@ -79,3 +79,29 @@ def test_readme_embeds_the_catalogue() -> None:
     end = text.index("<!-- /catalogue -->")
     assert text[start:end].strip() == markdown_table()
     assert len({info.id for info in CATALOGUE}) == len(CATALOGUE)
+
+
+def test_full_prove_passes_and_reports_every_layer(capsys: pytest.CaptureFixture[str]) -> None:
+    """`breakerlab prove` (every layer) exits 0 on the reference table, and its table names z3,
+    SPIN safety and liveness (with states explored), refinement and drift, and the wedge
+    counterexample (a lost probe without a maximum wait) is found as expected."""
+    assert main(["prove", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    methods = {v["method"] for v in data["verdicts"]}
+    assert {"z3 induction", "z3 step", "SPIN safety", "SPIN liveness", "refinement", "regeneration"} <= methods
+    assert all(v["ok"] for v in data["verdicts"])
+    spin = [v for v in data["verdicts"] if v["method"].startswith("SPIN")]
+    assert all(v["states"] and v["states"] > 0 for v in spin)
+    wedge = [v for v in spin if v["property"] == "L3" and v["verdict"] == "expected violation found"]
+    assert wedge and all(v["counterexample"] and "lost" in v["counterexample"] for v in wedge)
+    assert data["seconds"] < 60
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_every_mutant_makes_prove_fail_with_a_counterexample(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`breakerlab prove --mutant NAME` exits non-zero and prints at least one counterexample."""
+    assert main(["prove", "--mutant", name, "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    failed = [v for v in data["verdicts"] if not v["ok"]]
+    assert failed and any(v["counterexample"] for v in failed)
+    assert {v["method"].split()[0] for v in failed} & {"z3", "SPIN", "refinement"}

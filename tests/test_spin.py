@@ -19,11 +19,12 @@ from breakerlab.model.mutants import MUTANTS
 from breakerlab.model.states import State
 from breakerlab.model.table import Assign, Table
 from breakerlab.proofs import spin as spin_module
-from breakerlab.proofs.promela import Scenario, generate, time_floor
-from breakerlab.proofs.spin import ToolMissingError, check_ltl, check_safety, parse_steps, simulate
+from breakerlab.proofs.promela import Scenario, generate, recovery_bound, time_floor
+from breakerlab.proofs.spin import SpinResult, ToolMissingError, check_ltl, check_safety, parse_steps, simulate
 from breakerlab.proofs.spin_suite import (
     SUITE,
     SpinCase,
+    SpinCheck,
     SuiteResult,
     format_results,
     format_steps,
@@ -112,9 +113,9 @@ def test_counterexamples_replay_on_the_python_breaker(suite_results: list[SuiteR
 def test_random_runs_of_the_model_replay_on_the_python_breaker(case: SpinCase) -> None:
     """Random interleavings of the generated model (with manual triggers, then lossy callers)
     are reproduced exactly by the Python breaker."""
-    for kind in ("safety", "lossy"):
+    for kind, seeds in (("safety", (1, 2)), ("lossy", (1, 2)), ("recovery", (1,))):
         text = case.model(TABLE, kind)
-        for seed in (1, 2):
+        for seed in seeds:
             steps = simulate(text, steps=20_000, seed=seed)
             assert len(steps) > 100
             assert replay(steps, case.config) == []
@@ -251,3 +252,114 @@ def test_horizon_bounds_the_clock() -> None:
     assert check_safety(text).verdict == "holds"
     assert max(int(s["now"]) for s in simulate(text, steps=20_000, seed=3)) <= 3  # type: ignore[call-overload]
     assert re.search(r"ticks < 3 ->", text)
+
+
+# -- L5: bounded recovery ----------------------------------------------------------------------
+
+#: L5's bound for each case, from the formula: leftover + open + entry + probe_rounds.
+L5_BOUNDS = {
+    "default": 3,  # 0 + 2 + 0 + 1
+    "three_callers": 3,
+    "exclusive_deadline": 4,  # 0 + 2 + 1 + 1: the deadline is exclusive
+    "admitting_state": 3,  # two probes, two callers: one wave
+    "rate_close": 5,  # 2 + 2 + 0 + 1: the episode at recovery may still re-open
+    "max_wait": 5,
+    "max_wait_admitting": 5,
+    "backoff": 5,  # 0 + 4 + 0 + 1: the backoff cap
+    "max_wait_two_probes": 5,
+    "short_max_wait": 5,
+}
+#: Cases where one tick less than the formula is still enough (the leftover term's slack).
+L5_SLACK = {"rate_close", "max_wait", "max_wait_admitting"}
+
+
+def _l5(table: Table, case: SpinCase, bound: int | None = None) -> SpinResult:
+    scenario = Scenario(releases=case.releases, outage=False, recovery=True, recovery_bound=bound)
+    return check_safety(generate(table, case.config, callers=case.callers, scenario=scenario))
+
+
+def test_recovery_bound_follows_the_formula() -> None:
+    """The bound is computed from the configuration and recorded in the generated header."""
+    assert {case.name: recovery_bound(case.config, case.callers) for case in SUITE} == L5_BOUNDS
+    assert recovery_bound(CONFIG.replace(half_open_max_calls=2, success_threshold=2), 1) == 2 + 3  # two waves
+    text = CASES["backoff"].model(TABLE, "recovery")
+    header = text[: text.index("*/")]
+    assert "L5_BOUND = 5" in header and "= 0 + 4 + 0 + 1" in header and "leftover + open + entry" in header
+    assert "#define L5_BOUND 5" in text and "/* L5 */" in text
+    assert "L5" not in CASES["backoff"].model(TABLE, "safety")  # the other models are unchanged
+
+
+def test_l5_holds_on_the_reference_table(suite_results: list[SuiteResult]) -> None:
+    """After recovery, with calls arriving every tick, the reference breaker is closed within the
+    bound on every case except the one whose max wait is shorter than a probe round."""
+    l5 = {r.case.name: r for r in suite_results if r.check.prop == "L5"}
+    assert set(l5) == set(L5_BOUNDS)
+    assert {name for name, r in l5.items() if r.result.verdict == "holds"} == set(L5_BOUNDS) - {"short_max_wait"}
+    assert all(r.ok for r in l5.values())
+
+
+@pytest.mark.parametrize("name", sorted(set(L5_BOUNDS) - L5_SLACK - {"short_max_wait"}))
+def test_l5_bound_one_tick_smaller_is_violated(name: str) -> None:
+    """One tick less than the formula fails: the bound is tight, not vacuous; the trail replays
+    on the Python breaker and ends with the breaker not closed one tick past the smaller bound."""
+    case = CASES[name]
+    bound = recovery_bound(case.config, case.callers) - 1
+    result = _l5(TABLE, case, bound)
+    assert result.verdict == "violated" and result.failure.endswith("[L5]"), result.failure
+    assert replay(result.steps, case.config) == []
+    last = result.steps[-1]
+    assert last["event"] == "tick" and last["since_up"] == bound + 1 and last["mode"] != "closed"
+    assert sum(s["event"] == "env_up" for s in result.steps) == 1
+
+
+def test_l5_slack_cases_hold_one_tick_below_the_formula() -> None:
+    """Where the formula has a tick of slack, SPIN says so (the bound is an upper bound)."""
+    for name in sorted(L5_SLACK):
+        case = CASES[name]
+        assert _l5(TABLE, case, recovery_bound(case.config, case.callers) - 1).verdict == "holds", name
+
+
+def test_short_max_wait_never_recovers() -> None:
+    """With a max wait shorter than a probe round, L5 fails even with three times the bound:
+    every episode times out before its probe reports, and the trail replays on the breaker."""
+    case = CASES["short_max_wait"]
+    result = _l5(TABLE, case, 3 * recovery_bound(case.config, case.callers))
+    assert result.verdict == "violated" and result.failure.endswith("[L5]")
+    assert replay(result.steps, case.config) == []
+    after = [s for s in result.steps if s["up"]]
+    causes = {TABLE.rows[int(s["row"])].cause for s in after if int(s["row"]) >= 0}  # type: ignore[call-overload]
+    assert "half_open_timeout" in causes
+    assert all(s["mode"] != "closed" for s in after)
+
+
+@pytest.mark.parametrize("name", ["deadline_boundary", "probe_slot_not_freed"])
+def test_l5_alone_kills_mutant(name: str) -> None:
+    """With every other assertion removed, L5 still kills the mutant (a probe admitted a tick
+    late; a released probe that keeps its slot), and the trail replays on the mutant breaker."""
+    case, table = CASES["default"], MUTANTS[name].table
+    scenario = Scenario(releases=case.releases, outage=False, recovery=True)
+    text = generate(table, case.config, callers=case.callers, scenario=scenario)
+    text = "\n".join(line for line in text.splitlines() if not re.search(r"/\* S[0-9]", line))
+    result = check_safety(text)
+    assert result.verdict == "violated" and result.failure.endswith("[L5]"), result.failure
+    assert replay(result.steps, case.config, table) == []
+
+
+def test_l5_expected_violation_kills_max_wait_ignored() -> None:
+    """A breaker that ignores half_open_max_wait recovers where the reference cannot: the
+    expected L5 violation of ``short_max_wait`` disappears, which kills the mutant."""
+    [result] = run_suite(MUTANTS["max_wait_ignored"].table, [CASES["short_max_wait"]])
+    assert kills([result]) and result.result.verdict == "holds"
+
+
+def test_recovery_scenario_refuses_what_voids_l5() -> None:
+    """Manual control, a permanent outage or lost results would void L5: they are refused."""
+    for lossy, scenario in ((False, Scenario(recovery=True, manual=True, outage=False)),
+                            (False, Scenario(recovery=True)),
+                            (True, Scenario(recovery=True, outage=False))):
+        with pytest.raises(ValueError, match="recovery scenario"):
+            generate(TABLE, CONFIG, lossy=lossy, scenario=scenario)
+    with pytest.raises(ValueError, match="recovery_bound"):
+        generate(TABLE, CONFIG, scenario=Scenario(recovery_bound=3))
+    with pytest.raises(ValueError, match="lossy"):
+        SpinCheck("L5", lossy=True)
