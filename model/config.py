@@ -101,6 +101,18 @@ class TripError(enum.StrEnum):
 
 ExceptionTypes = tuple[type[BaseException], ...]
 
+#: The enum-valued options and their enums (strings are accepted and converted).
+ENUM_OPTIONS: Mapping[str, type[enum.StrEnum]] = {
+    "trip_rule": TripRule,
+    "open_duration_policy": OpenDurationPolicy,
+    "half_open_entry": HalfOpenEntry,
+    "half_open_limit": HalfOpenLimit,
+    "close_rule": CloseRule,
+    "late_result": LateResultPolicy,
+    "excluded_outcome": ExcludedOutcome,
+    "trip_error": TripError,
+}
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BreakerConfig:
@@ -146,17 +158,7 @@ class BreakerConfig:
     trip_error: TripError = TripError.ORIGINAL
 
     def __post_init__(self) -> None:
-        enums: Mapping[str, type[enum.StrEnum]] = {
-            "trip_rule": TripRule,
-            "open_duration_policy": OpenDurationPolicy,
-            "half_open_entry": HalfOpenEntry,
-            "half_open_limit": HalfOpenLimit,
-            "close_rule": CloseRule,
-            "late_result": LateResultPolicy,
-            "excluded_outcome": ExcludedOutcome,
-            "trip_error": TripError,
-        }
-        for name, kind in enums.items():
+        for name, kind in ENUM_OPTIONS.items():
             object.__setattr__(self, name, _enum_value(name, kind, getattr(self, name)))
 
         _int_at_least("fail_max", self.fail_max, 1)

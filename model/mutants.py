@@ -15,7 +15,7 @@ import dataclasses
 import functools
 from collections.abc import Callable
 
-from .expr import FALSE, TRUE, Assign, Cmp, Param, replace
+from .expr import FALSE, Assign, Cmp, Param, replace
 from .states import State
 from .table import (
     COUNT_FAILURE,

@@ -21,7 +21,7 @@ from typing import Any
 import z3
 
 from breakerlab.model import BreakerConfig, State
-from breakerlab.model.config import CloseRule, HalfOpenEntry, HalfOpenLimit, LateResultPolicy, TripRule
+from breakerlab.model.config import ENUM_OPTIONS, CloseRule, HalfOpenLimit, TripRule
 from breakerlab.model.expr import Arg, BinOp, BoolOp, Cmp, Const, Expr, Ite, Not, Param, Var, evaluate
 from breakerlab.model.expr import Assign
 from breakerlab.model.table import ARGS, PARAMS, TRIGGERS, VARIABLES, Table, Verdict
@@ -35,13 +35,9 @@ __all__ = [
     "decode",
 ]
 
-#: Enum-valued parameters and their domains.
+#: Enum-valued parameters of the table and their domains (the config's enum options).
 ENUM_PARAMS: Mapping[str, type[enum.StrEnum]] = {
-    "trip_rule": TripRule,
-    "half_open_entry": HalfOpenEntry,
-    "half_open_limit": HalfOpenLimit,
-    "close_rule": CloseRule,
-    "late_result": LateResultPolicy,
+    name: kind for name, kind in ENUM_OPTIONS.items() if name in PARAMS
 }
 
 _DOMAINS: tuple[type[enum.StrEnum], ...] = (State, *ENUM_PARAMS.values())

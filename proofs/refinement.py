@@ -51,10 +51,7 @@ import math
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from fractions import Fraction
 from typing import Any
-
-import z3
 
 from breakerlab.model import (
     Breaker,
@@ -72,9 +69,9 @@ from breakerlab.model import (
 )
 from breakerlab.model.expr import Assign, Value, Var, names
 from breakerlab.model.mutants import Mutant
-from breakerlab.model.table import TABLE, TRIGGERS, VARIABLES, Table
+from breakerlab.model.table import TABLE, VARIABLES, Table
 
-from .encoding import VAR_SORTS, VERDICTS, Encoding, code, decode, model_value
+from .concrete import ConcreteRelation, concrete_relation
 
 __all__ = [
     "REFINEMENT_CONFIGS",
@@ -228,176 +225,6 @@ def describe(config: BreakerConfig) -> str:
     return ", ".join(parts) or "defaults"
 
 
-# -- the relation, specialised to one configuration ---------------------------------------------
-
-ARG_ORDER = ("now", "permit_generation", "permit_state", "window_calls", "window_failures", "window_slow", "jitter")
-
-
-class _Relation:
-    """``transition`` and ``environment`` with the parameters fixed to one configuration's
-    values, simplified once per (trigger, source state); ``check`` substitutes one concrete step.
-
-    Substituting the step's values and simplifying through z3's C API (the result is ``False``
-    or ``row == i``, recognised by its AST id) took 30-50 µs a step on a 2-core machine, against
-    250-370 µs through the ``z3.substitute``/``z3.simplify`` wrappers (which check every pair's
-    sorts in Python) and 560-830 µs as assumptions of one solver per (trigger, state).
-    """
-
-    def __init__(self, table: Table, config: BreakerConfig) -> None:
-        enc = Encoding(table)
-        step = enc.step("r")
-        self.enc, self.step, self.table = enc, step, table
-        pairs = [_parameter_value(fact) for fact in enc.concrete_parameters(config).children()]
-        whole = z3.substitute(z3.And(enc.transition(step), enc.environment(step.pre, step.event)), *pairs)
-        pre, event, post = step.pre, step.event, step.post
-        self.formulas: dict[tuple[str, State], z3.BoolRef] = {}
-        for index, trigger in enumerate(TRIGGERS):
-            for state in State:
-                known = [(event.trigger, z3.IntVal(index)), (pre.mode, z3.IntVal(code(state.value)))]
-                self.formulas[trigger, state] = z3.simplify(z3.substitute(whole, *known))
-        self.inputs = [*(pre[name] for name in VAR_SORTS), pre.clock, *(event[name] for name in ARG_ORDER)]
-        self.outputs = [*(post[name] for name in VAR_SORTS), post.mode, post.clock, event.verdict]
-        constants = self.inputs + self.outputs
-        self._from = (z3.Ast * len(constants))(*(c.as_ast() for c in constants))
-        self._values: dict[tuple[str, Value], z3.ExprRef] = {}
-        self._asts: dict[tuple[str, Value], Any] = {}
-        rows = [z3.simplify(event.row == index) for index in range(len(table.rows))]
-        self._keep = rows  # the results check() recognises; keeping them keeps their ids valid
-        self._row_of = {z3.Z3_get_ast_id(r.ctx_ref(), r.as_ast()): index for index, r in enumerate(rows)}
-        self._false = z3.Z3_get_ast_id(rows[0].ctx_ref(), z3.BoolVal(False).as_ast())
-
-    def _value(self, sort: str, value: Value) -> z3.ExprRef:
-        found = self._values.get((sort, value))
-        if found is None:
-            if sort == "real":
-                fraction = Fraction(value)
-                found = z3.RealVal(f"{fraction.numerator}/{fraction.denominator}")
-            else:
-                found = z3.IntVal(int(value))
-            self._values[sort, value] = found
-        return found
-
-    def _ast(self, sort: str, value: Value) -> Any:
-        found = self._asts.get((sort, value))
-        if found is None:
-            found = self._asts[sort, value] = self._value(sort, value).as_ast()
-        return found
-
-    def _input_values(
-        self, pre: Mapping[str, Value], pre_clock: float, trigger: str, now: float, permit: Permit | None
-    ) -> list[z3.ExprRef]:
-        value = self._value
-        failure = trigger == "record_failure"
-        return [
-            *(value(sort, pre[name]) for name, sort in VAR_SORTS.items()),
-            value("real", pre_clock),
-            value("real", now),
-            value("int", permit.generation if permit is not None else pre["generation"]),
-            value("int", code(str(permit.state if permit is not None else pre["state"]))),
-            value("int", 1),  # no window: counts that the environment allows for one outcome
-            value("int", 1 if failure else 0),
-            value("int", 0),
-            value("real", 0.0),  # no jitter
-        ]
-
-    def check(
-        self,
-        pre: Mapping[str, Value],
-        pre_clock: float,
-        trigger: str,
-        now: float,
-        permit: Permit | None,
-        post: Mapping[str, Value],
-        verdict: str,
-    ) -> int | None:
-        """The index of the relation row that takes exactly this step, or ``None``."""
-        ast = self._ast
-        values = [ast(sort, pre[name]) for name, sort in VAR_SORTS.items()]
-        values += [ast("real", pre_clock), ast("real", now)]
-        if permit is not None:
-            values += [ast("int", permit.generation), ast("int", code(permit.state.value))]
-        else:
-            values += [ast("int", pre["generation"]), ast("int", code(str(pre["state"])))]
-        failure = 1 if trigger == "record_failure" else 0  # no window, no jitter: see _input_values
-        values += [ast("int", 1), ast("int", failure), ast("int", 0), ast("real", 0.0)]
-        values += [ast(sort, post[name]) for name, sort in VAR_SORTS.items()]
-        values += [ast("int", code(str(post["state"]))), ast("real", now), ast("int", VERDICTS.index(verdict))]
-        formula = self.formulas[trigger, pre["state"]]  # type: ignore[index]
-        ctx = formula.ctx
-        to = (z3.Ast * len(values))(*values)
-        substituted = z3.BoolRef(z3.Z3_substitute(ctx.ref(), formula.as_ast(), len(values), self._from, to), ctx)
-        result = z3.BoolRef(z3.Z3_simplify(ctx.ref(), substituted.as_ast()), ctx)
-        result_id = z3.Z3_get_ast_id(ctx.ref(), result.as_ast())
-        if result_id == self._false:
-            return None
-        if result_id in self._row_of:
-            return self._row_of[result_id]
-        row = self.step.event.row
-        solver = z3.Solver()  # not a single row (never seen): decide it
-        solver.add(result)
-        if solver.check() != z3.sat:
-            return None
-        taken = solver.model().eval(row, model_completion=True)
-        solver.add(row != taken)
-        if solver.check() != z3.unsat:
-            raise AssertionError(f"the relation is not deterministic: {result}")
-        return int(taken.as_long())
-
-    def _given(
-        self, pre: Mapping[str, Value], pre_clock: float, trigger: str, now: float, permit: Permit | None
-    ) -> list[Any]:
-        return list(zip(self.inputs, self._input_values(pre, pre_clock, trigger, now, permit), strict=True))
-
-    def successor(
-        self, pre: Mapping[str, Value], pre_clock: float, trigger: str, now: float, permit: Permit | None
-    ) -> tuple[str, dict[str, Value]] | None:
-        """The relation's (unique) verdict and post-state for this event, or ``None``."""
-        solver = z3.Solver()
-        formula = self.formulas[trigger, pre["state"]]  # type: ignore[index]
-        solver.add(z3.substitute(formula, *self._given(pre, pre_clock, trigger, now, permit)))
-        if solver.check() != z3.sat:
-            return None
-        model = solver.model()
-        post = self.step.post
-        state: dict[str, Value] = {"state": State(decode(model_value(model, post.mode)))}
-        for name, sort in VAR_SORTS.items():
-            number = model_value(model, post[name])
-            state[name] = float(number) if sort == "real" else int(number)
-        return VERDICTS[model_value(model, self.step.event.verdict)], state
-
-    def environment_allows(
-        self, pre: Mapping[str, Value], pre_clock: float, trigger: str, now: float, permit: Permit | None
-    ) -> bool:
-        """Whether the relation's ``environment`` admits this event in this pre-state."""
-        given = self._given(pre, pre_clock, trigger, now, permit)
-        given += [
-            (self.step.pre.mode, z3.IntVal(code(str(pre["state"])))),
-            (self.step.event.trigger, z3.IntVal(TRIGGERS.index(trigger))),
-        ]
-        environment = self.enc.environment(self.step.pre, self.step.event)
-        return bool(z3.is_true(z3.simplify(z3.substitute(environment, *given))))
-
-
-def _parameter_value(fact: z3.ExprRef) -> tuple[z3.ExprRef, z3.ExprRef]:
-    """``(parameter, value)`` from a ``parameter == value`` fact (z3 may print either side first)."""
-    left, right = fact.arg(0), fact.arg(1)
-    if left.decl().kind() != z3.Z3_OP_UNINTERPRETED:
-        left, right = right, left
-    if not z3.is_eq(fact) or left.decl().kind() != z3.Z3_OP_UNINTERPRETED:
-        raise AssertionError(f"concrete_parameters must state 'parameter == value' facts (got {fact})")
-    return left, right
-
-
-_RELATIONS: dict[tuple[str, tuple[tuple[str, Value], ...]], _Relation] = {}
-
-
-def _relation(table: Table, config: BreakerConfig) -> _Relation:
-    key = (table.digest(), tuple(sorted(config.table_params().items())))
-    if key not in _RELATIONS:
-        _RELATIONS[key] = _Relation(table, config)
-    return _RELATIONS[key]
-
-
 # -- driving the breaker ------------------------------------------------------------------------
 
 
@@ -539,7 +366,7 @@ class _Explorer:
         self,
         config: BreakerConfig,
         table: Table,
-        relation: _Relation,
+        relation: ConcreteRelation,
         max_permits: int,
         max_states: int,
         time_steps: Sequence[float],
@@ -704,7 +531,7 @@ def explore(
     """
     _validate(config, max_permits, time_steps)
     started = time.perf_counter()
-    relation = _relation(relation_table, config)
+    relation = concrete_relation(relation_table, config)
     explorer = _Explorer(config, table_under_test, relation, max_permits, max_states, time_steps)
     mismatch = explorer.run()
     return RefinementResult(
@@ -751,7 +578,7 @@ def _event_text(step: PathStep, verdict: str, number: int, permit: PermitClass |
     return step.trigger
 
 
-def _diagnose(config: BreakerConfig, table: Table, relation: _Relation, path: tuple[PathStep, ...]) -> Mismatch | None:
+def _diagnose(config: BreakerConfig, table: Table, relation: ConcreteRelation, path: tuple[PathStep, ...]) -> Mismatch | None:
     """Replay ``path`` on a fresh breaker; describe the divergence of its last step, if any."""
     observations: list[Observation] = []
     live = _start(config, table, path[:-1], observations)

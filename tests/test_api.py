@@ -83,6 +83,23 @@ def fail(breaker: Breaker, times: int = 1) -> None:
         breaker.record_failure(breaker.acquire())
 
 
+def in_state(setup: str) -> tuple[Breaker, ManualClock]:
+    """A breaker (fail_max=1, reset_timeout=5) driven into state ``setup``."""
+    breaker, clock = make(fail_max=1, reset_timeout=5)
+    if setup in ("open", "half_open"):
+        fail(breaker)
+    if setup == "half_open":
+        clock.advance(5.0)
+        breaker.acquire()
+    if setup == "forced_open":
+        breaker.force_open()
+    if setup == "disabled":
+        breaker.disable()
+    assert breaker.state.value == setup
+    return breaker, clock
+
+
+
 def raiser(error: BaseException) -> Any:
     """A function that raises ``error`` when called."""
 
@@ -788,15 +805,7 @@ def test_each_public_operation_reads_the_clock_once() -> None:
 @pytest.mark.parametrize("setup", ["closed", "open", "half_open", "disabled"])
 def test_force_open_from_any_state(setup: str) -> None:
     """force_open() moves every state but forced_open to forced_open, and time does not leave it."""
-    breaker, clock = make(fail_max=1, reset_timeout=5)
-    if setup in ("open", "half_open"):
-        fail(breaker)
-    if setup == "half_open":
-        clock.advance(5.0)
-        breaker.acquire()
-    if setup == "disabled":
-        breaker.disable()
-    assert breaker.state.value == setup
+    breaker, clock = in_state(setup)
     generation = breaker.generation
     breaker.force_open()
     assert breaker.state is State.FORCED_OPEN
@@ -854,14 +863,7 @@ def test_disable_admits_everything_and_counts_nothing() -> None:
 @pytest.mark.parametrize("setup", ["open", "half_open", "forced_open"])
 def test_disable_from_any_state(setup: str) -> None:
     """disable() moves open, half_open and forced_open to disabled, which admits calls."""
-    breaker, clock = make(fail_max=1, reset_timeout=5)
-    if setup == "forced_open":
-        breaker.force_open()
-    else:
-        fail(breaker)
-    if setup == "half_open":
-        clock.advance(5.0)
-        breaker.acquire()
+    breaker, clock = in_state(setup)
     breaker.disable()
     assert breaker.state is State.DISABLED
     assert not breaker.acquire().is_probe
@@ -887,16 +889,7 @@ def test_reset_from_closed_is_a_real_state_change() -> None:
 @pytest.mark.parametrize("setup", ["open", "half_open", "forced_open", "disabled"])
 def test_reset_closes_from_any_state(setup: str) -> None:
     """reset() closes the breaker from every state, clearing the counters."""
-    breaker, clock = make(fail_max=1, reset_timeout=5)
-    if setup in ("open", "half_open"):
-        fail(breaker)
-    if setup == "half_open":
-        clock.advance(5.0)
-        breaker.acquire()
-    if setup == "forced_open":
-        breaker.force_open()
-    if setup == "disabled":
-        breaker.disable()
+    breaker, _ = in_state(setup)
     breaker.reset()
     assert breaker.state is State.CLOSED
     snapshot = breaker.snapshot()
