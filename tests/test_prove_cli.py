@@ -105,3 +105,13 @@ def test_every_mutant_makes_prove_fail_with_a_counterexample(name: str, capsys: 
     failed = [v for v in data["verdicts"] if not v["ok"]]
     assert failed and any(v["counterexample"] for v in failed)
     assert {v["method"].split()[0] for v in failed} & {"z3", "SPIN", "refinement"}
+
+
+def test_missing_spin_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without SPIN on the PATH, `breakerlab prove` exits 2 saying how to install it."""
+    import breakerlab.proofs.spin as spin
+
+    real_which = spin.shutil.which
+    monkeypatch.setattr(spin.shutil, "which", lambda name: None if name == "spin" else real_which(name))
+    assert main(["prove", "--layer", "spin"]) == 2
+    assert "SPIN is not installed: apt-get install spin" in capsys.readouterr().err
