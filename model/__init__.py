@@ -29,7 +29,9 @@ from .config import (
     TripRule,
 )
 from .errors import BreakerError, CircuitOpenError, InvalidConfigError, PermitError, TableError
+from .eventlog import EventLogError, JsonLinesLog
 from .events import BreakerListener, Rejection, StateChange
+from .runtime import CircuitBreaker
 from .states import State
 from .table import TABLE, Table
 
@@ -39,13 +41,16 @@ __all__ = [
     "BreakerError",
     "BreakerListener",
     "BreakerStats",
+    "CircuitBreaker",
     "CircuitOpenError",
     "Clock",
     "CloseRule",
+    "EventLogError",
     "ExcludedOutcome",
     "HalfOpenEntry",
     "HalfOpenLimit",
     "InvalidConfigError",
+    "JsonLinesLog",
     "LateResultPolicy",
     "ManualClock",
     "MonotonicClock",

@@ -224,6 +224,11 @@ class Breaker:
         return self._core.consecutive_failures
 
     @property
+    def last_event_time(self) -> float:
+        """The clock reading the latest event was performed at (``-inf`` before any event)."""
+        return self._last_now
+
+    @property
     def clock(self) -> Clock:
         """The breaker's clock."""
         return self._clock

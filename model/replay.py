@@ -1,0 +1,108 @@
+"""Trace validation: re-execute an event log on a fresh reference breaker, event by event.
+
+A real run (many threads, real time) writes its events, in the order the breaker performed
+them, to a JSON-lines log (``eventlog.py``). Replaying the log sequentially on a fresh
+``Breaker`` with a ``ManualClock`` set to each event's time must reproduce every verdict and
+every state: a difference means the concurrent run did something the sequential reference
+model cannot (a lost update, a torn read, an outcome recorded twice).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from typing import IO, Any
+
+from .breaker import Breaker, Permit
+from .clock import ManualClock
+from .errors import CircuitOpenError
+from .eventlog import EventLogError, read_log
+
+__all__ = ["Mismatch", "ReplayReport", "replay_log"]
+
+_OUTCOMES = ("record_success", "record_failure", "release")
+_OTHERS = ("poll", "force_open", "disable", "reset")
+
+
+@dataclasses.dataclass(frozen=True)
+class Mismatch:
+    """The first event where the log and the reference model disagree."""
+
+    line: int
+    event: dict[str, Any]
+    differences: tuple[str, ...]
+
+    def __str__(self) -> str:
+        e = self.event
+        what = e["event"] + (f" of permit {e['permit']}" if e.get("permit") is not None else "")
+        return f"line {self.line} (seq {e.get('seq')}, {what} at t={e['t']}): " + "; ".join(self.differences)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplayReport:
+    """How many events were replayed, and the first mismatch if any."""
+
+    events: int
+    mismatch: Mismatch | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the whole log agrees with the reference model."""
+        return self.mismatch is None
+
+
+def _same(logged: Any, replayed: Any) -> bool:
+    if isinstance(logged, float) or isinstance(replayed, float):
+        return float(logged) == float(replayed) or (math.isinf(float(logged)) and math.isinf(float(replayed)))
+    return bool(logged == replayed)
+
+
+def replay_log(source: str | os.PathLike[str] | IO[str]) -> ReplayReport:
+    """Replay a log; raises ``EventLogError`` (naming the line) if it is malformed."""
+    config, events = read_log(source)
+    clock = ManualClock()
+    breaker = Breaker(config, clock=clock)
+    permits: dict[int, Permit] = {}
+    count = 0
+    for line, record in events:
+        count += 1
+        event = record["event"]
+        t = float(record["t"])
+        if t < clock():
+            raise EventLogError(f"line {line}: time runs back ({t} after {clock()}); events must be in log order")
+        clock.advance(t - clock())
+        differences: list[str] = []
+        if event == "acquire":
+            try:
+                permit = breaker.acquire()
+            except CircuitOpenError:
+                verdict = "reject"
+            else:
+                verdict = "admit_probe" if permit.is_probe else "admit"
+                if record.get("permit") is not None:
+                    permits[int(record["permit"])] = permit
+            if verdict != record.get("verdict"):
+                differences.append(f"verdict: logged {record.get('verdict')!r}, model {verdict!r}")
+        elif event in _OUTCOMES:
+            logged_id = record.get("permit")
+            if logged_id is None or int(logged_id) not in permits:
+                raise EventLogError(f"line {line}: {event} of permit {logged_id!r}, which no earlier acquire admitted")
+            getattr(breaker, event)(permits.pop(int(logged_id)))
+        elif event in _OTHERS:
+            getattr(breaker, event)()
+        else:
+            valid = ", ".join(("acquire", *_OUTCOMES, *_OTHERS))
+            raise EventLogError(f"line {line}: unknown event {event!r}; valid: {valid}")
+        snapshot = breaker.snapshot()
+        state = snapshot.pop("state")
+        if record.get("dest") is not None and record["dest"] != str(state):
+            differences.append(f"state: logged {record['dest']!r}, model {str(state)!r}")
+        for name, logged in (record.get("counters") or {}).items():
+            if name not in snapshot:
+                raise EventLogError(f"line {line}: unknown counter {name!r}")
+            if not _same(logged, snapshot[name]):
+                differences.append(f"{name}: logged {logged!r}, model {snapshot[name]!r}")
+        if differences:
+            return ReplayReport(count, Mismatch(line, record, tuple(differences)))
+    return ReplayReport(count, None)
