@@ -165,7 +165,9 @@ class Breaker:
             raise TypeError(f"'clock' must be a callable returning seconds, e.g. ManualClock() (got {clock!r})")
         self.config = config if config is not None else BreakerConfig()
         self.name = name
-        self._clock = clock
+        self._clock_object = clock
+        # A clock may offer a faster function giving the same readings (MonotonicClock does).
+        self._clock: Clock = getattr(clock, "reading_function", clock)
         self._table = table
         params = self.config.table_params()
         self._compiled: CompiledTable = compile_table(table, params)
@@ -231,7 +233,7 @@ class Breaker:
     @property
     def clock(self) -> Clock:
         """The breaker's clock."""
-        return self._clock
+        return self._clock_object
 
     @property
     def table(self) -> Table:
@@ -303,6 +305,16 @@ class Breaker:
         Raises:
             CircuitOpenError: the call is rejected (``remaining_s`` says for how long).
         """
+        generation, state, probe, now = self._admit()
+        self._next_id += 1
+        return Permit(self._next_id, generation, state, probe, now, self)
+
+    def _admit(self) -> tuple[int, State, bool, float]:
+        """Admit a call or raise ``CircuitOpenError``: (generation, state, is_probe, time).
+
+        The per-call path without a ``Permit`` object, for callers that settle the call
+        themselves exactly once (``call``, the runtime and the simulator).
+        """
         now = self._clock()
         if now < self._last_now:  # time never runs back (see _now)
             now = self._last_now
@@ -322,8 +334,12 @@ class Breaker:
         if verdict is Verdict.REJECT:
             self._reject(now, index)
         self._admitted += 1
-        self._next_id += 1
-        return Permit(self._next_id, core.generation, core.state, verdict is Verdict.ADMIT_PROBE, now, self)
+        return core.generation, core.state, verdict is Verdict.ADMIT_PROBE, now
+
+    def _succeed(self, generation: int, state: State, acquired_at: float) -> int:
+        """Record the success of a call admitted by ``_admit`` (a failure past
+        ``call_timeout``); returns the row taken."""
+        return self._record_at(generation, state, acquired_at, None, False)
 
     def record_success(self, permit: Permit) -> None:
         """The call made with ``permit`` succeeded (a failure if it overran ``call_timeout``)."""
@@ -336,7 +352,10 @@ class Breaker:
             self._settle(permit)  # raises the right PermitError
         permit.settled = True
         timeout = self._call_timeout
-        self._record(permit, now, timeout is not None and now - permit.acquired_at > timeout)
+        acquired_at = permit.acquired_at
+        self._record_at(
+            permit.generation, permit.state, acquired_at, now, timeout is not None and now - acquired_at > timeout
+        )
 
     def record_failure(self, permit: Permit, error: BaseException | None = None) -> None:
         """The call made with ``permit`` failed.
@@ -441,14 +460,32 @@ class Breaker:
         permit.settled = True
 
     def _record(self, permit: Permit, now: float, failed: bool) -> int:
+        return self._record_at(permit.generation, permit.state, permit.acquired_at, now, failed)
+
+    def _record_at(
+        self, generation: int, state: State, acquired_at: float, now: float | None, failed: bool
+    ) -> int:
+        """Record an outcome of a call admitted at ``acquired_at`` in ``generation``/``state``.
+
+        ``now=None``: read the clock here, and apply ``call_timeout`` to a success.
+        """
+        if now is None:
+            now = self._clock()
+            if now < self._last_now:
+                now = self._last_now
+            else:
+                self._last_now = now
+            timeout = self._call_timeout
+            if timeout is not None and not failed and now - acquired_at > timeout:
+                failed = True
         args = self._args
         args.now = now
-        args.permit_generation = permit.generation
-        args.permit_state = permit.state
+        args.permit_generation = generation
+        args.permit_state = state
         window = self._window
         if window is not None:
             threshold = self._slow_threshold
-            slow = threshold is not None and now - permit.acquired_at > threshold
+            slow = threshold is not None and now - acquired_at > threshold
             args.failed = failed
             args.slow = slow
             args.window_calls, args.window_failures, args.window_slow = window.counts_after(now, failed, slow)

@@ -273,7 +273,7 @@ class CircuitBreaker:
     def _notify(self, notes: list[StateChange | Rejection]) -> None:
         for note in notes:
             callbacks: list[Callable[[Any], object]] = (
-                self._on_state_change if isinstance(note, StateChange) else self._on_rejection  # type: ignore[assignment]
+                self._on_state_change if isinstance(note, StateChange) else self._on_rejection
             )
             for callback in callbacks:
                 callback(note)
@@ -317,6 +317,42 @@ class CircuitBreaker:
 
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Acquire, run ``fn`` outside the critical section, classify and record the outcome."""
+        if self._sink is not None or self.config.is_failure_result is not None:
+            return self._call_with_permit(fn, *args, **kwargs)
+        # The per-call fast path: no Permit object and one short critical section on each side
+        # of the call; everything else (errors, notifications) takes the general path.
+        breaker = self._breaker
+        relay = self._relay
+        lock = self._lock
+        rejected: CircuitOpenError | None = None
+        with lock:
+            try:
+                generation, state, probe, acquired_at = breaker._admit()
+            except CircuitOpenError as exc:
+                rejected = exc
+            notes = relay.pending
+            if notes:
+                relay.pending = []
+        if notes:
+            self._notify(notes)
+        if rejected is not None:
+            raise rejected
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            permit = Permit(0, generation, state, probe, acquired_at, breaker)
+            self._trip_error(self._settle_error(permit, exc), exc)
+            raise
+        with lock:
+            breaker._succeed(generation, state, acquired_at)
+            notes = relay.pending
+            if notes:
+                relay.pending = []
+        if notes:
+            self._notify(notes)
+        return result
+
+    def _call_with_permit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         permit = self.acquire()
         try:
             result = fn(*args, **kwargs)

@@ -11,11 +11,12 @@ MODEL = pathlib.Path(__file__).resolve().parents[1] / "model"
 
 
 def test_model_imports_neither_simpy_nor_numpy_nor_upper_layers() -> None:
-    """Importing breakerlab.model (and its CLI) loads no simulator, numeric or upper-layer module."""
+    """Importing breakerlab.model (and its CLI) loads no simulator, numeric, upper-layer or
+    OpenTelemetry module (only an explicit ``import breakerlab.model.otel`` does)."""
     code = (
         "import sys, breakerlab.model, breakerlab.model.cli, breakerlab.model.diagram, breakerlab.model.mutants;"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('simpy', 'numpy', 'z3', 'matplotlib')"
-        " or m.startswith(('breakerlab.sim', 'breakerlab.proofs'))];"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('simpy', 'numpy', 'z3', 'matplotlib', 'opentelemetry')"
+        " or m.startswith(('breakerlab.sim', 'breakerlab.proofs', 'breakerlab.model.otel'))];"
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -36,14 +37,31 @@ def _imports(path: pathlib.Path) -> set[str]:
 ALLOWED = {
     "__future__", "abc", "argparse", "asyncio", "collections", "dataclasses", "enum", "fractions", "functools",
     "hashlib", "importlib", "math", "random", "sys", "typing", "transitions",
+    # the runtime breaker: locks, context variables, the event log's files and JSON
+    "contextvars", "inspect", "io", "json", "os", "threading",
 }
 
 
+# The only exceptions, each for one module: clock.py reads real time; otel.py is the optional
+# OpenTelemetry listener (the `otel` extra), which nothing else in breakerlab.model imports.
+EXCEPTIONS = {"clock.py": {"time"}, "otel.py": {"opentelemetry"}}
+
+
 def test_model_uses_only_the_standard_library_and_transitions() -> None:
-    """Every model module imports only allowed standard-library modules and transitions."""
+    """Every model module imports only allowed standard-library modules and transitions
+    (plus its own listed exception)."""
     for path in sorted(MODEL.glob("*.py")):
-        extra = _imports(path) - ALLOWED - ({"time"} if path.name == "clock.py" else set())
+        extra = _imports(path) - ALLOWED - EXCEPTIONS.get(path.name, set())
         assert not extra, f"{path.name} imports {sorted(extra)}"
+
+
+def test_no_other_model_module_imports_otel() -> None:
+    """Only an explicit import loads the OpenTelemetry listener: no other model module imports otel.py."""
+    for path in sorted(MODEL.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module] if node.module else [alias.name for alias in node.names]
+                assert "otel" not in names, f"{path.name}:{node.lineno} imports otel"
 
 
 def test_no_wall_clock_or_global_random_state_in_model() -> None:
