@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import io
 import json
 import os
 import threading
@@ -85,6 +84,7 @@ class JsonLinesLog:
             self._owned = False
         self._flush_every = max(1, flush_every)
         self._pending = 0
+        self._closed = False
         self._lock = threading.Lock()
 
     def __call__(self, record: Record) -> None:
@@ -97,11 +97,19 @@ class JsonLinesLog:
                 self._pending = 0
 
     def close(self) -> None:
-        """Flush, and close the file if this log opened it."""
+        """Flush, and close the file if this log opened it (closing twice is harmless)."""
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             self._stream.flush()
             if self._owned:
                 self._stream.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._closed
 
     def __enter__(self) -> JsonLinesLog:
         return self
@@ -115,19 +123,39 @@ def header(config: BreakerConfig, name: str) -> Record:
     return {"event": "config", "format": FORMAT_VERSION, "breaker": name, "config": config_to_json(config)}
 
 
-def read_log(source: str | os.PathLike[str] | IO[str]) -> tuple[BreakerConfig, Iterator[tuple[int, Record]]]:
-    """Parse a log: its configuration and an iterator of (line number, event record)."""
-    stream: IO[str] = open(source, encoding="utf-8") if isinstance(source, str | os.PathLike) else source  # noqa: SIM115
-    first = stream.readline()
+def _read_header(first: str) -> BreakerConfig:
     if not first:
         raise EventLogError("line 1: the log is empty; expected a config line first")
     try:
         head = json.loads(first)
     except json.JSONDecodeError as exc:
         raise EventLogError(f"line 1: not JSON ({exc.msg})") from None
-    if not isinstance(head, dict) or head.get("event") != "config" or "config" not in head:
+    if not isinstance(head, dict) or head.get("event") != "config" or not isinstance(head.get("config"), dict):
         raise EventLogError('line 1: expected the config line {"event": "config", "config": {...}}')
-    config = config_from_json(head["config"])
+    if head.get("format", FORMAT_VERSION) != FORMAT_VERSION:
+        raise EventLogError(f"line 1: log format {head.get('format')!r} is not supported (this version reads {FORMAT_VERSION})")
+    try:
+        return config_from_json(head["config"])
+    except EventLogError as exc:
+        raise EventLogError(f"line 1: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise EventLogError(f"line 1: the logged configuration is invalid: {exc}") from None
+
+
+def read_log(source: str | os.PathLike[str] | IO[str]) -> tuple[BreakerConfig, Iterator[tuple[int, Record]]]:
+    """Parse a log: its configuration and an iterator of (line number, event record)."""
+    owned = isinstance(source, str | os.PathLike)
+    stream: IO[str]
+    if isinstance(source, str | os.PathLike):
+        stream = open(source, encoding="utf-8")  # noqa: SIM115
+    else:
+        stream = source
+    try:
+        config = _read_header(stream.readline())
+    except BaseException:
+        if owned:
+            stream.close()
+        raise
 
     def events() -> Iterator[tuple[int, Record]]:
         try:
@@ -142,7 +170,7 @@ def read_log(source: str | os.PathLike[str] | IO[str]) -> tuple[BreakerConfig, I
                     raise EventLogError(f"line {number}: an event needs at least 'event' and 't'")
                 yield number, record
         finally:
-            if not isinstance(source, io.IOBase) and stream is not source:
+            if owned:
                 stream.close()
 
     return config, events()

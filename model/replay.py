@@ -58,6 +58,12 @@ def _same(logged: Any, replayed: Any) -> bool:
     return bool(logged == replayed)
 
 
+def _number(value: Any, name: str, line: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise EventLogError(f"line {line}: {name!r} must be a finite number of seconds (got {value!r})")
+    return float(value)
+
+
 def replay_log(source: str | os.PathLike[str] | IO[str]) -> ReplayReport:
     """Replay a log; raises ``EventLogError`` (naming the line) if it is malformed."""
     config, events = read_log(source)
@@ -68,7 +74,11 @@ def replay_log(source: str | os.PathLike[str] | IO[str]) -> ReplayReport:
     for line, record in events:
         count += 1
         event = record["event"]
-        t = float(record["t"])
+        t = _number(record["t"], "t", line)
+        if record.get("permit") is not None and not isinstance(record["permit"], int):
+            raise EventLogError(f"line {line}: 'permit' must be an int or null (got {record['permit']!r})")
+        if not isinstance(record.get("counters") or {}, dict):
+            raise EventLogError(f"line {line}: 'counters' must be an object (got {record['counters']!r})")
         if t < clock():
             raise EventLogError(f"line {line}: time runs back ({t} after {clock()}); events must be in log order")
         clock.advance(t - clock())

@@ -34,7 +34,7 @@ from .breaker import Breaker, BreakerStats, Permit
 from .classify import Classification, classify_exception
 from .clock import Clock, MonotonicClock
 from .config import BreakerConfig, ExcludedOutcome, TripError
-from .errors import CircuitOpenError
+from .errors import BreakerError, CircuitOpenError
 from .eventlog import JsonLinesLog, Record, Sink, header
 from .events import Rejection, StateChange
 from .expr import Value
@@ -111,6 +111,7 @@ class CircuitBreaker:
             self._owned_log = JsonLinesLog(event_log)  # type: ignore[arg-type]
             self._sink = self._owned_log
         self._seq = 0
+        self._closed = False
         self._entered: contextvars.ContextVar[tuple[Permit, ...]] = contextvars.ContextVar(
             f"breakerlab_permits_{id(self)}", default=()
         )
@@ -159,9 +160,13 @@ class CircuitBreaker:
                 self._on_rejection.append(on_reject)
 
     def close(self) -> None:
-        """Flush and close an event log file this breaker opened."""
+        """Flush and close the event log this breaker opened. Closing twice is harmless; any
+        event afterwards raises ``BreakerError`` (before changing anything) rather than run
+        unlogged."""
         if self._owned_log is not None:
             self._owned_log.close()
+        if self._sink is not None:
+            self._closed = True
 
     # -- events (each one short critical section) --------------------------------------------
 
@@ -214,6 +219,10 @@ class CircuitBreaker:
         relay = self._relay
         result: Permit | None = None
         rejected: CircuitOpenError | None = None
+        if self._closed:
+            raise BreakerError(
+                f"{self!r} was closed, and with it its event log: create a new CircuitBreaker to go on"
+            )
         with self._lock:
             source = breaker.state
             try:
@@ -381,7 +390,8 @@ class CircuitBreaker:
                 async with asyncio.timeout(timeout) as scope:
                     result = await fn(*args, **kwargs)
         except BaseException as exc:
-            timed_out = timeout is not None and scope.expired()
+            # our timeout fired (not the caller's cancellation racing with it)
+            timed_out = timeout is not None and scope.expired() and isinstance(exc, TimeoutError)
             self._trip_error(self._settle_error(permit, exc, force_failure=timed_out), exc)
             raise
         self._settle_result(permit, result)
