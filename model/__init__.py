@@ -30,7 +30,7 @@ from .config import (
 )
 from .errors import BreakerError, CircuitOpenError, InvalidConfigError, PermitError, TableError
 from .eventlog import EventLogError, JsonLinesLog
-from .events import BreakerListener, Rejection, StateChange
+from .events import BreakerListener, Outcome, Rejection, StateChange
 from .runtime import CircuitBreaker
 from .states import State
 from .table import TABLE, Table
@@ -55,6 +55,7 @@ __all__ = [
     "ManualClock",
     "MonotonicClock",
     "OpenDurationPolicy",
+    "Outcome",
     "Permit",
     "PermitError",
     "Rejection",

@@ -28,7 +28,10 @@ from .classify import Classification, classify_exception
 from .clock import Clock
 from .config import BreakerConfig, ExcludedOutcome, TripError, TripRule
 from .errors import CircuitOpenError, PermitError, TableError
-from .events import Rejection, StateChange
+from .events import Outcome, Rejection, StateChange
+
+#: The methods a listener may have (each optional).
+LISTENER_METHODS = ("state_change", "rejection", "success", "failure")
 from .expr import Value, evaluate
 from .machine import build_machine
 from .pycompile import CompiledTable, compile_table
@@ -207,6 +210,8 @@ class Breaker:
         self._rejections = self._state_changes = 0
         self._on_state_change: list[Callable[[StateChange], object]] = []
         self._on_rejection: list[Callable[[Rejection], object]] = []
+        self._on_success: list[Callable[[Outcome], object]] = []
+        self._on_failure: list[Callable[[Outcome], object]] = []
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -280,19 +285,18 @@ class Breaker:
         return result
 
     def add_listener(self, listener: object) -> None:
-        """Register ``listener``: its ``state_change(change)`` and ``rejection(rejection)``
-        methods (each optional) are called synchronously after the event."""
-        on_change = getattr(listener, "state_change", None)
-        on_reject = getattr(listener, "rejection", None)
-        if on_change is None and on_reject is None:
+        """Register ``listener``: its ``state_change(change)``, ``rejection(rejection)``,
+        ``success(outcome)`` and ``failure(outcome)`` methods (each optional) are called
+        synchronously after the event."""
+        methods = {name: getattr(listener, name, None) for name in LISTENER_METHODS}
+        if all(method is None for method in methods.values()):
             raise TypeError(
-                f"listener {listener!r} has neither state_change() nor rejection(); "
+                f"listener {listener!r} has none of {', '.join(m + '()' for m in LISTENER_METHODS)}; "
                 "subclass breakerlab.model.BreakerListener"
             )
-        if on_change is not None:
-            self._on_state_change.append(on_change)
-        if on_reject is not None:
-            self._on_rejection.append(on_reject)
+        for name, method in methods.items():
+            if method is not None:
+                getattr(self, f"_on_{name}").append(method)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -493,16 +497,22 @@ class Breaker:
         source = core.state
         if failed:
             self._failures += 1
-            trigger, dispatch = "record_failure", self._failure[source]
+            trigger, dispatch, listeners = "record_failure", self._failure[source], self._on_failure
         else:
             self._successes += 1
-            trigger, dispatch = "record_success", self._success[source]
+            trigger, dispatch, listeners = "record_success", self._success[source], self._on_success
+        if listeners:
+            outcome = Outcome(now, source, core.generation, state, generation != core.generation, now - acquired_at)
         if self._fast_path:
             index = dispatch(core, args, window)
             if self._changes[index]:
                 self._fire(trigger, index, source, now)
-            return index
-        return self._fire(trigger, -1, source, now)
+        else:
+            index = self._fire(trigger, -1, source, now)
+        if listeners:
+            for callback in listeners:
+                callback(outcome)
+        return index
 
     def _step(self, trigger: str, dispatch: Callable[[Any, Any, Any], int], now: float) -> int:
         """Take the row ``dispatch`` selects; a state change goes through the machine."""

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 from .states import State
 
-__all__ = ["BreakerListener", "ListenerProtocol", "Rejection", "StateChange"]
+__all__ = ["BreakerListener", "ListenerProtocol", "Outcome", "Rejection", "StateChange"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -36,13 +36,35 @@ class Rejection:
     cause: str
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """A call's outcome was recorded at ``time``: as a success or a failure (which listener
+    method is called says which; a success that overran ``call_timeout`` is a failure).
+
+    ``state`` and ``generation`` are the breaker's before the outcome; ``stale`` says the call
+    was admitted in an earlier generation (its effect then follows ``late_result``);
+    ``duration_s`` is the time since admission.
+    """
+
+    time: float
+    state: State
+    generation: int
+    permit_state: State
+    stale: bool
+    duration_s: float
+
+
 @runtime_checkable
 class ListenerProtocol(Protocol):
-    """A listener: both methods are optional on objects passed to ``Breaker.add_listener``."""
+    """A listener: every method is optional on objects passed to ``Breaker.add_listener``."""
 
     def state_change(self, change: StateChange) -> None: ...
 
     def rejection(self, rejection: Rejection) -> None: ...
+
+    def success(self, outcome: Outcome) -> None: ...
+
+    def failure(self, outcome: Outcome) -> None: ...
 
 
 class BreakerListener:
@@ -58,3 +80,9 @@ class BreakerListener:
 
     def rejection(self, rejection: Rejection) -> None:
         """Called for every rejected call."""
+
+    def success(self, outcome: Outcome) -> None:
+        """Called for every call recorded as a success."""
+
+    def failure(self, outcome: Outcome) -> None:
+        """Called for every call recorded as a failure."""

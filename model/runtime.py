@@ -36,7 +36,8 @@ from .clock import Clock, MonotonicClock
 from .config import BreakerConfig, ExcludedOutcome, TripError
 from .errors import BreakerError, CircuitOpenError
 from .eventlog import JsonLinesLog, Record, Sink, header
-from .events import Rejection, StateChange
+from .breaker import LISTENER_METHODS
+from .events import Outcome, Rejection, StateChange
 from .expr import Value
 from .states import State
 from .table import TABLE, Table
@@ -49,19 +50,38 @@ R = TypeVar("R")
 _VERDICT = {True: "admit_probe", False: "admit"}
 
 
+Note = StateChange | Rejection | tuple[str, Outcome]
+
+
 class _Relay:
     """Collects the inner breaker's notifications during one event, for delivery after it."""
 
     __slots__ = ("pending",)
 
     def __init__(self) -> None:
-        self.pending: list[StateChange | Rejection] = []
+        self.pending: list[Note] = []
 
     def state_change(self, change: StateChange) -> None:
         self.pending.append(change)
 
     def rejection(self, rejection: Rejection) -> None:
         self.pending.append(rejection)
+
+
+class _OutcomeRelay:
+    """Also collects successes and failures (registered only once a listener wants them, so
+    calls without such listeners build no ``Outcome``)."""
+
+    __slots__ = ("relay",)
+
+    def __init__(self, relay: _Relay) -> None:
+        self.relay = relay
+
+    def success(self, outcome: Outcome) -> None:
+        self.relay.pending.append(("success", outcome))
+
+    def failure(self, outcome: Outcome) -> None:
+        self.relay.pending.append(("failure", outcome))
 
 
 class CircuitBreaker:
@@ -101,6 +121,8 @@ class CircuitBreaker:
         self._breaker.add_listener(self._relay)
         self._on_state_change: list[Callable[[StateChange], object]] = []
         self._on_rejection: list[Callable[[Rejection], object]] = []
+        self._on_success: list[Callable[[Outcome], object]] = []
+        self._on_failure: list[Callable[[Outcome], object]] = []
         self._owned_log: JsonLinesLog | None = None
         self._sink: Sink | None
         if event_log is None:
@@ -147,17 +169,19 @@ class CircuitBreaker:
             return self._breaker.time_until_half_open()
 
     def add_listener(self, listener: object) -> None:
-        """Register ``listener`` (``state_change(change)``, ``rejection(rejection)``, each
-        optional). Listeners run after the event, outside the critical section."""
-        on_change = getattr(listener, "state_change", None)
-        on_reject = getattr(listener, "rejection", None)
-        if on_change is None and on_reject is None:
-            raise TypeError(f"listener {listener!r} has neither state_change() nor rejection()")
+        """Register ``listener`` (``state_change(change)``, ``rejection(rejection)``,
+        ``success(outcome)``, ``failure(outcome)``, each optional). Listeners run after the
+        event, outside the critical section."""
+        methods = {name: getattr(listener, name, None) for name in LISTENER_METHODS}
+        if all(method is None for method in methods.values()):
+            raise TypeError(f"listener {listener!r} has none of {', '.join(m + '()' for m in LISTENER_METHODS)}")
         with self._lock:
-            if on_change is not None:
-                self._on_state_change.append(on_change)
-            if on_reject is not None:
-                self._on_rejection.append(on_reject)
+            wants_outcomes = not (self._on_success or self._on_failure)
+            for name, method in methods.items():
+                if method is not None:
+                    getattr(self, f"_on_{name}").append(method)
+            if wants_outcomes and (self._on_success or self._on_failure):
+                self._breaker.add_listener(_OutcomeRelay(self._relay))
 
     def close(self) -> None:
         """Flush and close the event log this breaker opened. Closing twice is harmless; any
@@ -251,7 +275,7 @@ class CircuitBreaker:
         permit: Permit | None,
         rejected: CircuitOpenError | None,
         source: State,
-        notes: list[StateChange | Rejection],
+        notes: list[Note],
     ) -> None:
         breaker = self._breaker
         self._seq += 1
@@ -279,11 +303,16 @@ class CircuitBreaker:
         assert self._sink is not None
         self._sink(record)
 
-    def _notify(self, notes: list[StateChange | Rejection]) -> None:
+    def _notify(self, notes: list[Note]) -> None:
         for note in notes:
-            callbacks: list[Callable[[Any], object]] = (
-                self._on_state_change if isinstance(note, StateChange) else self._on_rejection
-            )
+            callbacks: list[Callable[[Any], object]]
+            if isinstance(note, tuple):
+                kind, payload = note
+                callbacks = self._on_success if kind == "success" else self._on_failure
+                for callback in callbacks:
+                    callback(payload)
+                continue
+            callbacks = self._on_state_change if isinstance(note, StateChange) else self._on_rejection
             for callback in callbacks:
                 callback(note)
 

@@ -21,6 +21,7 @@ from breakerlab.model import (
     BreakerConfig,
     BreakerError,
     BreakerListener,
+    Outcome,
     BreakerStats,
     CircuitOpenError,
     ManualClock,
@@ -1075,3 +1076,23 @@ def test_machine_unknown_trigger_raises() -> None:
     with pytest.raises(AttributeError):
         breaker.machine.model.trigger("trip")
     assert breaker.state is State.CLOSED
+
+
+def test_success_and_failure_listeners_on_the_reference_breaker() -> None:
+    """A Breaker calls success()/failure() after each recorded outcome, marking stale outcomes."""
+    breaker, clock = make(fail_max=1, reset_timeout=5)
+    seen: list[tuple[str, str, int, bool, float]] = []
+
+    class Outcomes(BreakerListener):
+        def success(self, outcome: Outcome) -> None:
+            seen.append(("success", outcome.state.value, outcome.generation, outcome.stale, outcome.duration_s))
+
+        def failure(self, outcome: Outcome) -> None:
+            seen.append(("failure", outcome.state.value, outcome.generation, outcome.stale, outcome.duration_s))
+
+    breaker.add_listener(Outcomes())
+    early = breaker.acquire()
+    clock.advance(1.0)
+    breaker.record_failure(breaker.acquire())  # trips: generation 0 -> 1
+    breaker.record_success(early)  # stale: admitted in generation 0
+    assert seen == [("failure", "closed", 0, False, 0.0), ("success", "open", 1, True, 1.0)]

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import pytest
 
 from breakerlab.model import (
+    Outcome,
     BreakerConfig,
     CircuitBreaker,
     CircuitOpenError,
@@ -828,10 +829,38 @@ def test_listener_may_settle_a_permit_from_a_state_change() -> None:
 
 
 def test_listener_errors_name_the_missing_methods() -> None:
-    """add_listener rejects an object with neither state_change nor rejection."""
+    """add_listener rejects an object with none of the listener methods, naming them."""
     breaker, _ = make()
-    with pytest.raises(TypeError, match="neither state_change"):
+    with pytest.raises(TypeError, match=r"state_change\(\), rejection\(\), success\(\), failure\(\)"):
         breaker.add_listener(object())
+
+
+def test_success_and_failure_listeners_get_every_outcome() -> None:
+    """success() and failure() are called once per recorded outcome, outside the lock, with the
+    breaker's state and the call's duration; a timeout overrun is a failure."""
+    clock = ManualClock()
+    breaker = CircuitBreaker(BreakerConfig(fail_max=2, call_timeout=1.0), clock=clock)
+    seen: list[tuple[str, str, float, bool]] = []
+
+    class Outcomes:
+        def success(self, outcome: Outcome) -> None:
+            breaker.snapshot()  # the lock is free: this would deadlock inside it
+            seen.append(("success", outcome.state.value, outcome.duration_s, outcome.stale))
+
+        def failure(self, outcome: Outcome) -> None:
+            seen.append(("failure", outcome.state.value, outcome.duration_s, outcome.stale))
+
+    breaker.add_listener(Outcomes())
+    breaker.call(lambda: None)
+
+    def slow() -> None:
+        clock.advance(2.0)
+
+    breaker.call(slow)
+    with pytest.raises(ValueError):
+        breaker.call(lambda: (_ for _ in ()).throw(ValueError("boom")))
+    assert seen == [("success", "closed", 0.0, False), ("failure", "closed", 2.0, False), ("failure", "closed", 0.0, False)]
+    assert breaker.state.value == "open"
 
 
 # -- event log ---------------------------------------------------------------------------------------------
