@@ -14,15 +14,57 @@ import math
 import os
 from typing import IO, Any
 
+from collections.abc import Hashable
+
 from .breaker import Breaker, Permit
 from .clock import ManualClock
+from .config import BreakerConfig
 from .errors import CircuitOpenError
 from .eventlog import EventLogError, read_log
+from .table import TABLE, Table
 
-__all__ = ["Mismatch", "ReplayReport", "replay_log"]
+__all__ = ["Driver", "Mismatch", "ReplayReport", "replay_log"]
 
 _OUTCOMES = ("record_success", "record_failure", "release")
 _OTHERS = ("poll", "force_open", "disable", "reset")
+EVENTS = ("acquire", *_OUTCOMES, *_OTHERS)
+
+
+class Driver:
+    """Drives a fresh ``Breaker`` on a ``ManualClock`` through recorded events.
+
+    The one place that turns "at time t, event e, with the permit known as k" into calls on a
+    breaker: event logs, z3 counterexamples and SPIN trails are all replayed with it.
+    """
+
+    def __init__(self, config: BreakerConfig, table: Table = TABLE) -> None:
+        self.clock = ManualClock()
+        self.breaker = Breaker(config, clock=self.clock, table=table)
+        self.permits: dict[Hashable, Permit] = {}
+
+    def step(self, t: float, event: str, key: Hashable | None = None) -> str | None:
+        """Perform ``event`` at time ``t``; returns the verdict of an acquire (``admit``,
+        ``admit_probe``, ``reject``), else ``None``. An admitted permit is kept under ``key``;
+        an outcome settles the permit kept under ``key`` (``KeyError`` if there is none)."""
+        if t < self.clock():
+            raise ValueError(f"time runs back: {t} after {self.clock()}")
+        self.clock.advance(t - self.clock())
+        breaker = self.breaker
+        if event == "acquire":
+            try:
+                permit = breaker.acquire()
+            except CircuitOpenError:
+                return "reject"
+            if key is not None:
+                self.permits[key] = permit
+            return "admit_probe" if permit.is_probe else "admit"
+        if event in _OUTCOMES:
+            getattr(breaker, event)(self.permits.pop(key))
+        elif event in _OTHERS:
+            getattr(breaker, event)()
+        else:
+            raise ValueError(f"unknown event {event!r}; valid: {', '.join(EVENTS)}")
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,9 +109,8 @@ def _number(value: Any, name: str, line: int) -> float:
 def replay_log(source: str | os.PathLike[str] | IO[str]) -> ReplayReport:
     """Replay a log; raises ``EventLogError`` (naming the line) if it is malformed."""
     config, events = read_log(source)
-    clock = ManualClock()
-    breaker = Breaker(config, clock=clock)
-    permits: dict[int, Permit] = {}
+    driver = Driver(config)
+    breaker = driver.breaker
     count = 0
     for line, record in events:
         count += 1
@@ -79,31 +120,17 @@ def replay_log(source: str | os.PathLike[str] | IO[str]) -> ReplayReport:
             raise EventLogError(f"line {line}: 'permit' must be an int or null (got {record['permit']!r})")
         if not isinstance(record.get("counters") or {}, dict):
             raise EventLogError(f"line {line}: 'counters' must be an object (got {record['counters']!r})")
-        if t < clock():
-            raise EventLogError(f"line {line}: time runs back ({t} after {clock()}); events must be in log order")
-        clock.advance(t - clock())
         differences: list[str] = []
-        if event == "acquire":
-            try:
-                permit = breaker.acquire()
-            except CircuitOpenError:
-                verdict = "reject"
-            else:
-                verdict = "admit_probe" if permit.is_probe else "admit"
-                if record.get("permit") is not None:
-                    permits[int(record["permit"])] = permit
-            if verdict != record.get("verdict"):
-                differences.append(f"verdict: logged {record.get('verdict')!r}, model {verdict!r}")
-        elif event in _OUTCOMES:
-            logged_id = record.get("permit")
-            if logged_id is None or int(logged_id) not in permits:
-                raise EventLogError(f"line {line}: {event} of permit {logged_id!r}, which no earlier acquire admitted")
-            getattr(breaker, event)(permits.pop(int(logged_id)))
-        elif event in _OTHERS:
-            getattr(breaker, event)()
-        else:
-            valid = ", ".join(("acquire", *_OUTCOMES, *_OTHERS))
-            raise EventLogError(f"line {line}: unknown event {event!r}; valid: {valid}")
+        if event in _OUTCOMES and record.get("permit") not in driver.permits:
+            raise EventLogError(
+                f"line {line}: {event} of permit {record.get('permit')!r}, which no earlier acquire admitted"
+            )
+        try:
+            verdict = driver.step(t, event, record.get("permit"))
+        except ValueError as exc:
+            raise EventLogError(f"line {line}: {exc}") from None
+        if event == "acquire" and verdict != record.get("verdict"):
+            differences.append(f"verdict: logged {record.get('verdict')!r}, model {verdict!r}")
         snapshot = breaker.snapshot()
         state = snapshot.pop("state")
         if record.get("dest") is not None and record["dest"] != str(state):

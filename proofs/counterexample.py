@@ -19,7 +19,7 @@ from typing import Any
 
 import z3
 
-from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClock, Permit, State
+from breakerlab.model import BreakerConfig, State
 from breakerlab.model.config import (
     CloseRule,
     HalfOpenEntry,
@@ -28,6 +28,7 @@ from breakerlab.model.config import (
     OpenDurationPolicy,
     TripRule,
 )
+from breakerlab.model.replay import Driver
 from breakerlab.model.table import TABLE, TRIGGERS, VARIABLES, Table
 
 from .encoding import ENUM_PARAMS, PARAM_SORTS, Encoding, Step, StateVars, code, decode, model_value
@@ -355,26 +356,10 @@ class Replay:
 def replay(trace: Trace, table: Table | None = None) -> Replay:
     """Run ``trace`` on a real ``Breaker`` (with ``table``, default the reference) and compare
     every state with the trace's."""
-    clock = ManualClock()
-    breaker = Breaker(trace.config, clock=clock, table=table if table is not None else TABLE)
-    permits: dict[int, Permit] = {}
+    driver = Driver(trace.config, table if table is not None else TABLE)
+    breaker = driver.breaker
     for step in trace.steps:
-        clock.advance(step.time - clock())
-        verdict = "none"
-        if step.trigger == "acquire":
-            try:
-                permit = breaker.acquire()
-            except CircuitOpenError:
-                verdict = "reject"
-            else:
-                verdict = "admit_probe" if permit.is_probe else "admit"
-                if step.slot is not None:
-                    permits[step.slot] = permit
-        elif step.trigger in OUTCOME_TRIGGERS:
-            permit = permits.pop(step.slot)  # type: ignore[arg-type]
-            getattr(breaker, step.trigger)(permit)
-        else:
-            getattr(breaker, step.trigger)()
+        verdict = driver.step(step.time, step.trigger, step.slot) or "none"
         actual = {k: (v.value if isinstance(v, State) else v) for k, v in breaker.snapshot().items()}
         expected = step.state
         mismatched = [k for k in expected if not _same(actual[k], expected[k])]

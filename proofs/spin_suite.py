@@ -29,7 +29,8 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 
-from breakerlab.model import TABLE, Breaker, BreakerConfig, CircuitOpenError, ManualClock, Table
+from breakerlab.model import TABLE, BreakerConfig, Table
+from breakerlab.model.replay import EVENTS, Driver
 from breakerlab.model.mutants import MUTANTS
 
 from .promela import Scenario, generate, time_floor
@@ -261,29 +262,23 @@ def run_mutants(
 def replay(steps: Sequence[Mapping[str, object]], config: BreakerConfig, table: Table = TABLE) -> list[str]:
     """Re-execute a trail on the Python ``Breaker``; return every difference found (none: the
     model and the code agree on the whole trail)."""
-    clock = ManualClock()
-    breaker = Breaker(config, clock=clock, table=table)
+    driver = Driver(config, table)
+    breaker, clock = driver.breaker, driver.clock
     floor = time_floor(table, config)
-    permits: dict[object, object] = {}
     problems: list[str] = []
     for step in steps:
         n, who, event = step["n"], step["who"], step["event"]
-        clock.advance(float(step["now"]) - clock())  # type: ignore[arg-type]
-        if event == "acquire":
-            try:
-                permits[who] = breaker.acquire()
-                admitted = True
-            except CircuitOpenError:
-                admitted = False
-            if admitted != (step["verdict"] in ("admit", "admit_probe")):
-                did = "admitted" if admitted else "rejected"
+        now = float(step["now"])  # type: ignore[arg-type]
+        if event == "lost":  # the caller never reports: its permit is simply dropped
+            driver.permits.pop(who)
+            clock.advance(now - clock())
+        elif event in EVENTS:
+            verdict = driver.step(now, str(event), who)
+            if event == "acquire" and (verdict != "reject") != (step["verdict"] in ("admit", "admit_probe")):
+                did = "rejected" if verdict == "reject" else "admitted"
                 problems.append(f"step {n}: SPIN's verdict {step['verdict']}, the breaker {did}")
-        elif event in ("record_success", "record_failure", "release"):
-            getattr(breaker, event)(permits.pop(who))
-        elif event == "lost":
-            permits.pop(who)
-        elif event in ("poll", "force_open", "disable", "reset"):
-            getattr(breaker, event)()
+        else:
+            clock.advance(now - clock())  # tick, env steps: only time moves
         snapshot = breaker.snapshot()
         now = clock()
         state = snapshot["state"].value  # type: ignore[union-attr]
