@@ -192,6 +192,7 @@ class Breaker:
 
         rows = table.rows
         self._changes = tuple(row.dest is not None for row in rows)
+        self._trivial_admission = self._state_admitting_trivially() if fast_path else None
         self._verdicts = tuple(row.verdict for row in rows)
         dispatch = self._compiled.dispatch
         self._fast_path = fast_path
@@ -212,6 +213,17 @@ class Breaker:
         self._on_rejection: list[Callable[[Rejection], object]] = []
         self._on_success: list[Callable[[Outcome], object]] = []
         self._on_failure: list[Callable[[Outcome], object]] = []
+
+    def _state_admitting_trivially(self) -> State | None:
+        """``closed`` if, under this configuration, the table's only live ``acquire`` row in
+        ``closed`` admits with no action and no state change; else ``None``."""
+        live = self._compiled.live_rows[(State.CLOSED, "acquire")]
+        if len(live) != 1:
+            return None
+        row = self._table.rows[live[0]]
+        if row.dest is None and not row.actions and row.verdict is Verdict.ADMIT:
+            return State.CLOSED
+        return None
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -325,9 +337,14 @@ class Breaker:
         else:
             self._last_now = now
         core = self._core
+        source = core.state
+        if source is self._trivial_admission:
+            # The table admits every call in this state with no action and no state change
+            # (derived from the compiled rows at construction): nothing to dispatch.
+            self._admitted += 1
+            return core.generation, source, False, now
         args = self._args
         args.now = now
-        source = core.state
         if self._fast_path:
             index = self._acquire[source](core, args, self._window)
             if self._changes[index]:
@@ -343,7 +360,26 @@ class Breaker:
     def _succeed(self, generation: int, state: State, acquired_at: float) -> int:
         """Record the success of a call admitted by ``_admit`` (a failure past
         ``call_timeout``); returns the row taken."""
-        return self._record_at(generation, state, acquired_at, None, False)
+        if self._window is not None or self._call_timeout is not None or self._on_success or not self._fast_path:
+            return self._record_at(generation, state, acquired_at, None, False)
+        # The common case, with nothing that depends on the call's duration: the same steps
+        # as _record_at, without its branches.
+        now = self._clock()
+        if now < self._last_now:
+            now = self._last_now
+        else:
+            self._last_now = now
+        args = self._args
+        args.now = now
+        args.permit_generation = generation
+        args.permit_state = state
+        core = self._core
+        source = core.state
+        self._successes += 1
+        index = self._success[source](core, args, None)
+        if self._changes[index]:
+            self._fire("record_success", index, source, now)
+        return index
 
     def record_success(self, permit: Permit) -> None:
         """The call made with ``permit`` succeeded (a failure if it overran ``call_timeout``)."""

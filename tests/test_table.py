@@ -208,3 +208,39 @@ def test_fast_path_equals_the_machine_alone(config: BreakerConfig, events: list[
                 getattr(breaker, event)()
         assert breakers[0].snapshot() == breakers[1].snapshot()
     assert breakers[0].stats == breakers[1].stats
+
+
+@settings(max_examples=150, deadline=None)
+@given(config=configs(), events=EVENTS, data=st.data())
+def test_permit_free_call_path_equals_acquire_and_record(
+    config: BreakerConfig, events: list[str], data: st.DataObject
+) -> None:
+    """The per-call path the runtime and simulator use (_admit/_succeed, with its shortcuts for
+    trivial admissions and plain successes) behaves exactly like acquire/record_success."""
+    clocks = (ManualClock(), ManualClock())
+    reference, fast = Breaker(config, clock=clocks[0]), Breaker(config, clock=clocks[1])
+    held: list[tuple[object, tuple[int, object, bool, float]]] = []
+    for event in events:
+        if event == "advance":
+            dt = data.draw(st.sampled_from([0.25, 0.5, 1.0, 2.0, 5.0]))
+            for clock in clocks:
+                clock.advance(dt)
+        elif event == "acquire":
+            try:
+                permit = reference.acquire()
+            except CircuitOpenError:
+                with pytest.raises(CircuitOpenError):
+                    fast._admit()
+                continue
+            admitted = fast._admit()
+            assert admitted == (permit.generation, permit.state, permit.is_probe, permit.acquired_at)
+            held.append((permit, admitted))
+        elif event in ("success", "failure", "release") and held:
+            permit, (generation, state, _, acquired_at) = held.pop(data.draw(st.integers(0, len(held) - 1)))
+            reference.record_success(permit)  # type: ignore[arg-type]
+            fast._succeed(generation, state, acquired_at)  # type: ignore[arg-type]
+        elif event in ("poll", "force_open", "disable", "reset"):
+            for breaker in (reference, fast):
+                getattr(breaker, event)()
+        assert reference.snapshot() == fast.snapshot()
+    assert reference.stats.successes == fast.stats.successes
