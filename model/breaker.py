@@ -168,6 +168,7 @@ class Breaker:
         self._on_rejection: list[Callable[[Rejection], object]] = []
         self._on_success: list[Callable[[Outcome], object]] = []
         self._on_failure: list[Callable[[Outcome], object]] = []
+        self._plain_success = self._success_is_plain()
 
     def _state_admitting_trivially(self) -> State | None:
         """``closed`` if, under this configuration, the table's only live ``acquire`` row in
@@ -264,6 +265,12 @@ class Breaker:
         for name, method in methods.items():
             if method is not None:
                 getattr(self, f"_on_{name}").append(method)
+        self._plain_success = self._success_is_plain()
+
+    def _success_is_plain(self) -> bool:
+        """Whether recording a success needs nothing but the table's dispatch: no window, no
+        ``call_timeout``, no success listener, and the fast path on."""
+        return self._window is None and self._call_timeout is None and not self._on_success and self._fast_path
 
     # -- events ------------------------------------------------------------------------------
 
@@ -315,7 +322,7 @@ class Breaker:
     def _succeed(self, generation: int, state: State, acquired_at: float) -> int:
         """Record the success of a call admitted by ``_admit`` (a failure past
         ``call_timeout``); returns the row taken."""
-        if self._window is not None or self._call_timeout is not None or self._on_success or not self._fast_path:
+        if not self._plain_success:
             return self._record_at(generation, state, acquired_at, None, False)
         # The common case, with nothing that depends on the call's duration: the same steps
         # as _record_at, without its branches.

@@ -134,6 +134,8 @@ class CircuitBreaker:
             self._sink = self._owned_log
         self._seq = 0
         self._closed = False
+        # Calls that need a Permit (logged, or results classified) take the general path.
+        self._general_calls = self._sink is not None or self.config.is_failure_result is not None
         self._entered: contextvars.ContextVar[tuple[Permit, ...]] = contextvars.ContextVar(
             f"breakerlab_permits_{id(self)}", default=()
         )
@@ -355,19 +357,32 @@ class CircuitBreaker:
 
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Acquire, run ``fn`` outside the critical section, classify and record the outcome."""
-        if self._sink is not None or self.config.is_failure_result is not None:
+        if self._general_calls:
             return self._call_with_permit(fn, *args, **kwargs)
-        # The per-call fast path: no Permit object and one short critical section on each side
-        # of the call; everything else (errors, notifications) takes the general path.
+        # The per-call path: no Permit object and one short critical section on each side of
+        # the call. It performs the same steps as Breaker._admit/_succeed (the equivalence is
+        # tested against the general path), inlined because this is the cost users pay on
+        # every call; errors, rejections and notifications take the general path.
         breaker = self._breaker
         relay = self._relay
         lock = self._lock
         rejected: CircuitOpenError | None = None
-        # lock.acquire()/release() rather than `with lock:`: the same critical section, at
-        # half the cost on the per-call path.
+        probe = False
+        # lock.acquire()/release() rather than `with lock:`: the same critical section, cheaper.
         lock.acquire()
         try:
-            generation, state, probe, acquired_at = breaker._admit()
+            core = breaker._core
+            state = core.state
+            if state is breaker._trivial_admission:  # the table admits here with no action
+                acquired_at = breaker._clock()
+                if acquired_at < breaker._last_now:
+                    acquired_at = breaker._last_now
+                else:
+                    breaker._last_now = acquired_at
+                breaker._admitted += 1
+                generation = core.generation
+            else:
+                generation, state, probe, acquired_at = breaker._admit()
         except CircuitOpenError as exc:
             rejected = exc
         finally:
@@ -387,7 +402,24 @@ class CircuitBreaker:
             raise
         lock.acquire()
         try:
-            breaker._succeed(generation, state, acquired_at)
+            if breaker._plain_success:  # no timeout, window or success listener needs more
+                now = breaker._clock()
+                if now < breaker._last_now:
+                    now = breaker._last_now
+                else:
+                    breaker._last_now = now
+                event = breaker._args
+                event.now = now
+                event.permit_generation = generation
+                event.permit_state = state
+                core = breaker._core
+                source = core.state
+                breaker._successes += 1
+                index = breaker._success[source](core, event, None)
+                if breaker._changes[index]:
+                    breaker._fire("record_success", index, source, now)
+            else:
+                breaker._succeed(generation, state, acquired_at)
         finally:
             notes = relay.pending
             if notes:

@@ -22,14 +22,17 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import configs
 
 from breakerlab.model import (
-    Outcome,
     BreakerConfig,
     CircuitBreaker,
     CircuitOpenError,
     EventLogError,
     ManualClock,
+    Outcome,
     Permit,
     PermitError,
     Rejection,
@@ -1168,3 +1171,38 @@ def test_repr_names_the_breaker_and_its_state() -> None:
     trip(breaker)
     assert repr(breaker) == "<CircuitBreaker 'payments' open>"
 
+
+
+@settings(max_examples=100, deadline=None)
+@given(config=configs(), program=st.lists(st.sampled_from(["ok", "fail", "excluded", "slow", "advance"]), max_size=50))
+def test_fast_call_path_equals_the_general_path(config: BreakerConfig, program: list[str]) -> None:
+    """call() without an event log (the inlined per-call path) leaves exactly the state, stats and
+    outcomes of call() with one (the general path through permits), over generated configs."""
+    clocks = (ManualClock(), ManualClock())
+    records: list[dict[str, Any]] = []
+    general = CircuitBreaker(config, clock=clocks[0], event_log=records.append)
+    fast = CircuitBreaker(config, clock=clocks[1])
+    for step in program:
+        if step == "advance":
+            for clock in clocks:
+                clock.advance(1.0)
+            continue
+        outcomes = []
+        for breaker, clock in zip((general, fast), clocks):
+
+            def work(clock: ManualClock = clock) -> str:
+                if step == "slow":
+                    clock.advance(0.5)
+                if step == "fail":
+                    raise ValueError("down")
+                if step == "excluded":
+                    raise KeyboardInterrupt  # a cancellation: released, never counted
+                return "ok"
+
+            try:
+                outcomes.append(breaker.call(work))
+            except (CircuitOpenError, ValueError, KeyboardInterrupt) as exc:
+                outcomes.append(type(exc).__name__)
+        assert outcomes[0] == outcomes[1]
+        assert general.snapshot() == fast.snapshot()
+        assert general.stats == fast.stats
