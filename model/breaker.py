@@ -153,6 +153,7 @@ class Breaker:
         self._fast_path = fast_path
         self._acquire = {s: dispatch[s]["acquire"] for s in State}
         self._success = {s: dispatch[s]["record_success"] for s in State}
+        self._success_kernels = {s: self._compiled.kernels.get((s, "record_success")) for s in State}
         self._failure = {s: dispatch[s]["record_failure"] for s in State}
         self._release = {s: dispatch[s]["release"] for s in State}
         self._triggers: dict[str, Callable[..., bool]] = {
@@ -331,16 +332,28 @@ class Breaker:
             now = self._last_now
         else:
             self._last_now = now
+        return self._plain_succeed(now, generation, state)
+
+    def _plain_succeed(self, now: float, generation: int, state: State) -> int:
+        """Dispatch a success at ``now`` when ``_plain_success`` holds (positional kernel when
+        the compiled table has one for the current state)."""
+        core = self._core
+        source = core.state
+        self._successes += 1
+        kernel = self._success_kernels[source]
+        if kernel is not None:
+            index = kernel(core, now, generation, state)
+            if not self._changes[index]:
+                return index
         args = self._args
         args.now = now
         args.permit_generation = generation
         args.permit_state = state
-        core = self._core
-        source = core.state
-        self._successes += 1
-        index = self._success[source](core, args, None)
-        if self._changes[index]:
-            self._fire("record_success", index, source, now)
+        if kernel is None:
+            index = self._success[source](core, args, None)
+            if not self._changes[index]:
+                return index
+        self._fire("record_success", index, source, now)
         return index
 
     def record_success(self, permit: Permit) -> None:

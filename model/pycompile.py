@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -49,6 +50,23 @@ __all__ = ["CompiledTable", "compile_table", "python_source"]
 LAZY_ARGS = frozenset({"jitter"})
 
 Dispatch = Callable[[Any, Any, Any], int]
+Kernel = Callable[[Any, float, int, State], int]
+
+#: Triggers on the per-call path that get a positional variant of their dispatch function.
+KERNEL_TRIGGERS = frozenset({"record_success"})
+_KERNEL_ARGS = ("now", "permit_generation", "permit_state")
+
+
+def _kernel(dispatch_lines: list[str], name: str) -> tuple[str, list[str]] | None:
+    """The positional variant of a generated dispatch function, or None if its rows need more
+    of the event than ``now``, ``permit_generation`` and ``permit_state``."""
+    body = "\n".join(dispatch_lines[1:])
+    for arg in _KERNEL_ARGS:
+        body = re.sub(rf"\ba\.{arg}\b", arg, body)
+    if re.search(r"\ba\b|\bfx\b", body):
+        return None
+    kernel = name.replace("dispatch__", "kernel__", 1)
+    return kernel, [f"def {kernel}(v, {', '.join(_KERNEL_ARGS)}):", *body.split("\n"), ""]
 Guard = Callable[[Any, Any], bool]
 Apply = Callable[[Any, Any, Any], None]
 
@@ -119,6 +137,10 @@ class CompiledTable:
         table: The source table.
         params: The parameter values it was folded with.
         dispatch: ``dispatch[state][trigger](v, a, fx)`` -> index of the row taken.
+        kernels: For (state, trigger) pairs in ``KERNEL_TRIGGERS`` whose live rows read no event
+            argument but ``now``, ``permit_generation`` and ``permit_state`` (and touch no
+            auxiliary structure), the same dispatch taking those three positionally:
+            ``kernel(v, now, permit_generation, permit_state)``; the per-call path uses it.
         live_rows: Per (state, trigger), the indices of the rows that can be taken under
             ``params`` (the others were folded away), in order.
         guards: Per row index, the guard as a function ``(v, a) -> bool``.
@@ -129,6 +151,7 @@ class CompiledTable:
     table: Table
     params: Mapping[str, Value]
     dispatch: Mapping[State, Mapping[str, Dispatch]]
+    kernels: Mapping[tuple[State, str], Kernel]
     live_rows: Mapping[tuple[State, str], tuple[int, ...]]
     guards: Mapping[int, Guard]
     apply: Mapping[int, Apply]
@@ -145,10 +168,12 @@ def _compile(table: Table, params: Mapping[str, Value]) -> CompiledTable:
     guard_names: dict[int, str] = {}
     apply_names: dict[int, str] = {}
     dispatch_names: dict[tuple[State, str], str] = {}
+    kernel_names: dict[tuple[State, str], str] = {}
     for (state, trigger), indices in by_pair.items():
         taken: list[int] = []
         name = f"dispatch__{state.value}__{trigger}"
         dispatch_names[(state, trigger)] = name
+        first_line = len(lines)
         lines.append(f"def {name}(v, a, fx):")
         for index in indices:
             row = table.rows[index]
@@ -164,6 +189,11 @@ def _compile(table: Table, params: Mapping[str, Value]) -> CompiledTable:
             lines.append(f"    if {python_source(guard)}:")
             lines.extend(body)
         lines.append("")
+        if trigger in KERNEL_TRIGGERS:
+            kernel = _kernel(lines[first_line:], name)
+            if kernel is not None:
+                kernel_names[(state, trigger)] = kernel[0]
+                lines.extend(kernel[1])
         live[(state, trigger)] = tuple(taken)
         for index in taken:
             row = table.rows[index]
@@ -185,6 +215,7 @@ def _compile(table: Table, params: Mapping[str, Value]) -> CompiledTable:
         table=table,
         params=dict(params),
         dispatch=dispatch,
+        kernels={pair: namespace[n] for pair, n in kernel_names.items()},
         live_rows=live,
         guards={i: namespace[n] for i, n in guard_names.items()},
         apply={i: namespace[n] for i, n in apply_names.items()},

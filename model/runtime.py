@@ -360,20 +360,20 @@ class CircuitBreaker:
         if self._general_calls:
             return self._call_with_permit(fn, *args, **kwargs)
         # The per-call path: no Permit object and one short critical section on each side of
-        # the call. It performs the same steps as Breaker._admit/_succeed (the equivalence is
-        # tested against the general path), inlined because this is the cost users pay on
-        # every call; errors, rejections and notifications take the general path.
+        # the call. Its two common cases (an admission the table makes with no action, a
+        # success that changes no state) perform the same steps as Breaker._admit/_succeed,
+        # inlined because this is the cost users pay on every call, and produce no
+        # notification; everything else goes through the breaker's general methods. The
+        # equivalence with the general path is tested (tests/test_runtime.py).
         breaker = self._breaker
-        relay = self._relay
         lock = self._lock
-        rejected: CircuitOpenError | None = None
         probe = False
         # lock.acquire()/release() rather than `with lock:`: the same critical section, cheaper.
         lock.acquire()
-        try:
-            core = breaker._core
-            state = core.state
-            if state is breaker._trivial_admission:  # the table admits here with no action
+        core = breaker._core
+        state = core.state
+        if state is breaker._trivial_admission:
+            try:
                 acquired_at = breaker._clock()
                 if acquired_at < breaker._last_now:
                     acquired_at = breaker._last_now
@@ -381,19 +381,23 @@ class CircuitBreaker:
                     breaker._last_now = acquired_at
                 breaker._admitted += 1
                 generation = core.generation
-            else:
+            finally:
+                lock.release()
+        else:
+            rejected: CircuitOpenError | None = None
+            relay = self._relay
+            try:
                 generation, state, probe, acquired_at = breaker._admit()
-        except CircuitOpenError as exc:
-            rejected = exc
-        finally:
-            notes = relay.pending
-            if notes:
+            except CircuitOpenError as exc:
+                rejected = exc
+            finally:
+                notes = relay.pending
                 relay.pending = []
-            lock.release()
-        if notes:
-            self._notify(notes)
-        if rejected is not None:
-            raise rejected
+                lock.release()
+            if notes:
+                self._notify(notes)
+            if rejected is not None:
+                raise rejected
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
@@ -401,6 +405,7 @@ class CircuitBreaker:
             self._trip_error(self._settle_error(permit, exc), exc)
             raise
         lock.acquire()
+        pending: list[Note] | None = None
         try:
             if breaker._plain_success:  # no timeout, window or success listener needs more
                 now = breaker._clock()
@@ -408,25 +413,20 @@ class CircuitBreaker:
                     now = breaker._last_now
                 else:
                     breaker._last_now = now
-                event = breaker._args
-                event.now = now
-                event.permit_generation = generation
-                event.permit_state = state
-                core = breaker._core
-                source = core.state
-                breaker._successes += 1
-                index = breaker._success[source](core, event, None)
-                if breaker._changes[index]:
-                    breaker._fire("record_success", index, source, now)
+                kernel = breaker._success_kernels[core.state]  # core: the breaker's, as above
+                if kernel is not None and not breaker._changes[kernel(core, now, generation, state)]:
+                    breaker._successes += 1  # done: the row changed no state, nothing to notify
+                    return result
+                breaker._plain_succeed(now, generation, state)  # a state change, or no kernel
             else:
                 breaker._succeed(generation, state, acquired_at)
+            relay = self._relay
+            pending = relay.pending
+            relay.pending = []
         finally:
-            notes = relay.pending
-            if notes:
-                relay.pending = []
             lock.release()
-        if notes:
-            self._notify(notes)
+            if pending:
+                self._notify(pending)
         return result
 
     def _call_with_permit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:

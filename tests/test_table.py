@@ -244,3 +244,18 @@ def test_permit_free_call_path_equals_acquire_and_record(
                 getattr(breaker, event)()
         assert reference.snapshot() == fast.snapshot()
     assert reference.stats.successes == fast.stats.successes
+
+
+@settings(max_examples=150, deadline=None)
+@given(config=configs(), values=_values())
+def test_positional_kernels_equal_their_dispatch_functions(config: BreakerConfig, values: dict[str, object]) -> None:
+    """Each positional kernel takes the same row and leaves the same variables as the dispatch
+    function it was generated from."""
+    compiled = compile_table(TABLE, config.table_params())
+    assert compiled.kernels or config.uses_window
+    for (state, trigger), kernel in compiled.kernels.items():
+        by_dispatch, by_kernel = _Obj(values), _Obj(values)
+        expected = compiled.dispatch[state][trigger](by_dispatch, _Obj(values), _NullFx())
+        taken = kernel(by_kernel, values["now"], values["permit_generation"], values["permit_state"])
+        assert taken == expected
+        assert vars(by_kernel) == vars(by_dispatch)
