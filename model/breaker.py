@@ -126,6 +126,7 @@ class Breaker:
         self._clock_object = clock
         # A clock may offer a faster function giving the same readings (MonotonicClock does).
         self._clock: Clock = getattr(clock, "reading_function", clock)
+        self._clock_never_runs_back = bool(getattr(clock, "never_runs_back", False))
         self._table = table
         params = self.config.table_params()
         self._compiled: CompiledTable = compile_table(table, params)

@@ -375,7 +375,9 @@ class CircuitBreaker:
         if state is breaker._trivial_admission:
             try:
                 acquired_at = breaker._clock()
-                if acquired_at < breaker._last_now:
+                if breaker._clock_never_runs_back:
+                    breaker._last_now = acquired_at
+                elif acquired_at < breaker._last_now:
                     acquired_at = breaker._last_now
                 else:
                     breaker._last_now = acquired_at
@@ -409,7 +411,9 @@ class CircuitBreaker:
         try:
             if breaker._plain_success:  # no timeout, window or success listener needs more
                 now = breaker._clock()
-                if now < breaker._last_now:
+                if breaker._clock_never_runs_back:
+                    breaker._last_now = now
+                elif now < breaker._last_now:
                     now = breaker._last_now
                 else:
                     breaker._last_now = now
