@@ -359,11 +359,7 @@ class Breaker:
 
     def record_success(self, permit: Permit) -> None:
         """The call made with ``permit`` succeeded (a failure if it overran ``call_timeout``)."""
-        now = self._clock()
-        if now < self._last_now:
-            now = self._last_now
-        else:
-            self._last_now = now
+        now = self._now()
         if permit._owner is not self or permit.settled:
             self._settle(permit)  # raises the right PermitError
         permit.settled = True
@@ -486,11 +482,7 @@ class Breaker:
         ``now=None``: read the clock here, and apply ``call_timeout`` to a success.
         """
         if now is None:
-            now = self._clock()
-            if now < self._last_now:
-                now = self._last_now
-            else:
-                self._last_now = now
+            now = self._now()
             timeout = self._call_timeout
             if timeout is not None and not failed and now - acquired_at > timeout:
                 failed = True

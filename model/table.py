@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 from .errors import TableError
 from .expr import (
@@ -498,11 +498,6 @@ def _check_names(row: Row, expr: Expr) -> None:
             raise TableError(
                 f"{row}: unknown {kind.__name__} name(s) {sorted(unknown)}; declared: {', '.join(declared)}"
             )
-
-
-def table_from_rows(rows: Sequence[Row]) -> Table:
-    """Build and validate a ``Table`` from rows."""
-    return Table(tuple(rows))
 
 
 TABLE: Table = Table(tuple(_rows()))
