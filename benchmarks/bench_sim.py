@@ -1,0 +1,115 @@
+"""Simulated requests per second: breakerlab's simulator against a newcomer's SimPy simulation.
+
+Run: ``python benchmarks/bench_sim.py [--quick] [--rate RPS] [--horizon S] [--repeat N]``.
+
+Both simulate the same scenario on one core: Poisson arrivals at ``--rate`` into a pool of 64
+workers with a 1 s call timeout, a log-normal service (median 50 ms) that fails fast for two
+minutes, and a consecutive-failure breaker (``fail_max=5``, ``reset_timeout=10``).
+
+* ``breakerlab``: ``simulate(scenario, seed, baselines=False)``: the real
+  ``breakerlab.model.Breaker`` (its compiled table, and the ``transitions`` machine for each
+  state change), the worker pool, retries off, and every metric and time series;
+* ``naive``: ``benchmarks/naive_sim.py``: one SimPy process per request, a ``Resource`` pool,
+  ``answer | deadline`` for the timeout, a hand-written breaker.
+
+The machines are shared and noisy, so the two are timed alternately in one process and the
+best of ``--repeat`` rounds is compared. Target (issue): breakerlab processes at least 3x as
+many simulated requests per second. The verdict is printed (PASS/FAIL); the exit status is 0
+unless a simulation misbehaved (1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+from naive_sim import run_naive  # noqa: E402
+
+from breakerlab.model import BreakerConfig  # noqa: E402
+from breakerlab.sim import Scenario, Service, Workload, simulate  # noqa: E402
+from breakerlab.sim.families import HardDown  # noqa: E402
+
+TARGET = 3.0
+WORKERS = 64
+CALL_TIMEOUT_S = 1.0
+OUTAGE_START_S, OUTAGE_S = 60.0, 120.0
+
+
+def scenario(rate_rps: float, horizon_s: float) -> Scenario:
+    """The benchmark's scenario for breakerlab."""
+    return Scenario(
+        trace=HardDown(start_s=OUTAGE_START_S, duration_s=OUTAGE_S),
+        breaker=BreakerConfig(fail_max=5, reset_timeout=10.0),
+        workload=Workload(rate_rps=rate_rps, workers=WORKERS, call_timeout_s=CALL_TIMEOUT_S),
+        service=Service(latency_median_s=0.05, latency_sigma=0.5, error_latency_s=0.005),
+        horizon_s=horizon_s,
+        name="bench",
+    )
+
+
+def time_breakerlab(rate_rps: float, horizon_s: float, seed: int) -> tuple[float, int]:
+    """(seconds, requests) for one breakerlab run."""
+    chosen = scenario(rate_rps, horizon_s)
+    start = time.perf_counter()
+    result = simulate(chosen, seed, baselines=False)
+    elapsed = time.perf_counter() - start
+    metrics = result.metrics
+    if metrics.unfinished or metrics.trips < 1 or metrics.succeeded + metrics.failed != metrics.offered:
+        raise RuntimeError(f"breakerlab run misbehaved: {metrics}")
+    return elapsed, metrics.offered
+
+
+def time_naive(rate_rps: float, horizon_s: float, seed: int) -> tuple[float, int]:
+    """(seconds, requests) for one naive run."""
+    start = time.perf_counter()
+    stats = run_naive(
+        seed=seed, rate_rps=rate_rps, horizon_s=horizon_s, workers=WORKERS, call_timeout_s=CALL_TIMEOUT_S,
+        latency_median_s=0.05, latency_sigma=0.5, error_latency_s=0.005,
+        outage_start_s=OUTAGE_START_S, outage_end_s=OUTAGE_START_S + OUTAGE_S,
+        fail_max=5, reset_timeout_s=10.0,
+    )
+    elapsed = time.perf_counter() - start
+    if stats["trips"] < 1 or stats["succeeded"] + stats["failed"] != stats["requests"]:
+        raise RuntimeError(f"naive run misbehaved: trips={stats['trips']}")
+    return elapsed, stats["requests"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Simulated requests per second of breakerlab's simulator against a naive SimPy "
+        "simulation of the same scenario (ratio measured in one run; target >= 3x).",
+    )
+    parser.add_argument("--rate", type=float, default=200.0, help="offered requests per second (default 200)")
+    parser.add_argument("--horizon", type=float, default=600.0, help="simulated seconds per run (default 600)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best of each is compared (default 3)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 60 s horizon... at 100 rps, one round")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rate, args.horizon, args.repeat = 100.0, 240.0, 1
+    best = {"breakerlab": float("inf"), "naive": float("inf")}
+    requests = {"breakerlab": 0, "naive": 0}
+    try:
+        for round_ in range(args.repeat):
+            for name, timer in (("naive", time_naive), ("breakerlab", time_breakerlab)):
+                seconds, count = timer(args.rate, args.horizon, 1 + round_)
+                best[name] = min(best[name], seconds / count)
+                requests[name] = count
+    except RuntimeError as exc:
+        print(f"bench_sim: {exc}", file=sys.stderr)
+        return 1
+    print(f"scenario: {args.rate:g} rps for {args.horizon:g} s, hard down 60-180 s, best of {args.repeat}")
+    print(f"{'simulator':<12} {'requests':>9} {'us/request':>11} {'requests/s':>11}")
+    for name in ("naive", "breakerlab"):
+        print(f"{name:<12} {requests[name]:9d} {best[name] * 1e6:11.2f} {1 / best[name]:11.0f}")
+    ratio = best["naive"] / best["breakerlab"]
+    verdict = "PASS" if ratio >= TARGET else "FAIL"
+    print(f"\nspeed ratio (breakerlab / naive, requests per second): {ratio:.2f} (target >= {TARGET:g}): {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

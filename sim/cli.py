@@ -1,0 +1,217 @@
+"""``breakerlab simulate``: one scenario and seed from the command line, as a table, JSON or a plot."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+from typing import Any
+
+from breakerlab.model.clock import MonotonicClock
+from breakerlab.model.config import ENUM_OPTIONS, BreakerConfig
+from breakerlab.model.errors import BreakerError
+from breakerlab.model.options import config_fields, config_from_mapping, parse_value
+
+from .errors import InvalidConfigError
+from .families import FAMILIES, family_fields, make_trace_spec
+from .result import BREAKER, SimResult
+from .scenario import Arrivals, Jitter, RetryPolicy, Scenario, Service, ServiceKind, Workload
+from .simulate import simulate
+
+__all__ = ["build_scenario", "simulate_command"]
+
+_EXAMPLES = """\
+examples:
+  breakerlab simulate --trace hard_down --rate 100 --horizon 600 --fail-max 5 --reset-timeout 30
+  breakerlab simulate --trace brownout --error-rate 0.3 --trip-rule count_window --window-size 50 \\
+      --minimum-calls 20 --json
+  breakerlab simulate --trace hang --timeout 2 --workers 32 --plot hang.png
+  breakerlab simulate --trace replay --path incident.csv --retries 3 --retry-budget 0.1
+"""
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _trace_options() -> dict[str, list[str]]:
+    """Each trace parameter's name and the families that take it."""
+    found: dict[str, list[str]] = {}
+    for family in FAMILIES:
+        for field in family_fields(family):
+            found.setdefault(field.name, []).append(family)
+    return found
+
+
+def simulate_command(subparsers: Any) -> None:
+    """Register ``breakerlab simulate``."""
+    parser = subparsers.add_parser(
+        "simulate",
+        help="simulate a caller protected by the breaker through an outage",
+        description=(
+            "Simulate open-loop requests into a worker pool calling a service through an outage "
+            "trace, protected by the reference breaker on simulated time, and report the metrics "
+            "(also for the no-breaker and oracle baselines, on the same random numbers). The same "
+            "options and seed always give the same numbers."
+        ),
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--trace", default="hard_down", choices=list(FAMILIES), metavar="NAME",
+        help=f"the outage: {', '.join(FAMILIES)} (default hard_down)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
+    parser.add_argument("--horizon", type=float, default=600.0, metavar="SECONDS", help="simulated time (default 600)")
+    parser.add_argument("--bin", type=float, default=1.0, metavar="SECONDS", help="time-series bin width (default 1)")
+    parser.add_argument(
+        "--recovery-window", type=float, default=10.0, metavar="SECONDS",
+        help="window after the outage for recovery_load_* (default 10)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--series", action="store_true", help="with --json: include each run's time series")
+    parser.add_argument("--plot", metavar="FILE.png", help="draw the run's timeline to this file")
+    parser.add_argument("--no-baselines", action="store_true", help="simulate only the breaker")
+
+    trace = parser.add_argument_group("trace options (each applies to the traces named)")
+    for name, families in _trace_options().items():
+        doc = next(f.doc for f in family_fields(families[0]) if f.name == name)
+        trace.add_argument(_option(name), dest=f"trace_{name}", metavar="VALUE", help=f"{doc} [{', '.join(families)}]")
+
+    workload = parser.add_argument_group("caller")
+    workload.add_argument("--rate", type=float, default=100.0, metavar="RPS", help="offered requests per second (default 100)")
+    workload.add_argument("--arrivals", default="poisson", choices=[a.value for a in Arrivals], help="arrival process")
+    workload.add_argument("--workers", type=int, default=64, help="worker pool size (default 64)")
+    workload.add_argument("--queue-limit", type=int, default=0, help="requests that may wait for a worker (default 0)")
+    workload.add_argument(
+        "--timeout", type=float, default=1.0, metavar="SECONDS",
+        help="the caller's timeout per attempt (default 1); not the breaker's --call-timeout",
+    )
+    workload.add_argument("--retries", type=int, default=0, help="retries per request (default 0)")
+    workload.add_argument("--retry-backoff", type=float, default=0.1, metavar="SECONDS", help="delay before the first retry (default 0.1)")
+    workload.add_argument("--retry-backoff-multiplier", type=float, default=2.0, help="retry delay growth per retry (default 2)")
+    workload.add_argument("--retry-backoff-cap", type=float, default=10.0, metavar="SECONDS", help="largest retry delay (default 10)")
+    workload.add_argument("--retry-jitter", default="full", choices=[j.value for j in Jitter], help="retry delay jitter (default full)")
+    workload.add_argument("--retry-budget", type=float, metavar="RATIO", help="retries per request at most (token bucket)")
+    workload.add_argument("--retry-rejected", action="store_true", help="also retry calls the breaker rejected")
+
+    service = parser.add_argument_group("service")
+    service.add_argument("--service", default="open_loop", choices=[k.value for k in ServiceKind], help="service model")
+    service.add_argument("--latency", type=float, default=0.05, metavar="SECONDS", help="median latency (default 0.05)")
+    service.add_argument("--latency-sigma", type=float, default=0.5, help="log-normal shape (default 0.5)")
+    service.add_argument("--error-latency", type=float, default=0.005, metavar="SECONDS", help="time to an error")
+    service.add_argument("--servers", type=int, default=16, help="capacity service: servers (default 16)")
+    service.add_argument("--service-queue", type=int, default=1000, help="capacity service: queue limit (default 1000)")
+
+    breaker = parser.add_argument_group(
+        "breaker options", "every BreakerConfig option (defaults: the article's); meanings in model/SEMANTICS.md"
+    )
+    defaults = BreakerConfig()
+    for name in config_fields():
+        default = getattr(defaults, name)
+        if name in ENUM_OPTIONS:
+            text = f"one of {', '.join(m.value for m in ENUM_OPTIONS[name])} (default {default.value})"
+        elif isinstance(default, tuple):
+            text = f"exception names, comma-separated (default {','.join(t.__name__ for t in default) or 'none'})"
+        else:
+            text = f"default {default}"
+        breaker.add_argument(_option(name), dest=f"breaker_{name}", metavar="VALUE", help=text)
+    parser.set_defaults(func=_run)
+
+
+def build_scenario(args: argparse.Namespace) -> Scenario:
+    """The scenario the parsed options describe (errors name the option and the value)."""
+    trace_params: dict[str, str] = {}
+    accepted = {field.name for field in family_fields(args.trace)}
+    for name, families in _trace_options().items():
+        value = getattr(args, f"trace_{name}")
+        if value is None:
+            continue
+        if name not in accepted:
+            raise InvalidConfigError(
+                _option(name), f"an option of the {' or '.join(map(repr, families))} trace, not of {args.trace!r}", value
+            )
+        trace_params[name] = value
+    spec = make_trace_spec(args.trace, **trace_params)
+    breaker_values = {
+        name: parse_value(name, getattr(args, f"breaker_{name}"))
+        for name in config_fields()
+        if getattr(args, f"breaker_{name}") is not None
+    }
+    return Scenario(
+        trace=spec,
+        breaker=config_from_mapping(breaker_values),
+        workload=Workload(
+            rate_rps=args.rate, arrivals=args.arrivals, workers=args.workers, queue_limit=args.queue_limit,
+            call_timeout_s=args.timeout,
+            retry=RetryPolicy(
+                max_retries=args.retries, backoff_s=args.retry_backoff, backoff_multiplier=args.retry_backoff_multiplier,
+                backoff_cap_s=args.retry_backoff_cap, jitter=args.retry_jitter, budget_ratio=args.retry_budget,
+                retry_rejected=args.retry_rejected,
+            ),
+        ),
+        service=Service(
+            kind=args.service, latency_median_s=args.latency, latency_sigma=args.latency_sigma,
+            error_latency_s=args.error_latency, servers=args.servers, queue_limit=args.service_queue,
+        ),
+        horizon_s=args.horizon,
+        bin_s=args.bin,
+        recovery_window_s=args.recovery_window,
+        name=f"simulate --trace {args.trace}",
+    )
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return "-" if not math.isfinite(value) else f"{value:.4g}"
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v:.4g}" for k, v in value.items()) or "-"
+    return str(value)
+
+
+def _table(result: SimResult, wall_s: float) -> str:
+    names = list(result.runs)
+    rows = [result.runs[name].metrics.as_dict() for name in names]
+    lines = [
+        f"trace {result.trace.name}, seed {result.seed}, {result.requests} requests simulated in {wall_s:.2f} s",
+        f"{'metric':<32}" + "".join(f"{name:>14}" for name in names),
+    ]
+    for field in dataclasses.fields(type(result.metrics)):
+        if field.name == "time_in_state_s":
+            continue
+        lines.append(f"{field.name:<32}" + "".join(f"{_format(row[field.name]):>14}" for row in rows))
+    states = result.metrics.time_in_state_s
+    lines.append(f"{'time_in_state_s':<32}  {_format(states)}")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.series and not args.json:
+        raise InvalidConfigError("--series", "used with --json", True)
+    scenario = build_scenario(args)
+    clock = MonotonicClock()  # wall_s only: nothing simulated reads it
+    started = clock()
+    result = simulate(scenario, args.seed, baselines=not args.no_baselines)
+    wall_s = clock() - started
+    if args.plot:
+        from .plot import plot_timeline
+
+        try:
+            plot_timeline(result, args.plot, policies=[name for name in result.runs if name != BREAKER])
+        except (OSError, ValueError) as exc:
+            raise BreakerError(f"cannot write the plot {args.plot!r}: {exc}") from None
+    if args.json:
+        document = result.as_dict(series=args.series)
+        document["requests"] = result.requests
+        document["wall_s"] = wall_s
+        json.dump(document, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print(_table(result, wall_s))
+        if args.plot:
+            print(f"timeline written to {args.plot}")
+    return 0

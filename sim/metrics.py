@@ -1,0 +1,177 @@
+"""Turning a finished ``Run``'s raw counts into ``Metrics`` and a ``TimeSeries``.
+
+The definitions are in ``breakerlab.sim.result.Metrics`` (and ``metric_definitions()``); this
+module computes them. Fault windows come from the trace's health labels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from breakerlab.model.states import State
+
+from .engine import Run
+from .result import BREAKER, Metrics, RunResult, TimeSeries
+
+__all__ = ["collect"]
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return float(np.percentile(np.asarray(values), q))
+
+
+def _time_in_state(changes: list[tuple[float, State]], horizon_s: float) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for (start, state), (end, _) in zip(changes, [*changes[1:], (horizon_s, State.CLOSED)]):
+        start, end = min(start, horizon_s), min(end, horizon_s)
+        if end > start:
+            totals[state.value] = totals.get(state.value, 0.0) + (end - start)
+    return totals
+
+
+class _Occupancy:
+    """The pool's busy workers as a step function of time, from the run's change log."""
+
+    def __init__(self, times: list[float], busy: list[int]) -> None:
+        self.times = np.asarray(times, dtype=float)
+        self.busy = np.asarray(busy, dtype=np.int64)
+        widths = np.diff(self.times)
+        # The integral of occupancy from 0 up to each change.
+        self.area_at = np.concatenate(([0.0], np.cumsum(self.busy[:-1] * widths))) if len(times) else np.zeros(0)
+
+    def integral(self, t: np.ndarray) -> np.ndarray:
+        """Busy-worker-seconds from 0 to each time in ``t``."""
+        if not len(self.times):
+            return np.zeros(len(t))
+        k = np.searchsorted(self.times, t, side="right") - 1
+        safe = np.maximum(k, 0)
+        return np.where(k >= 0, self.area_at[safe] + self.busy[safe] * (t - self.times[safe]), 0.0)
+
+    def value_before(self, t: float) -> int:
+        """Busy workers just before ``t`` (after every change strictly earlier)."""
+        k = int(np.searchsorted(self.times, t, side="left")) - 1
+        return int(self.busy[k]) if k >= 0 else 0
+
+    def peak(self, start: float, end: float) -> int:
+        """Most busy workers at once during ``[start, end)``."""
+        first = int(np.searchsorted(self.times, start, side="left"))
+        last = int(np.searchsorted(self.times, end, side="left"))
+        inside = int(self.busy[first:last].max()) if last > first else 0
+        return max(inside, self.value_before(start))
+
+    def bin_peaks(self, bins: int, bin_s: float, horizon_s: float) -> np.ndarray:
+        """Most busy workers at once in each bin."""
+        starts = np.arange(bins) * bin_s
+        k = np.searchsorted(self.times, starts, side="left") - 1
+        peaks = np.where(k >= 0, self.busy[np.maximum(k, 0)], 0) if len(self.times) else np.zeros(bins, np.int64)
+        inside = self.times < horizon_s
+        np.maximum.at(peaks, (self.times[inside] / bin_s).astype(np.int64).clip(0, bins - 1), self.busy[inside])
+        return peaks
+
+    def saturated_s(self, workers: int, horizon_s: float) -> float:
+        """Time in ``[0, horizon_s)`` with ``workers`` busy."""
+        if not len(self.times):
+            return 0.0
+        ends = np.minimum(np.append(self.times[1:], horizon_s), horizon_s)
+        starts = np.minimum(self.times, horizon_s)
+        return float(np.sum(np.where(self.busy == workers, np.maximum(ends - starts, 0.0), 0.0)))
+
+
+def _counts(times: list[float], bins: int, bin_s: float, horizon_s: float) -> np.ndarray:
+    array = np.asarray(times, dtype=float)
+    array = array[array < horizon_s]
+    return np.bincount((array / bin_s).astype(np.int64).clip(0, bins - 1), minlength=bins)
+
+
+def collect(run: Run) -> RunResult:
+    """The metrics and time series of a finished run."""
+    scenario = run.scenario
+    horizon = scenario.horizon_s
+    bin_s = scenario.bin_s
+    bins = max(1, math.ceil(horizon / bin_s))
+    trace = run.trace
+    windows = trace.fault_windows(horizon)
+    changes = [(t, s) for t, s in run.state_changes if t < horizon]
+    offered = len(run.plan.arrivals_s)
+    occupancy = _Occupancy(run.pool_at, run.pool_busy)
+    steps = np.diff(np.concatenate(([0], occupancy.busy)))
+    admitted_at = occupancy.times[steps > 0]
+
+    opens = [t for t, s in changes[1:] if s is State.OPEN]
+    trips_from_closed = sum(
+        1 for (_, before), (_, after) in zip(changes, changes[1:]) if before is State.CLOSED and after is State.OPEN
+    )
+    false_trips = sum(1 for t in opens if trace.condition_at(t).is_healthy)
+    healthy_hours = trace.healthy_time_s(horizon) / 3600.0
+
+    time_to_open = None if run.first_open_s is None else run.first_open_s - run.fault_start_s
+    time_to_close: float | None = None
+    recovery_rps: float | None = None
+    recovery_peak: int | None = None
+    if windows and windows[-1][1] < horizon:
+        fault_end = windows[-1][1]
+        if run.breaker is None:
+            time_to_close = 0.0
+        elif changes and changes[-1][1] is State.CLOSED:
+            time_to_close = max(0.0, changes[-1][0] - fault_end)
+        window_end = min(horizon, fault_end + scenario.recovery_window_s)
+        sent = np.count_nonzero((admitted_at >= fault_end) & (admitted_at < window_end))
+        recovery_rps = float(sent) / (window_end - fault_end)
+        recovery_peak = occupancy.peak(fault_end, window_end)
+
+    edges = np.minimum(np.arange(bins + 1) * bin_s, horizon)
+    areas = np.diff(occupancy.integral(edges))
+    series = TimeSeries(
+        bin_s=bin_s,
+        admitted=_counts(admitted_at.tolist(), bins, bin_s, horizon),
+        rejected=_counts(run.rejected_at, bins, bin_s, horizon),
+        succeeded=_counts(run.succeeded_at, bins, bin_s, horizon),
+        failed=_counts(run.failed_at, bins, bin_s, horizon),
+        pool_mean=areas / np.diff(edges),
+        pool_peak=occupancy.bin_peaks(bins, bin_s, horizon),
+        state_changes=tuple((t, s.value) for t, s in changes),
+    )
+    in_horizon = occupancy.busy[occupancy.times < horizon]
+
+    unhealthy = run.before_trip + run.in_flight + run.probes + run.unhealthy_other
+    metrics = Metrics(
+        offered=offered,
+        attempts=run.attempts,
+        admitted=run.admitted,
+        rejected=run.rejected,
+        pool_full=run.pool_full,
+        succeeded=run.succeeded,
+        failed=run.resolved - run.succeeded,
+        unfinished=offered - run.resolved,
+        goodput=run.succeeded / horizon,
+        availability=run.succeeded / offered if offered else math.nan,
+        amplification=run.attempts / offered if offered else math.nan,
+        time_to_open_s=time_to_open,
+        requests_to_open=run.requests_to_open,
+        calls_to_unhealthy=unhealthy,
+        calls_to_unhealthy_before_trip=run.before_trip,
+        calls_to_unhealthy_probes=run.probes,
+        calls_to_unhealthy_in_flight=run.in_flight + run.unhealthy_other,
+        time_to_close_s=time_to_close,
+        false_rejections=run.false_rejections,
+        false_trips=false_trips,
+        false_trips_per_hour=false_trips / healthy_hours if healthy_hours > 0 else math.nan,
+        trips=len(opens),
+        trips_from_closed=trips_from_closed,
+        admitted_closed=run.admitted_closed if run.policy == BREAKER else run.admitted,
+        recovery_load_rps=recovery_rps,
+        recovery_load_peak_concurrency=recovery_peak,
+        latency_p50_s=_percentile(run.latencies_s, 50),
+        latency_p99_s=_percentile(run.latencies_s, 99),
+        latency_p999_s=_percentile(run.latencies_s, 99.9),
+        success_latency_p99_s=_percentile(run.success_latencies_s, 99),
+        pool_peak=int(in_horizon.max()) if len(in_horizon) else 0,
+        pool_mean=float(occupancy.integral(np.array([horizon]))[0]) / horizon,
+        pool_saturated_s=occupancy.saturated_s(run.workers, horizon),
+        time_in_state_s=_time_in_state(changes, horizon) if run.breaker is not None else {},
+    )
+    return RunResult(policy=run.policy, metrics=metrics, series=series)

@@ -1,0 +1,280 @@
+"""``Scenario``: everything a run needs except the seed, frozen and validated at construction.
+
+A scenario is the workload (who calls, how often, with what pool, timeout and retries), the
+service (how it answers when healthy), the outage trace, the breaker's configuration and the
+horizon. Errors name the field, the rule and the value: ``'rate_rps' must be a finite number
+> 0 (got -1)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from typing import Any
+
+from breakerlab.model.config import BreakerConfig
+
+from .errors import InvalidConfigError
+from .trace import TraceSpec
+
+__all__ = ["Arrivals", "Baseline", "Jitter", "RetryPolicy", "Scenario", "Service", "ServiceKind", "Workload"]
+
+
+class Arrivals(enum.StrEnum):
+    """How request arrival times are drawn (both follow the same time-varying rate)."""
+
+    POISSON = "poisson"
+    """Open-loop Poisson arrivals (exponential gaps at the current rate)."""
+    CONSTANT = "constant"
+    """Evenly spaced at the current rate: no randomness in arrivals."""
+
+
+class Jitter(enum.StrEnum):
+    """Randomisation of retry backoff (the names of the AWS Architecture Blog's variants)."""
+
+    NONE = "none"
+    FULL = "full"
+    """Uniform in [0, backoff]."""
+    EQUAL = "equal"
+    """backoff/2 plus uniform in [0, backoff/2]."""
+
+
+class ServiceKind(enum.StrEnum):
+    """How the service answers."""
+
+    OPEN_LOOP = "open_loop"
+    """Each attempt's outcome and latency depend only on the trace at the time it is sent."""
+    CAPACITY = "capacity"
+    """Servers and a queue: latency and errors grow with load (queueing, abandoned work)."""
+
+
+class Baseline(enum.StrEnum):
+    """Policies simulated alongside the breaker on the same random numbers."""
+
+    NO_BREAKER = "no_breaker"
+    """Every attempt is sent."""
+    ORACLE = "oracle"
+    """Sends exactly the attempts that would succeed (knows the service's true condition)."""
+
+
+def _number(field: str, value: Any, rule: str, ok: bool, *, finite: bool = True) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidConfigError(field, f"a number {rule}", value)
+    if (finite and not math.isfinite(value)) or math.isnan(value) or not ok:
+        raise InvalidConfigError(field, f"a {'finite ' if finite else ''}number {rule}", value)
+
+
+def _integer(field: str, value: Any, rule: str, ok: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not ok:
+        raise InvalidConfigError(field, f"an int {rule}", value)
+
+
+def _enum(field: str, kind: type[enum.StrEnum], value: Any) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        valid = ", ".join(repr(member.value) for member in kind)
+        raise InvalidConfigError(field, f"one of {valid}", value) from None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """Client retries after a failed attempt.
+
+    Attributes:
+        max_retries: Retries per request after the first attempt (0: no retries).
+        backoff_s: Delay before the first retry; retry k waits ``backoff_s * multiplier**k``.
+        backoff_multiplier: Growth of the delay per retry, >= 1.
+        backoff_cap_s: Largest delay before jitter.
+        jitter: ``none``, ``full`` or ``equal`` (see ``Jitter``).
+        budget_ratio: Retry budget as a token bucket: each request adds this many tokens, a
+            retry spends one, so retries stay below this fraction of requests (``None``: no budget).
+        budget_burst: The bucket's capacity (and initial tokens).
+        retry_rejected: Also retry attempts the breaker rejected (most clients do not).
+    """
+
+    max_retries: int = 0
+    backoff_s: float = 0.1
+    backoff_multiplier: float = 2.0
+    backoff_cap_s: float = 10.0
+    jitter: Jitter = Jitter.FULL
+    budget_ratio: float | None = None
+    budget_burst: float = 10.0
+    retry_rejected: bool = False
+
+    def __post_init__(self) -> None:
+        _integer("max_retries", self.max_retries, "in [0, 100]", 0 <= self.max_retries <= 100)
+        _number("backoff_s", self.backoff_s, ">= 0", self.backoff_s >= 0)
+        _number("backoff_multiplier", self.backoff_multiplier, ">= 1", self.backoff_multiplier >= 1)
+        _number("backoff_cap_s", self.backoff_cap_s, ">= backoff_s", self.backoff_cap_s >= self.backoff_s)
+        object.__setattr__(self, "jitter", _enum("jitter", Jitter, self.jitter))
+        if self.budget_ratio is not None:
+            _number("budget_ratio", self.budget_ratio, "in [0, 1] or None", 0 <= self.budget_ratio <= 1)
+        _number("budget_burst", self.budget_burst, ">= 0", self.budget_burst >= 0)
+        if not isinstance(self.retry_rejected, bool):
+            raise InvalidConfigError("retry_rejected", "true or false", self.retry_rejected)
+
+    def delay_s(self, retry: int, uniform: float) -> float:
+        """The wait before retry number ``retry`` (0-based) given a uniform draw in [0, 1)."""
+        base = min(self.backoff_cap_s, self.backoff_s * self.backoff_multiplier**retry)
+        if self.jitter is Jitter.FULL:
+            return base * uniform
+        if self.jitter is Jitter.EQUAL:
+            return base * (0.5 + 0.5 * uniform)
+        return base
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Workload:
+    """The caller: open-loop arrivals into a bounded worker pool.
+
+    Attributes:
+        rate_rps: Offered requests per second (before the trace's ``load_factor``).
+        arrivals: ``poisson`` or ``constant``.
+        rate_schedule: Optional piecewise-constant rate: ``((time_s, rate_rps), ...)`` in
+            increasing time; ``rate_rps`` applies before the first entry.
+        workers: Size of the caller's worker pool (threads or connections): calls in flight
+            at once. A rejected call frees its worker at once.
+        queue_limit: Requests that may wait for a worker; beyond it a request fails at once
+            (``pool_full``). 0: no waiting.
+        call_timeout_s: The caller's deadline per attempt: an attempt without an answer by
+            then fails (and its worker is freed). Every attempt ends by it, so a hung service
+            holds each worker this long.
+        retry: Client retries.
+    """
+
+    rate_rps: float = 100.0
+    arrivals: Arrivals = Arrivals.POISSON
+    rate_schedule: tuple[tuple[float, float], ...] = ()
+    workers: int = 64
+    queue_limit: int = 0
+    call_timeout_s: float = 1.0
+    retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        _number("rate_rps", self.rate_rps, "> 0", self.rate_rps > 0)
+        object.__setattr__(self, "arrivals", _enum("arrivals", Arrivals, self.arrivals))
+        schedule = tuple(tuple(entry) for entry in self.rate_schedule)
+        last = -math.inf
+        for entry in schedule:
+            if len(entry) != 2:
+                raise InvalidConfigError("rate_schedule", "pairs (time_s, rate_rps)", entry)
+            time_s, rate = entry
+            _number("rate_schedule", time_s, f"time > {last}", time_s > last)
+            _number("rate_schedule", rate, "rate > 0", rate > 0)
+            last = time_s
+        object.__setattr__(self, "rate_schedule", schedule)
+        _integer("workers", self.workers, ">= 1", self.workers >= 1)
+        _integer("queue_limit", self.queue_limit, ">= 0", self.queue_limit >= 0)
+        _number("call_timeout_s", self.call_timeout_s, "> 0", self.call_timeout_s > 0)
+        if not isinstance(self.retry, RetryPolicy):
+            raise InvalidConfigError("retry", "a RetryPolicy", self.retry)
+
+    def rate_steps(self) -> list[tuple[float, float]]:
+        """The base rate as ``(start_s, rate_rps)`` steps, the first at 0."""
+        steps = [(0.0, self.rate_rps)]
+        for time_s, rate in self.rate_schedule:
+            if time_s <= 0:
+                steps[0] = (0.0, rate)
+            else:
+                steps.append((float(time_s), float(rate)))
+        return steps
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Service:
+    """The downstream service when healthy; the trace says how it departs from that.
+
+    Attributes:
+        kind: ``open_loop`` or ``capacity`` (see ``ServiceKind``).
+        latency_median_s: Median latency of a successful call (log-normal).
+        latency_sigma: Shape of the log-normal latency (0: every call takes the median).
+        error_latency_s: Time to answer with an error (connection refused, 503).
+        servers: ``capacity`` kind: calls processed at once; each takes a latency draw
+            divided by the trace's ``capacity_factor``.
+        queue_limit: ``capacity`` kind: calls that may wait for a server; beyond it the
+            service answers with an error at once.
+        drop_abandoned: ``capacity`` kind: servers skip queued calls whose caller has given up
+            (otherwise they process them: work nobody waits for, the usual case).
+    """
+
+    kind: ServiceKind = ServiceKind.OPEN_LOOP
+    latency_median_s: float = 0.05
+    latency_sigma: float = 0.5
+    error_latency_s: float = 0.005
+    servers: int = 16
+    queue_limit: int = 1000
+    drop_abandoned: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", _enum("kind", ServiceKind, self.kind))
+        _number("latency_median_s", self.latency_median_s, ">= 0", self.latency_median_s >= 0)
+        _number("latency_sigma", self.latency_sigma, "in [0, 5]", 0 <= self.latency_sigma <= 5)
+        _number("error_latency_s", self.error_latency_s, ">= 0", self.error_latency_s >= 0)
+        _integer("servers", self.servers, ">= 1", self.servers >= 1)
+        _integer("queue_limit", self.queue_limit, ">= 0", self.queue_limit >= 0)
+        if not isinstance(self.drop_abandoned, bool):
+            raise InvalidConfigError("drop_abandoned", "true or false", self.drop_abandoned)
+
+    @property
+    def mean_latency_s(self) -> float:
+        """Mean of the healthy latency distribution."""
+        return self.latency_median_s * math.exp(self.latency_sigma**2 / 2)
+
+
+#: Largest number of time-series bins per run.
+MAX_BINS = 1_000_000
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Scenario:
+    """One simulated situation: run it with ``simulate(scenario, seed)``.
+
+    Attributes:
+        trace: The outage (a family from ``breakerlab.sim.families``, or a ``Trace``).
+        breaker: The breaker's configuration (``BreakerConfig()``: the article's defaults).
+        workload: The caller.
+        service: The service when healthy.
+        horizon_s: Requests arrive during ``[0, horizon_s)``; every metric is over that span.
+        bin_s: Width of the time-series bins.
+        recovery_window_s: Length of the window after the last fault's end over which
+            ``recovery_admitted_rps`` and ``recovery_peak_concurrency`` are measured.
+        baselines: Policies simulated alongside the breaker on the same random numbers.
+        name: Shown in tables, plots and error notes.
+    """
+
+    trace: TraceSpec
+    breaker: BreakerConfig = dataclasses.field(default_factory=BreakerConfig)
+    workload: Workload = dataclasses.field(default_factory=Workload)
+    service: Service = dataclasses.field(default_factory=Service)
+    horizon_s: float = 600.0
+    bin_s: float = 1.0
+    recovery_window_s: float = 10.0
+    baselines: tuple[Baseline, ...] = (Baseline.NO_BREAKER, Baseline.ORACLE)
+    name: str = "scenario"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.trace, TraceSpec):
+            raise InvalidConfigError("trace", "a trace family or a Trace (it needs a build() method)", self.trace)
+        if not isinstance(self.breaker, BreakerConfig):
+            raise InvalidConfigError("breaker", "a BreakerConfig", self.breaker)
+        if not isinstance(self.workload, Workload):
+            raise InvalidConfigError("workload", "a Workload", self.workload)
+        if not isinstance(self.service, Service):
+            raise InvalidConfigError("service", "a Service", self.service)
+        _number("horizon_s", self.horizon_s, "> 0", self.horizon_s > 0)
+        _number("bin_s", self.bin_s, "> 0", self.bin_s > 0)
+        if self.horizon_s / self.bin_s > MAX_BINS:
+            raise InvalidConfigError(
+                "bin_s", f">= horizon_s / {MAX_BINS:,}", self.bin_s, "choose wider time-series bins"
+            )
+        _number("recovery_window_s", self.recovery_window_s, "> 0", self.recovery_window_s > 0)
+        baselines = tuple(_enum("baselines", Baseline, b) for b in self.baselines)
+        if len(set(baselines)) != len(baselines):
+            raise InvalidConfigError("baselines", "without repeats", self.baselines)
+        object.__setattr__(self, "baselines", baselines)
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,216 @@
+"""The simulator's world: worker pool, timeouts, retries, the capacity service, pauses, polls,
+determinism and the metrics' bookkeeping."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from breakerlab.model import BreakerConfig
+from breakerlab.sim import RetryPolicy, Scenario, Service, Trace, Workload, simulate
+from breakerlab.sim.families import CapacityLoss, GcPauses, HardDown, HardDownHang, LoadSpike
+from breakerlab.sim.scenario import Baseline, Jitter, ServiceKind
+from breakerlab.sim.streams import STREAMS, stream
+from breakerlab.sim.trace import Condition, Segment
+
+HARD_DOWN = Scenario(trace=HardDown(start_s=60.0, duration_s=120.0), breaker=BreakerConfig(reset_timeout=10.0), horizon_s=300.0)
+
+
+def _same(a: object, b: object) -> bool:
+    return pickle.dumps(a) == pickle.dumps(b)
+
+
+def test_same_scenario_and_seed_give_bit_identical_results() -> None:
+    """Two runs of one scenario and seed agree on every metric and every time-series value."""
+    first, second = simulate(HARD_DOWN, 11), simulate(HARD_DOWN, 11)
+    assert first.as_dict(series=True) == second.as_dict(series=True)
+    other = simulate(HARD_DOWN, 12)
+    assert other.as_dict() != first.as_dict()
+
+
+def test_results_do_not_depend_on_the_process() -> None:
+    """A run in a fresh interpreter (another hash seed) gives the same JSON as this one."""
+    code = (
+        "import json; from breakerlab.sim import Scenario, simulate; from breakerlab.sim.families import HardDown;"
+        "from breakerlab.model import BreakerConfig;"
+        "s = Scenario(trace=HardDown(start_s=60.0, duration_s=120.0), breaker=BreakerConfig(reset_timeout=10.0), horizon_s=300.0);"
+        "print(json.dumps(simulate(s, 11).as_dict(series=True), sort_keys=True))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "123"})
+    import json
+
+    assert out.stdout.strip() == json.dumps(simulate(HARD_DOWN, 11).as_dict(series=True), sort_keys=True)
+
+
+def test_breaker_settings_share_arrivals_and_draws() -> None:
+    """Common random numbers: two breaker settings see the same requests and, while nothing
+    differs yet (before the outage), the same outcomes."""
+    a = simulate(HARD_DOWN, 5)
+    b = simulate(HARD_DOWN.replace(breaker=BreakerConfig(fail_max=2, reset_timeout=30.0)), 5)
+    assert a.metrics.offered == b.metrics.offered
+    before = int(60 / HARD_DOWN.bin_s)
+    assert np.array_equal(a.series.succeeded[:before], b.series.succeeded[:before])
+    assert a.runs["no_breaker"].metrics.as_dict() == b.runs["no_breaker"].metrics.as_dict()
+
+
+def test_named_streams_are_independent_of_each_other() -> None:
+    """Each stream depends on the seed and its name only."""
+    draws = {name: stream(7, name).random(4).tolist() for name in STREAMS}
+    assert len({tuple(d) for d in draws.values()}) == len(STREAMS)
+    assert stream(7, "errors").random(4).tolist() == draws["errors"]
+
+
+def test_a_hanging_service_saturates_the_pool_without_a_breaker() -> None:
+    """When the service hangs, every call holds its worker for the caller's timeout: without a
+    breaker the pool fills and requests fail at once for lack of a worker; the breaker sheds
+    the load instead."""
+    scenario = Scenario(
+        trace=HardDownHang(start_s=30.0, duration_s=60.0),
+        breaker=BreakerConfig(fail_max=5, reset_timeout=5.0),
+        workload=Workload(rate_rps=200.0, workers=32, call_timeout_s=2.0),
+        horizon_s=150.0,
+    )
+    result = simulate(scenario, 2)
+    none = result.runs[Baseline.NO_BREAKER].metrics
+    assert none.pool_peak == 32 and none.pool_saturated_s > 50.0 and none.pool_full > 5000
+    assert result.metrics.pool_saturated_s < 5.0
+    assert result.metrics.pool_full < none.pool_full / 10
+    # Busy-worker seconds: the time-series means integrate to the horizon mean.
+    series = result.runs[Baseline.NO_BREAKER].series
+    assert float(np.sum(series.pool_mean * series.bin_s)) / 150.0 == pytest.approx(none.pool_mean)
+
+
+def test_queued_requests_wait_for_a_worker() -> None:
+    """With a queue, a request that finds every worker busy waits instead of failing."""
+    base = Scenario(
+        trace=HardDownHang(start_s=10.0, duration_s=5.0),
+        breaker=BreakerConfig(fail_max=1000),
+        workload=Workload(rate_rps=100.0, workers=4, call_timeout_s=0.5, queue_limit=10_000),
+        horizon_s=40.0,
+        baselines=(),
+    )
+    metrics = simulate(base, 1).metrics
+    assert metrics.pool_full == 0 and metrics.unfinished == 0
+    assert metrics.latency_p99_s is not None and metrics.latency_p99_s > 1.0
+
+
+def test_retries_amplify_load_and_respect_the_budget() -> None:
+    """Retries multiply attempts during an outage; a retry budget of 10% caps them at about a
+    tenth of requests; retries never follow a rejection unless asked."""
+    def run(retry: RetryPolicy) -> object:
+        scenario = HARD_DOWN.replace(
+            breaker=BreakerConfig(fail_max=10_000),
+            workload=Workload(rate_rps=50.0, retry=retry),
+            baselines=(),
+        )
+        return simulate(scenario, 4).metrics
+
+    plain = run(RetryPolicy())
+    storm = run(RetryPolicy(max_retries=3, backoff_s=0.01, jitter=Jitter.NONE))
+    budget = run(RetryPolicy(max_retries=3, backoff_s=0.01, budget_ratio=0.1, budget_burst=5.0))
+    assert plain.amplification == 1.0  # type: ignore[attr-defined]
+    assert storm.amplification > 1.5  # type: ignore[attr-defined]
+    extra = budget.attempts - budget.offered  # type: ignore[attr-defined]
+    assert extra <= 0.1 * budget.offered + 5  # type: ignore[attr-defined]
+    assert budget.amplification < storm.amplification  # type: ignore[attr-defined]
+
+
+def test_rejected_attempts_are_retried_only_when_configured() -> None:
+    """`retry_rejected=False` (the default): a rejection ends the request."""
+    scenario = HARD_DOWN.replace(workload=Workload(retry=RetryPolicy(max_retries=2)), baselines=())
+    metrics = simulate(scenario, 1).metrics
+    retried = simulate(
+        scenario.replace(workload=Workload(retry=RetryPolicy(max_retries=2, retry_rejected=True))), 1
+    ).metrics
+    assert retried.attempts > metrics.attempts + metrics.rejected
+
+
+def test_capacity_loss_queues_and_a_breaker_sheds_load() -> None:
+    """On the capacity service, losing 80% of capacity makes the queue grow and calls time out;
+    without a breaker the abandoned work keeps the service behind after capacity returns, and
+    the breaker run recovers at least as well."""
+    scenario = Scenario(
+        trace=CapacityLoss(start_s=30.0, duration_s=30.0, capacity_factor=0.2),
+        breaker=BreakerConfig(fail_max=5, reset_timeout=2.0),
+        workload=Workload(rate_rps=150.0, workers=512, call_timeout_s=1.0),
+        service=Service(kind=ServiceKind.CAPACITY, servers=10, queue_limit=5000, latency_median_s=0.05, latency_sigma=0.3),
+        horizon_s=150.0,
+    )
+    result = simulate(scenario, 3)
+    none = result.runs[Baseline.NO_BREAKER]
+    assert none.metrics.failed > 500
+    late = slice(100, 150)
+    assert result.series.succeeded[late].sum() >= 0.95 * none.series.succeeded[late].sum()
+    assert result.metrics.unfinished == 0 and none.metrics.unfinished == 0
+
+
+def test_load_spike_raises_the_offered_rate() -> None:
+    """A load spike doubles arrivals during its window."""
+    scenario = Scenario(
+        trace=LoadSpike(start_s=10.0, duration_s=10.0, load_factor=3.0), workload=Workload(rate_rps=100.0), horizon_s=30.0, baselines=()
+    )
+    series = simulate(scenario, 1).series
+    during = (series.admitted + series.rejected)[10:20].sum()
+    outside = (series.admitted + series.rejected)[:10].sum()
+    assert during > 2.4 * outside
+
+
+def test_gc_pauses_delay_calls_past_the_timeout() -> None:
+    """Stop-the-world pauses longer than the caller's timeout turn calls in flight into timeouts."""
+    scenario = Scenario(
+        trace=GcPauses(start_s=5.0, period_s=10.0, pause_s=2.0),
+        breaker=BreakerConfig(fail_max=1000),
+        workload=Workload(rate_rps=100.0, call_timeout_s=1.0),
+        horizon_s=60.0,
+        baselines=(),
+    )
+    metrics = simulate(scenario, 1).metrics
+    assert metrics.failed > 0.1 * metrics.offered  # about 1 s of each 10 s period times out
+
+
+def test_at_deadline_entry_is_polled_on_time() -> None:
+    """With `half_open_entry=at_deadline` the run polls the breaker at the open deadline, so it
+    is half-open there even when no call arrives."""
+    trace = Trace("gap", [Segment(0.0, Condition(error_rate=1.0, healthy=False)), Segment(0.5, Condition(load_factor=1e-9, healthy=True))])
+    scenario = Scenario(
+        trace=trace,
+        breaker=BreakerConfig(fail_max=2, reset_timeout=3.0, half_open_entry="at_deadline"),
+        workload=Workload(rate_rps=20.0, arrivals="constant"),
+        service=Service(latency_median_s=0.0, latency_sigma=0.0, error_latency_s=0.0),
+        horizon_s=10.0,
+        baselines=(),
+    )
+    changes = simulate(scenario, 0).series.state_changes
+    assert [state for _, state in changes] == ["closed", "open", "half_open"]
+    assert changes[2][0] == pytest.approx(changes[1][0] + 3.0)
+
+
+def test_metrics_account_for_every_request() -> None:
+    """Succeeded plus failed is offered; admitted plus rejected plus pool_full is attempts; the
+    time series add up to the totals; time in states adds up to the horizon."""
+    result = simulate(HARD_DOWN, 9)
+    for run in result.runs.values():
+        m, s = run.metrics, run.series
+        assert m.succeeded + m.failed == m.offered and m.unfinished == 0
+        assert m.admitted + m.rejected + m.pool_full == m.attempts
+        assert int(s.admitted.sum()) == m.admitted and int(s.rejected.sum()) == m.rejected
+        assert int(s.succeeded.sum()) <= m.succeeded + 1  # answers just past the horizon are not binned
+    assert sum(result.metrics.time_in_state_s.values()) == pytest.approx(HARD_DOWN.horizon_s)
+
+
+def test_a_crash_inside_a_run_names_the_scenario_and_seed() -> None:
+    """An exception raised inside a run carries a note with its scenario and seed."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Broken:
+        def build(self, horizon_s: float, rng: object) -> Trace:
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom") as caught:
+        simulate(Scenario(trace=Broken(), name="broken one"), 42)
+    assert any("broken one" in note and "42" in note for note in caught.value.__notes__)
