@@ -82,6 +82,10 @@ def simulate_command(subparsers: Any) -> None:
 
     workload = parser.add_argument_group("caller")
     workload.add_argument("--rate", type=float, default=100.0, metavar="RPS", help="offered requests per second (default 100)")
+    workload.add_argument(
+        "--rate-schedule", metavar="T:RPS,...", default="",
+        help="a rate that varies over time: from T seconds on, RPS requests per second (e.g. 60:200,120:100)",
+    )
     workload.add_argument("--arrivals", default="poisson", choices=[a.value for a in Arrivals], help="arrival process")
     workload.add_argument("--workers", type=int, default=64, help="worker pool size (default 64)")
     workload.add_argument("--queue-limit", type=int, default=0, help="requests that may wait for a worker (default 0)")
@@ -144,7 +148,7 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
         trace=spec,
         breaker=config_from_mapping(breaker_values),
         workload=Workload(
-            rate_rps=args.rate, arrivals=args.arrivals, workers=args.workers, queue_limit=args.queue_limit,
+            rate_rps=args.rate, rate_schedule=_rate_schedule(args.rate_schedule), arrivals=args.arrivals, workers=args.workers, queue_limit=args.queue_limit,
             call_timeout_s=args.timeout,
             retry=RetryPolicy(
                 max_retries=args.retries, backoff_s=args.retry_backoff, backoff_multiplier=args.retry_backoff_multiplier,
@@ -161,6 +165,19 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
         recovery_window_s=args.recovery_window,
         name=f"simulate --trace {args.trace}",
     )
+
+
+def _rate_schedule(text: str) -> tuple[tuple[float, float], ...]:
+    steps = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        time_s, sep, rate = item.partition(":")
+        try:
+            if not sep:
+                raise ValueError(item)
+            steps.append((float(time_s), float(rate)))
+        except ValueError:
+            raise InvalidConfigError("--rate-schedule", "comma-separated T:RPS pairs, e.g. 60:200,120:100", text) from None
+    return tuple(steps)
 
 
 def _format(value: Any) -> str:

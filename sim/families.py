@@ -9,17 +9,19 @@ unhealthy. A fault may extend beyond the horizon. Field docs live once, in field
 
 from __future__ import annotations
 
-import abc
 import dataclasses
 import itertools
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from .errors import InvalidConfigError
+from .family_base import (
+    ABOVE_1, COUNT, DOWN, DURATION, FRACTION, OPEN_UNIT, PATH, PROBABILITY, TIME, FamilyField, TraceFamily,
+    duration, noise, param,
+)
 from .trace import Condition, Segment, Trace
 from .trace_file import load_trace
 
@@ -30,127 +32,12 @@ __all__ = [
 ]
 
 
-@dataclasses.dataclass(frozen=True)
-class _Rule:
-    text: str  # completes "'<field>' must be ..."; the type is checked first (number, int or str)
-    ok: Callable[[Any], bool]
-
-
-_TIME = _Rule("a finite number >= 0", lambda v: v >= 0)
-_DURATION = _Rule("a finite number > 0", lambda v: v > 0)
-_ABOVE_1 = _Rule("a finite number > 1", lambda v: v > 1)
-_OPEN_UNIT = _Rule("a number in (0, 1)", lambda v: 0 < v < 1)
-_FRACTION = _Rule("a number in (0, 1]", lambda v: 0 < v <= 1)
-_PROBABILITY = _Rule("a number in [0, 1)", lambda v: 0 <= v < 1)
-_COUNT = _Rule("an int >= 1", lambda v: v >= 1)
-_PATH = _Rule("a non-empty file path (a .csv or .json trace file)", lambda v: bool(v))
-
-
-#: Every attempt fails fast.
-_DOWN = Condition(error_rate=1.0, healthy=False)
-
-
-def _param(default: Any, doc: str, rule: _Rule) -> Any:
-    return dataclasses.field(default=default, metadata={"doc": doc, "rule": rule})
-
-
-def _duration(default: float) -> Any:
-    return _param(default, "how long the fault lasts", _DURATION)
-
-
-def _noise() -> Any:
-    doc = "background error rate: of the healthy segments (still labelled healthy), and the least of a fault's"
-    return _param(0.0, doc, _PROBABILITY)
-
-
-@dataclasses.dataclass(frozen=True)
-class FamilyField:
-    """One parameter of a family, as a command line shows it.
-
-    Attributes:
-        name: The field's name (``--start-s`` on a command line for ``start_s``).
-        type: ``"float"``, ``"int"`` or ``"str"``: what a string value is converted to.
-        default: The default, or ``None`` if the parameter is required.
-        doc: What the parameter means.
-        rule: What a valid value is (completes "must be ...").
-    """
-
-    name: str
-    type: str
-    default: float | int | str | None
-    doc: str
-    rule: str
-
-    @property
-    def required(self) -> bool:
-        """The parameter has no default."""
-        return self.default is None
-
-
-class TraceFamily(abc.ABC):
-    """Base of the families: validates every field by the rule in its metadata (subclasses are
-    frozen keyword-only dataclasses; ``float`` fields are stored as ``float``)."""
-
-    name: ClassVar[str]
-    noise_error_rate: float
-
-    def __post_init__(self) -> None:
-        for field in dataclasses.fields(self):  # type: ignore[arg-type]
-            if field.init:
-                value = _validated(field.name, str(field.type), field.metadata["rule"], getattr(self, field.name))
-                object.__setattr__(self, field.name, value)
-
-    @abc.abstractmethod
-    def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
-        """The trace for a run over ``[0, horizon_s)``; random families draw from ``rng``."""
-
-    @property
-    def _healthy(self) -> Condition:
-        return Condition(error_rate=self.noise_error_rate, healthy=True)
-
-    def _trace(self, pieces: Iterable[tuple[float, Condition]]) -> Trace:
-        """A trace named after the family from ``(start_s, condition)`` pieces in time order,
-        after the healthy condition at 0; of pieces at the same time, the last holds."""
-        segments = [Segment(0.0, self._healthy)]
-        for start_s, condition in pieces:
-            if start_s == segments[-1].start_s:
-                segments[-1] = Segment(start_s, condition)
-            else:
-                segments.append(Segment(start_s, condition))
-        return Trace(self.name, segments)
-
-    def _alternate(
-        self, fault: Condition, start_s: float, end_s: float, lengths: Iterator[float], horizon_s: float
-    ) -> Trace:
-        """Fault and healthy periods alternating from ``start_s``, fault first, with successive
-        ``lengths``, the last cut at ``end_s``; periods from ``horizon_s`` on are left out."""
-        pieces: list[tuple[float, Condition]] = []
-        time_s, conditions = start_s, itertools.cycle((fault, self._healthy))
-        while time_s < min(end_s, horizon_s):
-            pieces.append((time_s, next(conditions)))
-            time_s += next(lengths)
-        pieces.append((min(time_s, end_s), self._healthy))
-        return self._trace(pieces)
-
-
-def _validated(field: str, kind: str, rule: _Rule, value: object) -> object:
-    if kind == "str":
-        ok = isinstance(value, str)
-    elif kind == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not (ok and rule.ok(value)):
-        raise InvalidConfigError(field, rule.text, value)
-    return float(value) if kind == "float" else value  # type: ignore[arg-type]
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class _Window(TraceFamily):
     """A fault during ``[start_s, start_s + duration_s)``, healthy before and after."""
 
-    start_s: float = _param(60.0, "when the fault starts, in seconds of simulated time", _TIME)
-    duration_s: float = _duration(120.0)
+    start_s: float = param(60.0, "when the fault starts, in seconds of simulated time", TIME)
+    duration_s: float = duration(120.0)
 
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         return self._trace([(self.start_s, self._fault()), (self.start_s + self.duration_s, self._healthy)])
@@ -164,7 +51,7 @@ class Healthy(TraceFamily):
     """No fault: the service as usual throughout (with background noise if ``noise_error_rate``)."""
 
     name: ClassVar[str] = "healthy"
-    noise_error_rate: float = _noise()
+    noise_error_rate: float = noise()
 
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         return self._trace([])
@@ -176,10 +63,10 @@ class HardDown(_Window):
     window, after the service's ``error_latency_s``."""
 
     name: ClassVar[str] = "hard_down"
-    noise_error_rate: float = _noise()
+    noise_error_rate: float = noise()
 
     def _fault(self) -> Condition:
-        return _DOWN
+        return DOWN
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -188,7 +75,7 @@ class HardDownHang(_Window):
     a deadlocked server), so each holds its caller's worker until ``call_timeout_s``."""
 
     name: ClassVar[str] = "hang"
-    noise_error_rate: float = _noise()
+    noise_error_rate: float = noise()
 
     def _fault(self) -> Condition:
         return Condition(hang=True, healthy=False)
@@ -201,8 +88,8 @@ class Brownout(_Window):
     ``error_rate`` and ``noise_error_rate``."""
 
     name: ClassVar[str] = "brownout"
-    error_rate: float = _param(0.3, "probability that an attempt fails during the window", _FRACTION)
-    noise_error_rate: float = _noise()
+    error_rate: float = param(0.3, "probability that an attempt fails during the window", FRACTION)
+    noise_error_rate: float = noise()
 
     def _fault(self) -> Condition:
         return Condition(error_rate=max(self.error_rate, self.noise_error_rate), healthy=False)
@@ -214,8 +101,8 @@ class LatencySpike(_Window):
     window (a cold cache, a slow disk); the background errors continue."""
 
     name: ClassVar[str] = "latency_spike"
-    latency_factor: float = _param(20.0, "multiplies the latency of successful calls", _ABOVE_1)
-    noise_error_rate: float = _noise()
+    latency_factor: float = param(20.0, "multiplies the latency of successful calls", ABOVE_1)
+    noise_error_rate: float = noise()
 
     def _fault(self) -> Condition:
         return Condition(error_rate=self.noise_error_rate, latency_factor=self.latency_factor, healthy=False)
@@ -228,14 +115,14 @@ class FlappingSquare(_Window):
     down, the last period cut at the window's end; healthy after."""
 
     name: ClassVar[str] = "flapping"
-    duration_s: float = _duration(300.0)
-    down_s: float = _param(5.0, "length of each down period", _DURATION)
-    up_s: float = _param(5.0, "length of each up period", _DURATION)
-    noise_error_rate: float = _noise()
+    duration_s: float = duration(300.0)
+    down_s: float = param(5.0, "length of each down period", DURATION)
+    up_s: float = param(5.0, "length of each up period", DURATION)
+    noise_error_rate: float = noise()
 
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         lengths = itertools.cycle((self.down_s, self.up_s))
-        return self._alternate(_DOWN, self.start_s, self.start_s + self.duration_s, lengths, horizon_s)
+        return self._alternate(DOWN, self.start_s, self.start_s + self.duration_s, lengths, horizon_s)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -247,10 +134,10 @@ class FlappingRandom(_Window):
     horizon are not drawn."""
 
     name: ClassVar[str] = "flapping_random"
-    duration_s: float = _duration(300.0)
-    availability: float = _param(0.9, "long-run fraction of the window that is up", _OPEN_UNIT)
-    mean_down_s: float = _param(5.0, "mean length of a down period", _DURATION)
-    noise_error_rate: float = _noise()
+    duration_s: float = duration(300.0)
+    availability: float = param(0.9, "long-run fraction of the window that is up", OPEN_UNIT)
+    mean_down_s: float = param(5.0, "mean length of a down period", DURATION)
+    noise_error_rate: float = noise()
 
     @property
     def mean_up_s(self) -> float:
@@ -259,7 +146,7 @@ class FlappingRandom(_Window):
 
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         lengths = (float(rng.exponential(mean_s)) for mean_s in itertools.cycle((self.mean_down_s, self.mean_up_s)))
-        return self._alternate(_DOWN, self.start_s, self.start_s + self.duration_s, lengths, horizon_s)
+        return self._alternate(DOWN, self.start_s, self.start_s + self.duration_s, lengths, horizon_s)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -270,13 +157,13 @@ class SlowRecovery(_Window):
     rate to 1 - f (at least ``noise_error_rate``); all unhealthy, healthy after the ramp."""
 
     name: ClassVar[str] = "slow_recovery"
-    ramp_s: float = _param(60.0, "length of the recovery ramp after the outage (0: no ramp)", _TIME)
-    steps: int = _param(20, "segments in the ramp", _COUNT)
-    noise_error_rate: float = _noise()
+    ramp_s: float = param(60.0, "length of the recovery ramp after the outage (0: no ramp)", TIME)
+    steps: int = param(20, "segments in the ramp", COUNT)
+    noise_error_rate: float = noise()
 
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         ramp_start_s = self.start_s + self.duration_s
-        pieces = [(self.start_s, _DOWN)]
+        pieces = [(self.start_s, DOWN)]
         for step in range(self.steps if self.ramp_s > 0 else 0):
             fraction = (step + 0.5) / self.steps
             rate = max(1.0 - fraction, self.noise_error_rate)
@@ -293,8 +180,8 @@ class CapacityLoss(_Window):
     and queues (the ``open_loop`` kind has no rate and is unaffected)."""
 
     name: ClassVar[str] = "capacity_loss"
-    capacity_factor: float = _param(0.3, "fraction of the processing rate left", _OPEN_UNIT)
-    noise_error_rate: float = _noise()
+    capacity_factor: float = param(0.3, "fraction of the processing rate left", OPEN_UNIT)
+    noise_error_rate: float = noise()
 
     def _fault(self) -> Condition:
         return Condition(error_rate=self.noise_error_rate, capacity_factor=self.capacity_factor, healthy=False)
@@ -306,9 +193,9 @@ class LoadSpike(_Window):
     is multiplied by ``load_factor`` during the window."""
 
     name: ClassVar[str] = "load_spike"
-    duration_s: float = _duration(10.0)
-    load_factor: float = _param(2.0, "multiplies the offered arrival rate", _ABOVE_1)
-    noise_error_rate: float = _noise()
+    duration_s: float = duration(10.0)
+    load_factor: float = param(2.0, "multiplies the offered arrival rate", ABOVE_1)
+    noise_error_rate: float = noise()
 
     def _fault(self) -> Condition:
         return Condition(error_rate=self.noise_error_rate, load_factor=self.load_factor, healthy=False)
@@ -321,8 +208,8 @@ class BackgroundNoise(TraceFamily):
     larger of ``error_rate`` and ``noise_error_rate``."""
 
     name: ClassVar[str] = "noise"
-    error_rate: float = _param(0.01, "probability that an attempt fails", _PROBABILITY)
-    noise_error_rate: float = _noise()
+    error_rate: float = param(0.01, "probability that an attempt fails", PROBABILITY)
+    noise_error_rate: float = noise()
 
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         rate = max(self.error_rate, self.noise_error_rate)
@@ -336,10 +223,10 @@ class GcPauses(TraceFamily):
     calls in progress resume after each pause."""
 
     name: ClassVar[str] = "gc_pauses"
-    start_s: float = _param(10.0, "when the first pause starts", _TIME)
-    period_s: float = _param(30.0, "time from one pause's start to the next's", _DURATION)
-    pause_s: float = _param(2.0, "length of each pause (< period_s)", _DURATION)
-    noise_error_rate: float = _noise()
+    start_s: float = param(10.0, "when the first pause starts", TIME)
+    period_s: float = param(30.0, "time from one pause's start to the next's", DURATION)
+    pause_s: float = param(2.0, "length of each pause (< period_s)", DURATION)
+    noise_error_rate: float = noise()
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -361,8 +248,8 @@ class ReplayFile(TraceFamily):
     of the file's healthy segments to at least that."""
 
     name: ClassVar[str] = "replay"
-    path: str = _param(dataclasses.MISSING, "the trace file (.csv or .json)", _PATH)
-    noise_error_rate: float = _noise()
+    path: str = param(dataclasses.MISSING, "the trace file (.csv or .json)", PATH)
+    noise_error_rate: float = noise()
     _loaded: Trace = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -462,3 +349,16 @@ def _document(family: type[TraceFamily]) -> None:
 
 for _each in FAMILIES.values():
     _document(_each)
+
+
+def families_markdown() -> str:
+    """The trace families as a Markdown table (``sim/README.md`` embeds it verbatim)."""
+    lines = ["| `--trace` | what it models | parameters (defaults) |", "| --- | --- | --- |"]
+    for name, family in FAMILIES.items():
+        summary = " ".join((family.__doc__ or "").strip().split("\n\n")[0].split())
+        params = ", ".join(
+            f"`{f.name}`" + ("" if f.default is None else f"={f.default:g}" if isinstance(f.default, float) else f"={f.default}")
+            for f in family_fields(name)
+        )
+        lines.append(f"| `{name}` | {summary} | {params} |")
+    return "\n".join(lines)

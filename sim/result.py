@@ -13,7 +13,7 @@ import numpy as np
 from .scenario import Scenario
 from .trace import Trace
 
-__all__ = ["BREAKER", "Metrics", "RunResult", "SimResult", "TimeSeries", "metric_definitions"]
+__all__ = ["BREAKER", "Metrics", "RunResult", "SimResult", "TimeSeries", "metric_definitions", "metrics_markdown"]
 
 #: The policy name of the run with the breaker (baselines are named by ``Baseline`` values).
 BREAKER = "breaker"
@@ -196,3 +196,10 @@ class SimResult:
         if series:
             result["series"] = {name: run.series.as_dict() for name, run in self.runs.items()}
         return result
+
+
+def metrics_markdown() -> str:
+    """The metric definitions as a Markdown table (``sim/README.md`` embeds it verbatim)."""
+    lines = ["| metric | definition |", "| --- | --- |"]
+    lines += [f"| `{name}` | {text} |" for name, text in metric_definitions().items()]
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+from collections.abc import Callable
 from typing import Any
 
 from breakerlab.model.config import BreakerConfig
@@ -58,15 +59,15 @@ class Baseline(enum.StrEnum):
     """Sends exactly the attempts that would succeed (knows the service's true condition)."""
 
 
-def _number(field: str, value: Any, rule: str, ok: bool, *, finite: bool = True) -> None:
+def _number(field: str, value: Any, rule: str, ok: Callable[[float], bool]) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidConfigError(field, f"a number {rule}", value)
-    if (finite and not math.isfinite(value)) or math.isnan(value) or not ok:
-        raise InvalidConfigError(field, f"a {'finite ' if finite else ''}number {rule}", value)
+    if not math.isfinite(value) or not ok(value):
+        raise InvalidConfigError(field, f"a finite number {rule}", value)
 
 
-def _integer(field: str, value: Any, rule: str, ok: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not ok:
+def _integer(field: str, value: Any, rule: str, ok: Callable[[int], bool]) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not ok(value):
         raise InvalidConfigError(field, f"an int {rule}", value)
 
 
@@ -104,14 +105,14 @@ class RetryPolicy:
     retry_rejected: bool = False
 
     def __post_init__(self) -> None:
-        _integer("max_retries", self.max_retries, "in [0, 100]", 0 <= self.max_retries <= 100)
-        _number("backoff_s", self.backoff_s, ">= 0", self.backoff_s >= 0)
-        _number("backoff_multiplier", self.backoff_multiplier, ">= 1", self.backoff_multiplier >= 1)
-        _number("backoff_cap_s", self.backoff_cap_s, ">= backoff_s", self.backoff_cap_s >= self.backoff_s)
+        _integer("max_retries", self.max_retries, "in [0, 100]", lambda v: 0 <= v <= 100)
+        _number("backoff_s", self.backoff_s, ">= 0", lambda v: v >= 0)
+        _number("backoff_multiplier", self.backoff_multiplier, ">= 1", lambda v: v >= 1)
+        _number("backoff_cap_s", self.backoff_cap_s, ">= backoff_s", lambda v: v >= self.backoff_s)
         object.__setattr__(self, "jitter", _enum("jitter", Jitter, self.jitter))
         if self.budget_ratio is not None:
-            _number("budget_ratio", self.budget_ratio, "in [0, 1] or None", 0 <= self.budget_ratio <= 1)
-        _number("budget_burst", self.budget_burst, ">= 0", self.budget_burst >= 0)
+            _number("budget_ratio", self.budget_ratio, "in [0, 1] or None", lambda v: 0 <= v <= 1)
+        _number("budget_burst", self.budget_burst, ">= 0", lambda v: v >= 0)
         if not isinstance(self.retry_rejected, bool):
             raise InvalidConfigError("retry_rejected", "true or false", self.retry_rejected)
 
@@ -153,7 +154,7 @@ class Workload:
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
-        _number("rate_rps", self.rate_rps, "> 0", self.rate_rps > 0)
+        _number("rate_rps", self.rate_rps, "> 0", lambda v: v > 0)
         object.__setattr__(self, "arrivals", _enum("arrivals", Arrivals, self.arrivals))
         schedule = tuple(tuple(entry) for entry in self.rate_schedule)
         last = -math.inf
@@ -161,13 +162,13 @@ class Workload:
             if len(entry) != 2:
                 raise InvalidConfigError("rate_schedule", "pairs (time_s, rate_rps)", entry)
             time_s, rate = entry
-            _number("rate_schedule", time_s, f"time > {last}", time_s > last)
-            _number("rate_schedule", rate, "rate > 0", rate > 0)
+            _number("rate_schedule", time_s, f"> {last}: times in increasing order", lambda v: v > last)
+            _number("rate_schedule", rate, f"> 0: the rate from {time_s} s on", lambda v: v > 0)
             last = time_s
         object.__setattr__(self, "rate_schedule", schedule)
-        _integer("workers", self.workers, ">= 1", self.workers >= 1)
-        _integer("queue_limit", self.queue_limit, ">= 0", self.queue_limit >= 0)
-        _number("call_timeout_s", self.call_timeout_s, "> 0", self.call_timeout_s > 0)
+        _integer("workers", self.workers, ">= 1", lambda v: v >= 1)
+        _integer("queue_limit", self.queue_limit, ">= 0", lambda v: v >= 0)
+        _number("call_timeout_s", self.call_timeout_s, "> 0", lambda v: v > 0)
         if not isinstance(self.retry, RetryPolicy):
             raise InvalidConfigError("retry", "a RetryPolicy", self.retry)
 
@@ -209,11 +210,11 @@ class Service:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", _enum("kind", ServiceKind, self.kind))
-        _number("latency_median_s", self.latency_median_s, ">= 0", self.latency_median_s >= 0)
-        _number("latency_sigma", self.latency_sigma, "in [0, 5]", 0 <= self.latency_sigma <= 5)
-        _number("error_latency_s", self.error_latency_s, ">= 0", self.error_latency_s >= 0)
-        _integer("servers", self.servers, ">= 1", self.servers >= 1)
-        _integer("queue_limit", self.queue_limit, ">= 0", self.queue_limit >= 0)
+        _number("latency_median_s", self.latency_median_s, ">= 0", lambda v: v >= 0)
+        _number("latency_sigma", self.latency_sigma, "in [0, 5]", lambda v: 0 <= v <= 5)
+        _number("error_latency_s", self.error_latency_s, ">= 0", lambda v: v >= 0)
+        _integer("servers", self.servers, ">= 1", lambda v: v >= 1)
+        _integer("queue_limit", self.queue_limit, ">= 0", lambda v: v >= 0)
         if not isinstance(self.drop_abandoned, bool):
             raise InvalidConfigError("drop_abandoned", "true or false", self.drop_abandoned)
 
@@ -263,13 +264,13 @@ class Scenario:
             raise InvalidConfigError("workload", "a Workload", self.workload)
         if not isinstance(self.service, Service):
             raise InvalidConfigError("service", "a Service", self.service)
-        _number("horizon_s", self.horizon_s, "> 0", self.horizon_s > 0)
-        _number("bin_s", self.bin_s, "> 0", self.bin_s > 0)
+        _number("horizon_s", self.horizon_s, "> 0", lambda v: v > 0)
+        _number("bin_s", self.bin_s, "> 0", lambda v: v > 0)
         if self.horizon_s / self.bin_s > MAX_BINS:
             raise InvalidConfigError(
                 "bin_s", f">= horizon_s / {MAX_BINS:,}", self.bin_s, "choose wider time-series bins"
             )
-        _number("recovery_window_s", self.recovery_window_s, "> 0", self.recovery_window_s > 0)
+        _number("recovery_window_s", self.recovery_window_s, "> 0", lambda v: v > 0)
         baselines = tuple(_enum("baselines", Baseline, b) for b in self.baselines)
         if len(set(baselines)) != len(baselines):
             raise InvalidConfigError("baselines", "without repeats", self.baselines)

@@ -51,3 +51,16 @@ def test_model_benchmark_reports_the_fast_path_ratio() -> None:
     for variant in ("bare call", "fast path", "machine only", "call()"):
         assert re.search(rf"^{re.escape(variant)} +{NUMBER} +{NUMBER}$", out, re.MULTILINE), f"no row {variant!r}:\n{out}"
     assert re.search(rf"the fast path is {NUMBER}x cheaper$", out, re.MULTILINE), out
+
+
+def test_simulator_benchmark_reports_the_speed_ratio_against_the_naive_baseline() -> None:
+    """`bench_sim.py --quick` runs both simulators on the same scenario and prints requests per
+    second for each and the ratio with a PASS/FAIL verdict against the issue's 3x target."""
+    out = _run("bench_sim.py", "--quick")
+    for variant in ("naive", "breakerlab"):
+        assert re.search(rf"^{variant} +\d+ +{NUMBER} +\d+$", out, re.MULTILINE), f"no timing for {variant!r}:\n{out}"
+    assert re.search(
+        rf"^speed ratio \(breakerlab / naive, requests per second\): {NUMBER} \(target >= 3\): (PASS|FAIL)$",
+        out,
+        re.MULTILINE,
+    ), out

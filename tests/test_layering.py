@@ -75,3 +75,43 @@ def test_no_wall_clock_or_global_random_state_in_model() -> None:
                 if node.value.id == "random":
                     assert node.attr == "Random", f"{path.name}:{node.lineno} uses global random.{node.attr}"
                 assert node.value.id != "datetime", f"{path.name}:{node.lineno} uses datetime"
+
+
+SIM = pathlib.Path(__file__).resolve().parents[1] / "sim"
+
+#: What the simulator may import besides the standard library modules below: the model, SimPy,
+#: numpy, and matplotlib (plot.py only, loaded on demand).
+SIM_THIRD_PARTY = {"breakerlab", "simpy", "numpy", "matplotlib"}
+SIM_FORBIDDEN_STDLIB = {"time", "random", "threading", "asyncio", "multiprocessing", "secrets", "uuid"}
+
+
+def test_sim_imports_the_model_and_never_the_reverse() -> None:
+    """sim/ depends on model/ (and simpy, numpy, matplotlib); nothing in model/ imports sim/;
+    only plot.py imports matplotlib, and importing breakerlab.sim does not load it."""
+    for path in sorted(SIM.glob("*.py")):
+        found = _imports(path)
+        assert not found & SIM_FORBIDDEN_STDLIB, f"{path.name} imports {sorted(found & SIM_FORBIDDEN_STDLIB)}"
+        third_party = {name for name in found if name not in sys.stdlib_module_names}
+        assert third_party <= SIM_THIRD_PARTY, f"{path.name} imports {sorted(third_party - SIM_THIRD_PARTY)}"
+        if path.name != "plot.py":
+            assert "matplotlib" not in found, f"{path.name} imports matplotlib"
+    code = "import sys, breakerlab.sim, breakerlab.sim.cli; print(','.join(m for m in sys.modules if m.startswith(('matplotlib', 'z3'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_no_wall_clock_or_global_random_state_in_sim() -> None:
+    """The simulator reads no real time (the CLI's wall_s comes from the model's MonotonicClock,
+    outside every run) and draws only from seeded numpy Generators: no numpy.random module-level
+    functions, no datetime.now()."""
+    allowed_numpy_random = {"Generator", "PCG64", "SeedSequence"}
+    for path in sorted(SIM.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute):
+                if isinstance(node.value, ast.Attribute) and node.value.attr == "random":
+                    assert node.attr in allowed_numpy_random, f"{path.name}:{node.lineno} uses np.random.{node.attr}"
+                assert node.attr not in ("now", "today", "utcnow") or not (
+                    isinstance(node.value, ast.Attribute) and node.value.attr == "datetime"
+                ), f"{path.name}:{node.lineno} reads the wall clock"
+            if isinstance(node, ast.Name) and node.id == "MonotonicClock":
+                assert path.name == "cli.py", f"{path.name}:{node.lineno} uses a real clock"

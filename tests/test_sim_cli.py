@@ -120,3 +120,13 @@ def test_help_lists_traces_breaker_options_and_examples() -> None:
     for text in ("hard_down", "flapping_random", "gc_pauses", "replay", "--fail-max", "--half-open-max-calls",
                  "--retry-budget", "--timeout", "examples:"):
         assert text in out.stdout, text
+
+
+def test_sim_readme_embeds_the_metric_and_trace_tables() -> None:
+    """sim/README.md shows the metric definitions and the trace families exactly as the code has them."""
+    from breakerlab.sim.families import families_markdown
+    from breakerlab.sim.result import metrics_markdown
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "sim" / "README.md").read_text()
+    assert f"<!-- metrics-table -->\n{metrics_markdown()}\n<!-- /metrics-table -->" in readme
+    assert f"<!-- families-table -->\n{families_markdown()}\n<!-- /families-table -->" in readme
