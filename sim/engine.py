@@ -40,7 +40,7 @@ from .trace import Condition, Trace
 __all__ = ["Plan", "Run", "SimClock"]
 
 # Fault classes of an admitted attempt (how it counts in calls_to_unhealthy).
-HEALTHY_CALL, UNHEALTHY_CLOSED, UNHEALTHY_PROBE, UNHEALTHY_OTHER = 0, 1, 2, 3
+HEALTHY_CALL, UNHEALTHY_CLOSED, UNHEALTHY_PROBE = 0, 1, 2
 CLOSED = State.CLOSED
 
 
@@ -141,7 +141,7 @@ class Run:
         # Counters.
         self.attempts = self.admitted = self.rejected = self.pool_full = 0
         self.admitted_closed = self.false_rejections = 0
-        self.before_trip = self.in_flight = self.probes = self.unhealthy_other = 0
+        self.before_trip = self.in_flight = self.probes = 0
         self.succeeded = self.resolved = 0
         self.queue: collections.deque[tuple[int, int]] = collections.deque()
         self.busy = 0
@@ -271,11 +271,8 @@ class Run:
                 if probe:
                     kind = UNHEALTHY_PROBE
                     self.probes += 1
-                elif state is CLOSED:
+                else:  # closed (or disabled, which admits like closed)
                     kind = UNHEALTHY_CLOSED
-                else:
-                    kind = UNHEALTHY_OTHER
-                    self.unhealthy_other += 1
         else:
             if self.oracle and not ok:
                 self._reject(index, attempt, now, ok)

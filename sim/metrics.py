@@ -105,7 +105,10 @@ def collect(run: Run) -> RunResult:
     trips_from_closed = sum(
         1 for (_, before), (_, after) in zip(changes, changes[1:]) if before is State.CLOSED and after is State.OPEN
     )
-    false_trips = sum(1 for t in opens if trace.condition_at(t).is_healthy)
+    # An opening is false if no fault overlaps the call_timeout_s before it: every call that
+    # could have caused it was admitted and answered while the service was healthy.
+    lookback = scenario.workload.call_timeout_s
+    false_trips = sum(1 for t in opens if not any(start <= t and end > t - lookback for start, end in windows))
     healthy_hours = trace.healthy_time_s(horizon) / 3600.0
 
     time_to_open = None if run.first_open_s is None else run.first_open_s - run.fault_start_s
@@ -137,7 +140,7 @@ def collect(run: Run) -> RunResult:
     )
     in_horizon = occupancy.busy[occupancy.times < horizon]
 
-    unhealthy = run.before_trip + run.in_flight + run.probes + run.unhealthy_other
+    unhealthy = run.before_trip + run.in_flight + run.probes
     metrics = Metrics(
         offered=offered,
         attempts=run.attempts,
@@ -155,7 +158,7 @@ def collect(run: Run) -> RunResult:
         calls_to_unhealthy=unhealthy,
         calls_to_unhealthy_before_trip=run.before_trip,
         calls_to_unhealthy_probes=run.probes,
-        calls_to_unhealthy_in_flight=run.in_flight + run.unhealthy_other,
+        calls_to_unhealthy_in_flight=run.in_flight,
         time_to_close_s=time_to_close,
         false_rejections=run.false_rejections,
         false_trips=false_trips,

@@ -56,7 +56,10 @@ class Metrics:
     false_rejections: int = _doc(
         "rejected attempts that would have succeeded (their outcome is drawn whether or not sent)"
     )
-    false_trips: int = _doc("openings while the service was healthy")
+    false_trips: int = _doc(
+        "openings with no fault during the call_timeout_s before them (so every call that could have caused them "
+        "ran while the service was healthy)"
+    )
     false_trips_per_hour: float = _doc("false_trips per hour of healthy time")
     trips: int = _doc("openings (entries into open, from closed or half-open)")
     trips_from_closed: int = _doc("openings from closed (the trip rule met)")

@@ -214,3 +214,20 @@ def test_a_crash_inside_a_run_names_the_scenario_and_seed() -> None:
     with pytest.raises(RuntimeError, match="boom") as caught:
         simulate(Scenario(trace=Broken(), name="broken one"), 42)
     assert any("broken one" in note and "42" in note for note in caught.value.__notes__)
+
+
+def test_openings_caused_by_calls_of_the_outage_are_not_false_trips() -> None:
+    """A probe sent just before a hang ends times out after it: the re-opening it causes is
+    part of the outage, not a false trip; after the outage the breaker closes for good."""
+    scenario = Scenario(
+        trace=HardDownHang(start_s=20.0, duration_s=40.0),
+        breaker=BreakerConfig(fail_max=3, reset_timeout=1.0),
+        workload=Workload(rate_rps=100.0, call_timeout_s=2.0),
+        horizon_s=120.0,
+        baselines=(),
+    )
+    for seed in range(5):
+        metrics = simulate(scenario, seed).metrics
+        assert metrics.trips > 5 and metrics.false_trips == 0
+        assert metrics.time_to_close_s is not None and metrics.time_to_close_s < 4.0
+        assert metrics.time_to_open_s is not None and metrics.time_to_open_s > 2.0  # hung calls answer at the timeout
