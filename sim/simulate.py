@@ -11,7 +11,7 @@ from .streams import check_seed
 __all__ = ["simulate"]
 
 
-def simulate(scenario: Scenario, seed: int, *, baselines: bool = True) -> SimResult:
+def simulate(scenario: Scenario, seed: int, *, baselines: bool = True, breaker: bool = True) -> SimResult:
     """Simulate ``scenario`` with every random stream split from ``seed``.
 
     Args:
@@ -19,6 +19,8 @@ def simulate(scenario: Scenario, seed: int, *, baselines: bool = True) -> SimRes
         seed: The run's seed; the same scenario and seed give bit-identical results.
         baselines: Also run the scenario's baselines (``scenario.baselines``) on the same
             arrivals and draws.
+        breaker: Run the breaker (``False`` with ``baselines``: the baselines alone, as a sweep
+            does once per world, since they do not depend on the breaker's settings).
 
     Returns:
         The breaker's run and each baseline's, with metrics and time series.
@@ -34,7 +36,7 @@ def simulate(scenario: Scenario, seed: int, *, baselines: bool = True) -> SimRes
         raise InvalidConfigError("scenario", "a Scenario", scenario)
     try:
         plan = Plan.draw(scenario, seed)
-        policies = [BREAKER, *(b.value for b in scenario.baselines)] if baselines else [BREAKER]
+        policies = ([BREAKER] if breaker else []) + ([b.value for b in scenario.baselines] if baselines else [])
         runs: dict[str, RunResult] = {}
         for policy in policies:
             run = Run(scenario, plan, policy)

@@ -1,0 +1,376 @@
+"""Recommend breaker settings from a sweep's tables: the cell minimising a weighted sum of metrics,
+with a 95% confidence interval and whether the runner-up is statistically distinct, and the
+Pareto front of two metrics.
+
+The objective is a linear combination ``sum(weight * metric)`` evaluated on each run and then
+averaged; lower is better, so metrics where higher is better (``availability``, ``goodput``,
+``succeeded``) need a negative weight.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Collection, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from breakerlab.model import State
+
+from .errors import InvalidConfigError
+from .result import metric_definitions
+
+__all__ = [
+    "DEFAULT_OBJECTIVE",
+    "HIGHER_IS_BETTER",
+    "breaker_columns",
+    "format_recommendation",
+    "format_value",
+    "metric_names",
+    "pareto_front",
+    "parameter_columns",
+    "parse_objective",
+    "recommend",
+    "recommend_overall",
+]
+
+#: Metrics where a higher value is better; every other metric is better lower.
+HIGHER_IS_BETTER: frozenset[str] = frozenset({"availability", "goodput", "succeeded"})
+
+#: "Requests harmed": calls sent to a failing service (wasted work that mostly fails or times
+#: out while holding a worker) plus good calls the breaker turned away. Both are counts of
+#: requests, so equal weights need no unit conversion, and both are defined on every run (unlike
+#: ``time_to_open_s``, undefined when the breaker never opens), so no run is dropped. The first
+#: rewards a breaker that trips early; the second punishes one that trips needlessly or stays open
+#: too long, which is the trade-off the two knobs control.
+DEFAULT_OBJECTIVE: Mapping[str, float] = {"calls_to_unhealthy": 1.0, "false_rejections": 1.0}
+
+_STATS = (".mean", ".ci_low", ".ci_high")
+_LEVEL = 0.95
+
+
+def metric_names() -> list[str]:
+    """Every numeric metric a run reports, as a column name of the sweep's per-run table."""
+    names = [name for name in metric_definitions() if name != "time_in_state_s"]
+    return names + [f"time_in_state_s.{state.value}" for state in State]
+
+
+def parameter_columns(frame: pd.DataFrame) -> list[str]:
+    """The dotted parameter columns (``breaker.*``, ``trace.*``, ``workload.*``, ...), in order.
+
+    A column is a parameter when its name has a dot, its first part is not a metric, and it is
+    not a summary statistic (``<metric>.mean``, ``.ci_low``, ``.ci_high``).
+    """
+    metrics = set(metric_definitions())
+    return [
+        str(column) for column in frame.columns
+        if "." in str(column) and str(column).split(".")[0] not in metrics and not str(column).endswith(_STATS)
+    ]
+
+
+def breaker_columns(frame: pd.DataFrame) -> list[str]:
+    """The ``breaker.*`` parameter columns, in order."""
+    return [column for column in parameter_columns(frame) if column.startswith("breaker.")]
+
+
+def pareto_front(
+    points: pd.DataFrame, x: str, y: str, *, higher_is_better: Collection[str] = ()
+) -> pd.DataFrame:
+    """The rows of ``points`` that no other row dominates on columns ``x`` and ``y``.
+
+    A row dominates another when it is at least as good on both columns and better on one; lower
+    is better unless the column is named in ``higher_is_better``. Rows with NaN in ``x`` or ``y``
+    are left out; equal points are all kept.
+
+    Returns:
+        The non-dominated rows (original index), sorted by ``x`` ascending then ``y``.
+
+    Raises:
+        InvalidConfigError: ``x`` or ``y`` is not a column of ``points``.
+    """
+    for name, column in (("x", x), ("y", y)):
+        if column not in points.columns:
+            raise InvalidConfigError(name, f"a column of points ({', '.join(map(str, points.columns))})", column)
+    valid = points[np.isfinite(points[x].astype(float)) & np.isfinite(points[y].astype(float))]
+    xs = valid[x].to_numpy(dtype=float) * (-1.0 if x in higher_is_better else 1.0)
+    ys = valid[y].to_numpy(dtype=float) * (-1.0 if y in higher_is_better else 1.0)
+    no_worse = (xs[:, None] <= xs[None, :]) & (ys[:, None] <= ys[None, :])  # [j, i]: j no worse than i
+    better = (xs[:, None] < xs[None, :]) | (ys[:, None] < ys[None, :])
+    dominated = (no_worse & better).any(axis=0)
+    return valid[~dominated].sort_values([x, y], kind="stable")
+
+
+def format_value(value: float) -> str:
+    """A compact number: three significant digits, thousands as ``12,345``, ``—`` for NaN."""
+    if not math.isfinite(value):
+        return "—" if math.isnan(value) else ("∞" if value > 0 else "-∞")
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _check_weight(name: str, weight: float) -> None:
+    """Reject unknown metrics, and weights that would make the minimisation absurd."""
+    valid = metric_names()
+    if name not in valid:
+        close = difflib.get_close_matches(name, valid, n=1)
+        raise InvalidConfigError(
+            "objective", f"a weighted sum of metrics named from: {', '.join(valid)}", name,
+            hint=f"did you mean {close[0]!r}?" if close else "",
+        )
+    if not math.isfinite(weight) or weight == 0:
+        raise InvalidConfigError(f"objective[{name!r}]", "a finite, non-zero weight", weight)
+    if name in HIGHER_IS_BETTER and weight > 0:
+        raise InvalidConfigError(
+            f"objective[{name!r}]", f"negative ({name} is better higher and the objective is minimised)", weight,
+        )
+
+
+def parse_objective(text: str) -> dict[str, float]:
+    """Parse ``"time_to_open_s=1,false_rejections=0.01"`` into ``{metric: weight}``.
+
+    A term without ``=weight`` has weight 1. Higher-is-better metrics need negative weights.
+
+    Raises:
+        InvalidConfigError: The text is empty, a term is malformed or repeated, a weight is not a
+            finite non-zero number, or a metric is unknown (the message lists the valid names).
+    """
+    terms = [term.strip() for term in text.split(",")]
+    if not text.strip():
+        raise InvalidConfigError("objective", "one or more 'metric=weight' terms separated by commas", text)
+    objective: dict[str, float] = {}
+    for term in terms:
+        name, equals, weight_text = (part.strip() for part in term.partition("="))
+        if not name:
+            raise InvalidConfigError("objective", "terms of the form metric=weight, separated by commas", term)
+        try:
+            weight = float(weight_text) if equals else 1.0
+        except ValueError:
+            raise InvalidConfigError(
+                "objective", "terms of the form metric=<number>", term, hint=f"the weight of {name!r} is not a number",
+            ) from None
+        if name in objective:
+            raise InvalidConfigError("objective", "terms naming each metric once", term, hint=f"{name!r} is repeated")
+        _check_weight(name, weight)
+        objective[name] = weight
+    return objective
+
+
+def _run_objective(rows: pd.DataFrame, objective: Mapping[str, float]) -> pd.Series:
+    """Each run's ``sum(weight * metric)``; NaN where any weighted metric is NaN."""
+    if not objective:
+        raise InvalidConfigError("objective", "a non-empty mapping of metric to weight", dict(objective))
+    total = pd.Series(0.0, index=rows.index)
+    for name, weight in objective.items():
+        _check_weight(name, float(weight))
+        if name not in rows.columns:
+            raise InvalidConfigError("objective", "metrics that are columns of rows", name)
+        total = total + float(weight) * pd.to_numeric(rows[name], errors="coerce").astype(float)
+    return total
+
+
+def _weighted_interval(groups: Sequence[tuple[float, pd.Series]]) -> tuple[float, float, float]:
+    """Mean and 95% t interval of ``sum(w_k * mean_k)`` over independent strata ``(w_k, values_k)``.
+
+    The variance is ``sum(w_k**2 * s_k**2 / n_k)``; the degrees of freedom follow
+    Welch-Satterthwaite (``n - 1`` for one stratum). The interval is NaN when a stratum has
+    fewer than two values.
+    """
+    mean = sum(weight * float(values.mean()) for weight, values in groups)
+    if any(len(values) < 2 for _, values in groups):
+        return mean, math.nan, math.nan
+    parts = [weight**2 * float(values.var(ddof=1)) / len(values) for weight, values in groups]
+    variance = sum(parts)
+    if variance == 0:
+        return mean, mean, mean
+    dof = variance**2 / sum(part**2 / (len(values) - 1) for part, (_, values) in zip(parts, groups))
+    half = float(stats.t.ppf(0.5 + _LEVEL / 2, dof)) * math.sqrt(variance)
+    return mean, mean - half, mean + half
+
+
+@dataclasses.dataclass
+class _Candidate:
+    """One breaker setting's objective within a group of runs."""
+
+    setting: dict[str, object]
+    cell: int | None
+    mean: float
+    low: float
+    high: float
+    n: int
+    n_used: int
+
+
+def _rank(runs: pd.DataFrame, params: list[str], coverage: float, label: str) -> dict[str, object]:
+    """The best setting in ``runs`` (columns: params, ``cell``, ``_obj``, ``_stratum``, ``_weight``).
+
+    A setting must have been run in every stratum and have a defined objective on at least
+    ``coverage`` of its runs; its objective is the weighted sum of its stratum means.
+    """
+    strata = runs["_stratum"].nunique()
+    candidates: list[_Candidate] = []
+    for key, unit in runs.groupby(params, sort=False, dropna=False):
+        used = unit[np.isfinite(unit["_obj"])]
+        groups = [
+            (float(values["_weight"].iloc[0]), values["_obj"]) for _, values in used.groupby("_stratum", sort=False)
+        ]
+        if len(groups) < strata or len(used) < coverage * len(unit):
+            continue
+        mean, low, high = _weighted_interval(groups)
+        cells = unit["cell"].unique()
+        values = key if isinstance(key, tuple) else (key,)
+        candidates.append(_Candidate(
+            dict(zip(params, values)), int(cells[0]) if len(cells) == 1 else None, mean, low, high,
+            len(unit), len(used),
+        ))
+    if not candidates:
+        raise InvalidConfigError(
+            "objective", f"defined on at least {coverage:.0%} of some setting's runs in every world of {label}",
+            "undefined for every setting",
+            hint="a weighted metric is NaN (e.g. time_to_open_s when the breaker never opened); lower "
+            "coverage to rank settings on their defined runs, or weight a count metric instead",
+        )
+    candidates.sort(key=lambda c: (c.mean, math.inf if c.cell is None else c.cell))
+    best = candidates[0]
+    runner = candidates[1] if len(candidates) > 1 else None
+    overlaps = False
+    if runner is not None:  # the runner-up's mean is >= the best's: overlap iff its low <= the best's high
+        overlaps = not (math.isfinite(runner.low) and math.isfinite(best.high)) or runner.low <= best.high
+    return {
+        "cell": pd.NA if best.cell is None else best.cell, **best.setting,
+        "objective_mean": best.mean, "objective_ci_low": best.low, "objective_ci_high": best.high,
+        "n": best.n, "n_used": best.n_used,
+        "runner_up_overlaps": overlaps, "runner_up_mean": math.nan if runner is None else runner.mean,
+    }
+
+
+def _prepare(rows: pd.DataFrame, objective: Mapping[str, float], coverage: float) -> tuple[pd.DataFrame, list[str]]:
+    """Check the arguments and copy ``rows`` with ``_obj``, each run's objective."""
+    if not 0 < coverage <= 1:
+        raise InvalidConfigError("coverage", "a fraction in (0, 1]", coverage)
+    for column in ("trace", "cell", "breaker.fail_max"):
+        if column not in rows.columns:
+            raise InvalidConfigError(
+                "rows", f"a per-run sweep table with a {column!r} column", sorted(map(str, rows.columns)),
+            )
+    if rows.empty:
+        raise InvalidConfigError("rows", "a non-empty per-run sweep table", "0 rows")
+    runs = rows.copy()
+    runs["_obj"] = _run_objective(rows, objective)
+    return runs, breaker_columns(rows)
+
+
+def _table(records: list[dict[str, object]], params: list[str]) -> pd.DataFrame:
+    """The records as a frame with the documented columns and dtypes."""
+    columns = ["trace", "cell", *params, "objective_mean", "objective_ci_low", "objective_ci_high", "n", "n_used",
+               "runner_up_overlaps", "runner_up_mean"]
+    table = pd.DataFrame.from_records(records, columns=columns)
+    return table.astype({"cell": "Int64", "n": "int64", "n_used": "int64", "runner_up_overlaps": "bool"})
+
+
+def recommend(rows: pd.DataFrame, objective: Mapping[str, float], *, coverage: float = 1.0) -> pd.DataFrame:
+    """Per trace family, the breaker setting minimising the mean per-run objective.
+
+    Each run's objective is ``sum(weight * metric)``. A run where a weighted metric is NaN (a
+    time metric for something that did not happen) has no objective and is left out; ``n_used``
+    counts the runs kept. Leaving runs out flatters a cell (a breaker that rarely opens would be
+    judged only on the runs where it did), so by default only cells with every run defined are
+    ranked (``coverage=1.0``). When a family was swept in several worlds (e.g. two request
+    rates), a setting's objective is the mean over its worlds, each with equal weight.
+
+    Args:
+        rows: The sweep's per-run table (``trace``, ``cell``, ``breaker.*`` and metric columns;
+            ``world`` if present).
+        objective: ``{metric: weight}``, e.g. ``DEFAULT_OBJECTIVE`` or ``parse_objective(...)``.
+        coverage: The fraction of a setting's runs that must have a defined objective for it to
+            be ranked, in ``(0, 1]``.
+
+    Returns:
+        One row per trace family, in order of first appearance: ``trace``, ``cell`` (``<NA>``
+        when the setting spans several worlds), the ``breaker.*`` columns, ``objective_mean``,
+        ``objective_ci_low``/``objective_ci_high`` (95% t interval; NaN with fewer than two
+        runs), ``n``, ``n_used``, ``runner_up_overlaps`` (the second-best setting's interval
+        overlaps the best's, or an interval is undefined: the choice is not statistically clear;
+        False without a runner-up) and ``runner_up_mean``.
+
+    Raises:
+        InvalidConfigError: A column is missing, the objective or ``coverage`` is invalid, or no
+            setting of a family meets ``coverage``.
+    """
+    runs, params = _prepare(rows, objective, coverage)
+    runs["_stratum"] = runs["world"] if "world" in runs.columns else runs["trace"]
+    records = []
+    for trace, group in runs.groupby("trace", sort=False):
+        group = group.assign(_weight=1.0 / group["_stratum"].nunique())
+        records.append({"trace": str(trace), **_rank(group, params, coverage, f"trace {trace!r}")})
+    return _table(records, params)
+
+
+def recommend_overall(rows: pd.DataFrame, objective: Mapping[str, float], *, coverage: float = 1.0) -> pd.DataFrame:
+    """The one breaker setting minimising the objective averaged over trace families.
+
+    Each family has equal weight whatever its number of runs (and within a family, each world);
+    a setting must have been run in every world. Runs are kept or left out as in ``recommend``.
+
+    Args:
+        rows: The sweep's per-run table, as for ``recommend``.
+        objective: ``{metric: weight}``.
+        coverage: As for ``recommend``.
+
+    Returns:
+        One row with ``trace="all"`` and the columns of ``recommend``.
+
+    Raises:
+        InvalidConfigError: As for ``recommend``.
+    """
+    runs, params = _prepare(rows, objective, coverage)
+    world = runs["world"] if "world" in runs.columns else runs["trace"]
+    runs["_stratum"] = list(zip(runs["trace"], world))
+    worlds_per_family = runs.groupby("trace", sort=False)["_stratum"].nunique()
+    runs["_weight"] = 1.0 / (len(worlds_per_family) * runs["trace"].map(worlds_per_family))
+    return _table([{"trace": "all", **_rank(runs, params, coverage, "all trace families")}], params)
+
+
+def _describe_objective(objective: Mapping[str, float]) -> str:
+    terms = [f"{format_value(abs(w))} × {name}" for name, w in objective.items()]
+    signs = [" - " if w < 0 else " + " for w in objective.values()]
+    text = ("-" if signs[0] == " - " else "") + terms[0]
+    return text + "".join(sign + term for sign, term in zip(signs[1:], terms[1:]))
+
+
+def _setting(row: pd.Series, params: list[str]) -> str:
+    parts = []
+    for column in params:
+        name, value = column.removeprefix("breaker."), row[column]
+        text = format_value(float(value)) if isinstance(value, (int, float, np.number)) else str(value)
+        parts.append(f"{name}={text}" + (" s" if name == "reset_timeout" else ""))
+    return ", ".join(parts)
+
+
+def format_recommendation(table: pd.DataFrame, objective: Mapping[str, float]) -> str:
+    """A few readable lines: the objective, then each family's (or ``all``) recommended setting.
+
+    Example line: ``hard_down: fail_max=3, reset_timeout=5 s: objective 12.3 (95% CI 10.1–14.5,
+    10 runs); the runner-up's interval overlaps``.
+    """
+    params = breaker_columns(table)
+    lines = [f"objective (lower is better): {_describe_objective(objective)} per run"]
+    for _, row in table.iterrows():
+        low, high = float(row["objective_ci_low"]), float(row["objective_ci_high"])
+        runs = f"{row['n_used']} runs" if row["n_used"] == row["n"] else f"{row['n_used']} of {row['n']} runs"
+        interval = f"95% CI {format_value(low)}–{format_value(high)}" if math.isfinite(low) else "no CI"
+        if math.isnan(float(row["runner_up_mean"])):
+            verdict = "no other setting was ranked"
+        elif row["runner_up_overlaps"]:
+            runner_up = format_value(float(row["runner_up_mean"]))
+            verdict = f"the runner-up's interval overlaps (runner-up {runner_up}): not a clear choice"
+        else:
+            verdict = "clearly better than the runner-up (the intervals do not overlap)"
+        lines.append(
+            f"{row['trace']}: {_setting(row, params)}: objective {format_value(float(row['objective_mean']))} "
+            f"({interval}, {runs}); {verdict}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,173 @@
+"""``breakerlab sweep`` and ``breakerlab plot``: run a parameter sweep with a progress bar, and
+redraw its plots from the saved results."""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+from typing import Any
+
+from .errors import InvalidConfigError
+from .sweep import plan_tasks, run_sweep
+from .sweep_spec import SweepSpec, default_spec, load_spec
+from .sweep_store import SweepStore
+
+__all__ = ["plot_command", "sweep_command"]
+
+#: Where sweeps go unless --out says otherwise (a new numbered folder per sweep).
+DEFAULT_BASE = "breakerlab-sweeps"
+
+_EXAMPLES = """\
+examples:
+  breakerlab sweep                                  # the built-in sweep, about a minute on 2 cores
+  breakerlab sweep --config sweep.toml --jobs 8
+  breakerlab sweep --config sweep.toml --scheduler tcp://10.0.0.5:8786
+  breakerlab sweep --resume --out breakerlab-sweeps/default   # finish an interrupted sweep
+  breakerlab plot breakerlab-sweeps/default --objective time_to_open_s=1,false_rejections=0.1
+
+A sweep file (TOML) has a [grid] of dotted options with lists of values, a [base] of fixed
+options, [[traces]] with family = NAME and parameters, and replications, seed, horizon_s;
+see sim/README.md.
+"""
+
+
+def sweep_command(subparsers: Any) -> None:
+    """Register ``breakerlab sweep``."""
+    parser = subparsers.add_parser(
+        "sweep",
+        help="run a parameter sweep (fail_max x reset_timeout x outages) with plots",
+        description=(
+            "Simulate every cell of a grid of breaker, workload and trace options, several seeds "
+            "each, in parallel; write tidy results (CSV, Parquet), a summary with 95% confidence "
+            "intervals, heatmaps, trade-off plots, timelines and a recommendation. Without "
+            "--config, runs the built-in sweep. Runs are saved as they finish: after Ctrl-C, "
+            "--resume computes only what is missing."
+        ),
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", metavar="FILE.toml", help="the sweep to run (default: the built-in sweep)")
+    parser.add_argument(
+        "--out", metavar="DIR",
+        help=f"output folder (default: a new folder {DEFAULT_BASE}/NAME, numbered if taken)",
+    )
+    parser.add_argument("--resume", action="store_true", help="finish the sweep in --out (keeps its finished runs)")
+    parser.add_argument("--jobs", type=int, metavar="N", help="local worker processes (default: every core)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (tcp://host:8786)")
+    parser.add_argument(
+        "--objective", metavar="METRIC=WEIGHT,...",
+        help="what the recommendation minimises (default: the file's [objective], else "
+        "calls_to_unhealthy=1,false_rejections=1)",
+    )
+    parser.add_argument("--no-plots", action="store_true", help="write the tables only")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run_sweep)
+
+
+def plot_command(subparsers: Any) -> None:
+    """Register ``breakerlab plot``."""
+    parser = subparsers.add_parser(
+        "plot",
+        help="redraw a sweep's plots from its saved results",
+        description="Redraw the heatmaps, trade-off plots, timelines and the recommendation of a "
+        "finished sweep from the tables in its folder, without simulating anything.",
+    )
+    parser.add_argument("folder", metavar="RESULTS_DIR", help="a folder written by breakerlab sweep")
+    parser.add_argument("--objective", metavar="METRIC=WEIGHT,...", help="what the recommendation minimises")
+    parser.set_defaults(func=_run_plot)
+
+
+class _Progress:
+    """A tqdm bar over finished runs (cells done, rate, ETA)."""
+
+    def __init__(self, quiet: bool, description: str) -> None:
+        self.bar: Any = None
+        self.quiet = quiet
+        self.description = description
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=done, unit="run", desc=self.description, file=sys.stderr)
+            return
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _spec(args: argparse.Namespace) -> SweepSpec:
+    if args.config:
+        return load_spec(args.config)
+    if args.resume:
+        return SweepStore(args.out).load_spec()
+    return default_spec()
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    if args.resume and not args.out:
+        raise InvalidConfigError("--resume", "used with --out DIR (the folder of the sweep to finish)", True)
+    if args.jobs is not None and args.jobs < 1:
+        raise InvalidConfigError("--jobs", "an int >= 1", args.jobs)
+    spec = _spec(args)
+    folder = pathlib.Path(args.out) if args.out else SweepStore.fresh_folder(DEFAULT_BASE, spec.name)
+    objective = _objective(args.objective, spec)
+    total = len(plan_tasks(spec))
+    where = f"Dask at {args.scheduler}" if args.scheduler else f"{args.jobs or 'all'} local processes"
+    if not args.quiet:
+        print(f"sweep {spec.name!r}: {len(spec.cells())} cells x {spec.replications} runs ({total} simulations) on {where}")
+    progress = _Progress(args.quiet, spec.name)
+    try:
+        outcome = run_sweep(spec, folder, resume=args.resume, jobs=args.jobs, scheduler=args.scheduler, progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        saved = len(SweepStore(folder).finished())
+        print(
+            f"interrupted: {saved} of {total} runs saved in {folder}; finish with: "
+            f"breakerlab sweep --resume --out {folder}",
+            file=sys.stderr,
+        )
+        return 130
+    progress.close()
+    print(f"{outcome.computed} simulated, {outcome.reused} reused from earlier runs")
+    for name, path in outcome.tables.items():
+        print(f"  {name:<10} {path}")
+    if not args.no_plots:
+        from .sweep_report import draw_report
+
+        report = draw_report(folder, objective)
+        print(f"  plots      {folder / 'plots'} ({len(report.plots)} files)")
+        print(report.recommendation)
+    print(f"results written to {folder}")
+    return 0
+
+
+def _objective(text: str | None, spec: SweepSpec) -> dict[str, float]:
+    from .recommend import DEFAULT_OBJECTIVE, parse_objective
+
+    if text:
+        return parse_objective(text)
+    if spec.objective:
+        return {metric: float(weight) for metric, weight in spec.objective}
+    return dict(DEFAULT_OBJECTIVE)
+
+
+def _run_plot(args: argparse.Namespace) -> int:
+    from .sweep_report import draw_report
+
+    store = SweepStore(args.folder)
+    spec = store.load_spec()
+    if not (store.root / "results.csv").exists():
+        raise InvalidConfigError(
+            "RESULTS_DIR", "a finished sweep (with results.csv)", args.folder,
+            f"finish it first: breakerlab sweep --resume --out {args.folder}",
+        )
+    report = draw_report(store.root, _objective(args.objective, spec))
+    print(f"{len(report.plots)} plots written to {store.root / 'plots'}")
+    print(report.recommendation)
+    return 0

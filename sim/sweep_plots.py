@@ -1,0 +1,414 @@
+"""Plots of a parameter sweep's summary table: metric heatmaps over the (fail_max, reset_timeout)
+grid and metric-versus-metric trade-off scatters with their Pareto front.
+
+Drawn with matplotlib's object-oriented API on an Agg canvas, like ``plot.py``: no ``pyplot``, no
+global figure state and no GUI backend. Each panel is one *world* of the sweep (a trace family
+with its non-breaker options); with one world per family, that is one panel per trace family.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from matplotlib import colormaps, patheffects
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Colormap, Normalize
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from .errors import InvalidConfigError
+from .presets import PRESETS, Preset, PresetMark, preset_marks
+from .recommend import HIGHER_IS_BETTER, breaker_columns, format_value, pareto_front, parameter_columns
+from .result import metric_definitions
+
+__all__ = [
+    "DEFAULT_HEATMAP_METRICS", "FAIL_MAX", "RESET_TIMEOUT",
+    "heatmap_figure", "pareto_front", "plot_heatmaps", "plot_tradeoff", "tradeoff_figure",
+]
+
+FAIL_MAX = "breaker.fail_max"
+RESET_TIMEOUT = "breaker.reset_timeout"
+#: The metrics ``plot_heatmaps`` draws by default (those present in the summary).
+DEFAULT_HEATMAP_METRICS: tuple[str, ...] = (
+    "time_to_open_s", "calls_to_unhealthy", "time_to_close_s", "false_rejections", "false_trips_per_hour",
+    "availability",
+)
+_DPI = 120
+_PANELS_PER_ROW = 3
+_OUTLINE = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+
+
+def _direction(metric: str) -> str:
+    return "higher is better" if metric.split(".")[0] in HIGHER_IS_BETTER else "lower is better"
+
+
+def _short_definition(metric: str) -> str:
+    """The metric's definition on one line: its first clause, at most 80 characters."""
+    base, _, rest = metric.partition(".")
+    if base == "time_in_state_s" and rest:
+        return f"time in {rest} over the horizon (s)"
+    text = metric_definitions().get(base, "")
+    for stop in (" (", "; "):
+        text = text.split(stop)[0]
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _replications(summary: pd.DataFrame) -> str:
+    if "n" not in summary.columns or summary["n"].isna().all():
+        return "mean over replications"
+    low, high = int(summary["n"].min()), int(summary["n"].max())
+    return f"mean over {low} replications" if low == high else f"mean over {low}–{high} replications"
+
+
+def _panels(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``(title, rows)`` per world (per trace when there is no ``world`` column), in order."""
+    if "trace" not in summary.columns:
+        raise InvalidConfigError("summary", "a sweep summary with a 'trace' column", sorted(map(str, summary.columns)))
+    if summary.empty:
+        raise InvalidConfigError("summary", "a non-empty sweep summary", "0 rows")
+    key = "world" if "world" in summary.columns else "trace"
+    others = [c for c in parameter_columns(summary) if not c.startswith("breaker.")]
+    panels = []
+    for _, rows in summary.groupby(key, sort=False):
+        trace = str(rows["trace"].iloc[0])
+        family = summary[summary["trace"] == trace]
+        varying = [c for c in others if family[c].nunique(dropna=False) > 1]
+        title = ", ".join([trace, *(f"{c}={rows[c].iloc[0]}" for c in varying)])
+        panels.append((title, rows))
+    return panels
+
+
+def _require_grid(summary: pd.DataFrame) -> None:
+    for column in (FAIL_MAX, RESET_TIMEOUT):
+        if column not in summary.columns:
+            raise InvalidConfigError(
+                column, "a column of the summary: heatmaps need both breaker.fail_max and breaker.reset_timeout "
+                "in the sweep grid", f"parameter columns {parameter_columns(summary)}",
+                hint="sweep both knobs, or use plot_tradeoff",
+            )
+
+
+def _check_one_row_per_cell(title: str, rows: pd.DataFrame) -> None:
+    """Heatmaps cannot show a third varying breaker option: refuse rather than average it away."""
+    counts = rows.groupby([FAIL_MAX, RESET_TIMEOUT], dropna=False).size()
+    if (counts > 1).any():
+        fail_max, reset = counts[counts > 1].index[0]
+        extra = [c for c in breaker_columns(rows) if c not in (FAIL_MAX, RESET_TIMEOUT) and rows[c].nunique() > 1]
+        raise InvalidConfigError(
+            "summary", "one row per (world, fail_max, reset_timeout) for heatmaps",
+            f"{int(counts.max())} rows in {title} at fail_max={fail_max}, reset_timeout={reset}",
+            hint=f"{', '.join(extra) or 'other columns'} also vary: filter the summary to one value of each "
+            "and call once per value, each with its own out_dir",
+        )
+
+
+def heatmap_figure(summary: pd.DataFrame, metric: str, *, presets: Sequence[Preset] = PRESETS) -> Figure:
+    """One metric's heatmap figure: a panel per world, fail_max up, reset_timeout across.
+
+    Cells are coloured by ``<metric>.mean`` on one scale for every panel, reversed for
+    lower-is-better metrics so the good end always has the same colour; each cell is annotated
+    with its value (``—`` and grey hatching where it is NaN or was not run). Presets on grid
+    values get a star; presets inside the grid's range but off its values get a hollow circle at
+    the nearest cell and a ``≈`` label.
+
+    Raises:
+        InvalidConfigError: A grid column or ``<metric>.mean`` is missing, or a world has more than
+            one row per (fail_max, reset_timeout).
+    """
+    _require_grid(summary)
+    column = f"{metric}.mean"
+    if column not in summary.columns:
+        rule = f"metrics summarised in the summary ({', '.join(_summarised(summary))})"
+        raise InvalidConfigError("metrics", rule, metric)
+    panels = _panels(summary)
+    for title, rows in panels:
+        _check_one_row_per_cell(title, rows)
+    fails = sorted(summary[FAIL_MAX].dropna().unique())
+    resets = sorted(summary[RESET_TIMEOUT].dropna().unique())
+    grids = [
+        rows.set_index([FAIL_MAX, RESET_TIMEOUT])[column].astype(float).unstack().reindex(index=fails, columns=resets)
+        .to_numpy(dtype=float) for _, rows in panels
+    ]
+    finite = np.concatenate([grid[np.isfinite(grid)] for grid in grids])
+    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    norm = Normalize(low, high)
+    higher = metric.split(".")[0] in HIGHER_IS_BETTER
+    cmap = colormaps["viridis" if higher else "viridis_r"].with_extremes(bad="0.88")
+
+    ncols = min(_PANELS_PER_ROW, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig = Figure(figsize=(4.4 * ncols + 1.3, 3.9 * nrows + 1.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes: list[Axes] = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    for ax in axes[len(panels):]:
+        ax.remove()
+    marks = preset_marks(presets, fails, resets)
+    for ax, (title, _), grid in zip(axes, panels, grids):
+        _draw_heatmap(ax, grid, norm, cmap, fails, resets)
+        _draw_marks(ax, marks)
+        ax.set_title(title, fontsize=10)
+    fig.colorbar(
+        ScalarMappable(norm, cmap), ax=axes[: len(panels)], label=f"{metric} (mean; {_direction(metric)})", shrink=0.9,
+    )
+    fig.suptitle(f"{metric}: {_short_definition(metric)}\n{_replications(summary)} per cell", fontsize=11)
+    return fig
+
+
+def _draw_heatmap(
+    ax: Axes, grid: npt.NDArray[np.float64], norm: Normalize, cmap: Colormap,
+    fails: Sequence[float], resets: Sequence[float],
+) -> None:
+    """The coloured grid, its annotations and hatching, and the categorical axes."""
+    ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, origin="lower", aspect="auto")
+    for (row, column), value in np.ndenumerate(grid):
+        if math.isfinite(value):
+            red, green, blue, _ = cmap(norm(value))
+            colour = "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
+        else:
+            colour = "0.35"
+            hatching = Rectangle((column - 0.5, row - 0.5), 1, 1, facecolor="none", edgecolor="0.6", hatch="//", lw=0)
+            ax.add_patch(hatching)
+        ax.text(column, row, format_value(float(value)), ha="center", va="center", fontsize=8, color=colour)
+    ax.set_xticks(range(len(resets)), [format_value(float(r)) for r in resets])
+    ax.set_yticks(range(len(fails)), [format_value(float(f)) for f in fails])
+    ax.set_xlabel("reset_timeout (s)")
+    ax.set_ylabel("fail_max")
+
+
+def _draw_marks(ax: Axes, marks: Sequence[PresetMark]) -> None:
+    """Stars (exact) and hollow circles (nearest cell) in a cell's corner, names along its bottom."""
+    by_cell: dict[tuple[int, int], list[PresetMark]] = {}
+    for mark in marks:
+        by_cell.setdefault((mark.row, mark.column), []).append(mark)
+    for (row, column), here in by_cell.items():
+        for index, mark in enumerate(here):
+            marker, size, face = ("*", 11.0, "white") if mark.exact else ("o", 7.0, "none")
+            ax.plot(column - 0.36 + 0.16 * index, row + 0.3, marker, ms=size, mfc=face, mec="black", mew=1.0, zorder=3)
+        ax.text(
+            column, row - 0.45, ", ".join(mark.label for mark in here), ha="center", va="bottom", fontsize=6.5,
+            color="black", path_effects=_OUTLINE, zorder=4,
+        )
+
+
+def _summarised(summary: pd.DataFrame) -> list[str]:
+    return [str(c)[: -len(".mean")] for c in summary.columns if str(c).endswith(".mean")]
+
+
+def plot_heatmaps(
+    summary: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    metrics: Sequence[str] | None = None,
+    presets: Sequence[Preset] = PRESETS,
+) -> list[pathlib.Path]:
+    """Write ``heatmap-<metric>.png`` for each metric (see ``heatmap_figure``) into ``out_dir``.
+
+    Args:
+        summary: The sweep summary (one row per cell), with ``breaker.fail_max`` and
+            ``breaker.reset_timeout`` columns and ``<metric>.mean`` columns. A world must have one
+            row per (fail_max, reset_timeout); to plot a sweep that also varies another breaker
+            option, filter the summary to one value of it per call.
+        out_dir: The folder (created if needed).
+        metrics: The metrics to draw; ``None``: those of ``DEFAULT_HEATMAP_METRICS`` present.
+        presets: Library presets to mark on the grid.
+
+    Returns:
+        The files written, in metric order.
+
+    Raises:
+        InvalidConfigError: As for ``heatmap_figure``, or no default metric is in the summary.
+    """
+    _require_grid(summary)
+    if metrics is None:
+        metrics = [m for m in DEFAULT_HEATMAP_METRICS if f"{m}.mean" in summary.columns]
+        if not metrics:
+            raise InvalidConfigError(
+                "summary", f"a summary with a '<metric>.mean' column for one of {', '.join(DEFAULT_HEATMAP_METRICS)}",
+                _summarised(summary), hint="pass metrics=[...] to choose others",
+            )
+    folder = pathlib.Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for metric in metrics:
+        fig = heatmap_figure(summary, metric, presets=presets)
+        path = folder / f"heatmap-{metric}.png"
+        fig.savefig(path, dpi=_DPI)
+        paths.append(path)
+    return paths
+
+
+def tradeoff_figure(
+    summary: pd.DataFrame,
+    *,
+    x: str = "time_to_open_s",
+    y: str = "false_rejections",
+    baselines: pd.DataFrame | None = None,
+    highlight: pd.DataFrame | None = None,
+    presets: Sequence[Preset] = PRESETS,
+) -> Figure:
+    """Metric ``y`` against metric ``x``, one point per cell, a panel per world.
+
+    Points carry 95% CI bars; the Pareto front (cells no other cell beats on both metrics) is a
+    step line with its points labelled ``fail_max/reset_timeout``; cells set like a preset get a
+    star; ``highlight`` rows (matched on ``trace``, ``"all"`` matching every panel, and on the
+    breaker columns they share with the summary, e.g. a ``recommend`` table) are circled. Each
+    baseline policy's mean is a cross, or a dashed line when one of its metrics is undefined.
+
+    Raises:
+        InvalidConfigError: ``<x>.mean``/``<y>.mean`` or ``breaker.fail_max`` is missing from the
+            summary, or ``baselines`` lacks a ``policy``, ``x`` or ``y`` column.
+    """
+    for name, metric in (("x", x), ("y", y)):
+        if f"{metric}.mean" not in summary.columns:
+            rule = f"a metric summarised in the summary ({', '.join(_summarised(summary))})"
+            raise InvalidConfigError(name, rule, metric)
+    if FAIL_MAX not in summary.columns:
+        raise InvalidConfigError(FAIL_MAX, "a column of the summary", f"parameter columns {parameter_columns(summary)}")
+    if baselines is not None:
+        missing = [c for c in ("policy", x, y) if c not in baselines.columns]
+        if missing:
+            raise InvalidConfigError("baselines", f"a baselines table with 'policy', {x!r} and {y!r} columns", missing)
+    panels = _panels(summary)
+    ncols = min(_PANELS_PER_ROW, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig = Figure(figsize=(5.0 * ncols + 0.5, 4.2 * nrows + 1.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes: list[Axes] = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    for ax in axes[len(panels):]:
+        ax.remove()
+    legend: dict[str, Artist] = {}
+    for ax, (title, rows) in zip(axes, panels):
+        _draw_tradeoff(ax, rows, x, y, presets, highlight)
+        if baselines is not None:
+            _draw_baselines(ax, rows, baselines, x, y)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(f"{x} ({_direction(x)})")
+        ax.set_ylabel(f"{y} ({_direction(y)})")
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    fig.legend(list(legend.values()), list(legend.keys()), loc="outside lower center", ncols=min(len(legend), 5),
+               fontsize=8, frameon=False)
+    fig.suptitle(
+        f"{y} against {x}: one point per sweep cell ({_replications(summary)}, 95% CI bars)\n"
+        "Pareto front: cells no other cell beats on both; labelled fail_max/reset_timeout", fontsize=11,
+    )
+    return fig
+
+
+def _label(row: pd.Series) -> str:
+    text = format_value(float(row[FAIL_MAX]))
+    return text + (f"/{format_value(float(row[RESET_TIMEOUT]))}" if RESET_TIMEOUT in row.index else "")
+
+
+def _draw_tradeoff(
+    ax: Axes, rows: pd.DataFrame, x: str, y: str, presets: Sequence[Preset], highlight: pd.DataFrame | None
+) -> None:
+    """Cells with CI bars, the Pareto front, presets and highlighted cells."""
+    xm, ym = f"{x}.mean", f"{y}.mean"
+    shown = rows[np.isfinite(rows[xm].astype(float)) & np.isfinite(rows[ym].astype(float))]
+    errors = []
+    for metric, mean in ((x, xm), (y, ym)):
+        if f"{metric}.ci_low" in rows.columns and f"{metric}.ci_high" in rows.columns:
+            values = shown[mean].to_numpy(dtype=float)
+            bounds = (shown[f"{metric}.ci_low"].to_numpy(dtype=float), shown[f"{metric}.ci_high"].to_numpy(dtype=float))
+            errors.append(np.nan_to_num(np.clip([values - bounds[0], bounds[1] - values], 0.0, None)))
+        else:
+            errors.append(None)
+    ax.errorbar(shown[xm], shown[ym], xerr=errors[0], yerr=errors[1], fmt="o", ms=4, color="tab:blue", ecolor="0.75",
+                elinewidth=0.8, capsize=2, label="cell (95% CI)")
+    front = pareto_front(shown, xm, ym, higher_is_better=[c for c, m in ((xm, x), (ym, y)) if m in HIGHER_IS_BETTER])
+    ax.step(front[xm], front[ym], where="pre" if x in HIGHER_IS_BETTER else "post", color="tab:red", lw=1.2,
+            label="Pareto front", zorder=2)
+    for _, row in front.iterrows():
+        ax.annotate(_label(row), (row[xm], row[ym]), xytext=(4, 4), textcoords="offset points", fontsize=7,
+                    color="tab:red", path_effects=_OUTLINE)
+    for preset in presets:
+        match = shown[shown[FAIL_MAX] == preset.fail_max]
+        if RESET_TIMEOUT in shown.columns:
+            match = match[np.isclose(match[RESET_TIMEOUT].astype(float), preset.reset_timeout_s)]
+        for _, row in match.iterrows():
+            ax.plot(row[xm], row[ym], "*", ms=12, mfc="gold", mec="black", zorder=4, label="library preset")
+            ax.annotate(preset.name, (row[xm], row[ym]), xytext=(5, -10), textcoords="offset points", fontsize=7,
+                        path_effects=_OUTLINE)
+    if highlight is not None:
+        for _, row in _highlighted(shown, highlight).iterrows():
+            ax.plot(row[xm], row[ym], "o", ms=16, mfc="none", mec="tab:green", mew=2, zorder=5, label="highlighted")
+    hidden = len(rows) - len(shown)
+    if hidden:
+        note = f"{hidden} cell{'s' if hidden > 1 else ''} with an undefined metric not shown"
+        ax.text(0.99, 0.99, note, transform=ax.transAxes, ha="right", va="top", fontsize=7, color="0.4")
+
+
+def _highlighted(shown: pd.DataFrame, highlight: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``shown`` matching a ``highlight`` row on trace and shared breaker columns."""
+    keys = [c for c in breaker_columns(highlight) if c in shown.columns]
+    if not keys:
+        return shown.iloc[:0]
+    picked = highlight
+    if "trace" in highlight.columns:
+        picked = highlight[(highlight["trace"] == "all") | highlight["trace"].isin(shown["trace"].unique())]
+    merged = shown.reset_index().merge(picked[keys].drop_duplicates(), on=keys, how="inner")
+    return merged.set_index("index")
+
+
+def _draw_baselines(ax: Axes, rows: pd.DataFrame, baselines: pd.DataFrame, x: str, y: str) -> None:
+    """Each baseline policy's mean in this panel's world: a cross, or a line if one metric is NaN."""
+    key = "world" if "world" in rows.columns and "world" in baselines.columns else "trace"
+    mine = baselines[baselines[key].isin(rows[key].unique())]
+    styles = {"no_breaker": ("black", "X"), "oracle": ("tab:olive", "P")}
+    for policy, runs in mine.groupby("policy", sort=False):
+        colour, marker = styles.get(str(policy), ("tab:gray", "D"))
+        mx, my = float(runs[x].astype(float).mean()), float(runs[y].astype(float).mean())
+        label = f"{policy} (mean)"
+        if math.isfinite(mx) and math.isfinite(my):
+            ax.plot(mx, my, marker, ms=9, color=colour, ls="none", zorder=4, label=label)
+        elif math.isfinite(my):
+            ax.axhline(my, color=colour, lw=1.0, ls="--", label=f"{label}, {x} undefined")
+        elif math.isfinite(mx):
+            ax.axvline(mx, color=colour, lw=1.0, ls="--", label=f"{label}, {y} undefined")
+
+
+def plot_tradeoff(
+    summary: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    x: str = "time_to_open_s",
+    y: str = "false_rejections",
+    baselines: pd.DataFrame | None = None,
+    highlight: pd.DataFrame | None = None,
+    presets: Sequence[Preset] = PRESETS,
+) -> pathlib.Path:
+    """Write ``tradeoff-<x>-vs-<y>.png`` (see ``tradeoff_figure``) into ``out_dir``.
+
+    Args:
+        summary: The sweep summary, with ``<x>.mean``, ``<y>.mean`` (and ``.ci_low``/``.ci_high``
+            for error bars) and ``breaker.fail_max`` columns.
+        out_dir: The folder (created if needed).
+        x: The metric across; the Pareto front takes lower as better unless it is
+            ``availability``, ``goodput`` or ``succeeded``.
+        y: The metric up, likewise.
+        baselines: The per-run baselines table (``policy``, ``world``/``trace``, metric
+            columns): each policy's mean is drawn in its world's panel.
+        highlight: Rows to circle (e.g. ``recommend(...)``'s table).
+        presets: Library presets whose cells get a star.
+
+    Returns:
+        The file written.
+    """
+    fig = tradeoff_figure(summary, x=x, y=y, baselines=baselines, highlight=highlight, presets=presets)
+    folder = pathlib.Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"tradeoff-{x}-vs-{y}.png"
+    fig.savefig(path, dpi=_DPI)
+    return path

@@ -1,0 +1,319 @@
+"""``SweepSpec``: a parameter sweep described in TOML (or the built-in default), validated whole
+before anything runs.
+
+A sweep is a grid of dotted options (``breaker.fail_max``, ``workload.rate_rps``,
+``trace.duration_s``, ...) crossed with a list of trace families, each cell simulated
+``replications`` times. Example::
+
+    name = "my-sweep"
+    replications = 5
+    seed = 1
+    horizon_s = 300
+
+    [grid]
+    "breaker.fail_max" = [1, 3, 5, 10]
+    "breaker.reset_timeout" = [1, 5, 30, 60]
+
+    [base]                              # fixed options for every cell
+    "workload.rate_rps" = 200
+    "workload.call_timeout_s" = 2.0
+
+    [[traces]]
+    family = "hard_down"
+    start_s = 30
+    duration_s = 120
+
+    [[traces]]
+    family = "flapping"
+
+Seeds: a run's seed is derived from the root ``seed``, the cell's *world* (its trace and every
+option that is not a breaker option) and the replication number, so every breaker setting
+meets the same random numbers (common random numbers) and any cell can be rerun alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import pathlib
+import tomllib
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from breakerlab.model.config import BreakerConfig
+from breakerlab.model.options import config_fields, config_from_mapping, parse_value
+
+from .errors import InvalidConfigError
+from .families import FAMILIES, family_fields, make_trace_spec
+from .scenario import RetryPolicy, Scenario, Service, Workload
+from .streams import check_seed
+
+__all__ = ["Cell", "SweepSpec", "default_spec", "load_spec", "valid_options"]
+
+TOP_LEVEL = {
+    "name": "shown in the output folder's name and the plots",
+    "replications": "runs per cell, each with its own seed",
+    "seed": "the root seed every run's seed is derived from",
+    "horizon_s": "simulated seconds per run",
+    "bin_s": "time-series bin width",
+    "recovery_window_s": "window after the outage for recovery_load_*",
+    "baselines": "also simulate no-breaker and oracle runs per world (true/false)",
+    "grid": "table of dotted options, each with a list of values",
+    "base": "table of dotted options fixed for every cell",
+    "traces": "array of tables, each with family = NAME and that family's parameters",
+    "objective": "table of metric = weight for the recommendation",
+}
+
+
+def _dataclass_options(prefix: str, cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f"{prefix}.{f.name}": hints[f.name] for f in dataclasses.fields(cls) if f.name != "retry"}
+
+
+def valid_options() -> dict[str, Any]:
+    """Every dotted option a grid or base may set, with its type (``trace.*`` accept any of the
+    chosen families' parameters)."""
+    options: dict[str, Any] = {f"breaker.{name}": kind for name, kind in config_fields().items()}
+    options.update(_dataclass_options("workload", Workload))
+    options.update(_dataclass_options("workload.retry", RetryPolicy))
+    options.update(_dataclass_options("service", Service))
+    for family in FAMILIES:
+        for field in family_fields(family):
+            options.setdefault(f"trace.{field.name}", field.type)
+    return options
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One point of the sweep: a trace family with its parameters and one grid combination.
+
+    Attributes:
+        index: Position in the sweep's canonical order (traces outer, grid inner).
+        trace: The trace family's name.
+        values: Every dotted option this cell sets (base, grid and trace parameters).
+        scenario: The validated scenario.
+        world: Index of the cell's world (trace and non-breaker options).
+        world_key: The world's canonical description (what seeds are derived from).
+    """
+
+    index: int
+    trace: str
+    values: Mapping[str, Any]
+    scenario: Scenario
+    world: int
+    world_key: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepSpec:
+    """A validated sweep: build with ``load_spec``, ``default_spec`` or ``SweepSpec.from_mapping``."""
+
+    name: str = "sweep"
+    replications: int = 5
+    seed: int = 0
+    horizon_s: float = 300.0
+    bin_s: float = 1.0
+    recovery_window_s: float = 10.0
+    baselines: bool = True
+    grid: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    base: tuple[tuple[str, Any], ...] = ()
+    traces: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (("hard_down", ()),)
+    objective: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def from_mapping(cls, document: Mapping[str, Any]) -> SweepSpec:
+        """A spec from a parsed TOML document; every key and value is checked (and every cell's
+        scenario built) before it returns."""
+        unknown = sorted(set(document) - set(TOP_LEVEL))
+        if unknown:
+            raise InvalidConfigError(unknown[0], f"a sweep key ({', '.join(TOP_LEVEL)})", document[unknown[0]])
+        grid_table = _table(document, "grid")
+        base_table = _table(document, "base")
+        grid = []
+        for key, values in grid_table.items():
+            if not isinstance(values, list) or not values:
+                raise InvalidConfigError(f"grid.{key}", "a non-empty list of values", values)
+            grid.append((key, tuple(values)))
+        traces = []
+        raw_traces = document.get("traces", [{"family": "hard_down"}])
+        if not isinstance(raw_traces, list) or not raw_traces:
+            raise InvalidConfigError("traces", "a non-empty array of tables ([[traces]] family = NAME)", raw_traces)
+        for position, entry in enumerate(raw_traces):
+            if not isinstance(entry, dict) or "family" not in entry:
+                raise InvalidConfigError(f"traces[{position}]", "a table with family = NAME", entry)
+            params = {k: v for k, v in entry.items() if k != "family"}
+            traces.append((str(entry["family"]), tuple(params.items())))
+        objective = _table(document, "objective")
+        spec = cls(
+            name=str(document.get("name", "sweep")),
+            replications=document.get("replications", 5),
+            seed=document.get("seed", 0),
+            horizon_s=document.get("horizon_s", 300.0),
+            bin_s=document.get("bin_s", 1.0),
+            recovery_window_s=document.get("recovery_window_s", 10.0),
+            baselines=document.get("baselines", True),
+            grid=tuple(grid),
+            base=tuple(base_table.items()),
+            traces=tuple(traces),
+            objective=tuple((k, v) for k, v in objective.items()),
+        )
+        spec.cells()  # builds and validates every scenario
+        return spec
+
+    def __post_init__(self) -> None:
+        if isinstance(self.replications, bool) or not isinstance(self.replications, int) or self.replications < 1:
+            raise InvalidConfigError("replications", "an int >= 1", self.replications)
+        check_seed(self.seed)
+        if not isinstance(self.baselines, bool):
+            raise InvalidConfigError("baselines", "true or false", self.baselines)
+        if not self.name or any(c in self.name for c in "/\\\0"):
+            raise InvalidConfigError("name", "a non-empty name without slashes", self.name)
+        options = valid_options()
+        seen: set[str] = set()
+        for key, _ in (*self.grid, *self.base):
+            if key in seen:
+                raise InvalidConfigError(key, "set once (in grid or in base, not both)", key)
+            seen.add(key)
+            if key not in options:
+                sections = sorted({k.rsplit(".", 1)[0] for k in options})
+                same = sorted(k for k in options if k.rsplit(".", 1)[0] == key.rsplit(".", 1)[0])
+                listing = ", ".join(same) if same else "sections " + ", ".join(sections)
+                raise InvalidConfigError(key, f"a known option ({listing})", key)
+        for family, _ in self.traces:
+            if family not in FAMILIES:
+                raise InvalidConfigError("traces.family", "one of " + ", ".join(map(repr, FAMILIES)), family)
+        trace_keys = {k.split(".", 1)[1] for k in seen if k.startswith("trace.")}
+        for key in trace_keys:
+            if not any(key in {f.name for f in family_fields(f)} for f, _ in self.traces):
+                families = ", ".join(f for f, _ in self.traces)
+                raise InvalidConfigError(f"trace.{key}", f"a parameter of one of the sweep's traces ({families})", key)
+        for metric, weight in self.objective:
+            from .result import metric_definitions
+
+            if metric not in metric_definitions():
+                raise InvalidConfigError(f"objective.{metric}", "a metric (" + ", ".join(metric_definitions()) + ")", metric)
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+                raise InvalidConfigError(f"objective.{metric}", "a number (the metric's weight)", weight)
+
+    # -- cells -----------------------------------------------------------------------------------
+
+    def cells(self) -> list[Cell]:
+        """Every cell in canonical order (traces outer, grid combinations inner, in file order)."""
+        cells: list[Cell] = []
+        worlds: dict[str, int] = {}
+        keys = [key for key, _ in self.grid]
+        for family, params in self.traces:
+            accepted = {f.name for f in family_fields(family)}
+            for combination in itertools.product(*(values for _, values in self.grid)):
+                values: dict[str, Any] = dict(self.base)
+                values.update(zip(keys, combination))
+                trace_params = dict(params)
+                for key, value in values.items():
+                    if key.startswith("trace.") and key[6:] in accepted:
+                        trace_params[key[6:]] = value
+                values = {k: v for k, v in values.items() if not k.startswith("trace.") or k[6:] in accepted}
+                values.update({f"trace.{k}": v for k, v in trace_params.items()})
+                scenario = self._scenario(len(cells), family, trace_params, values)
+                world_key = json.dumps(
+                    {"trace": family, **{k: v for k, v in values.items() if not k.startswith("breaker.")},
+                     "horizon_s": self.horizon_s, "bin_s": self.bin_s},
+                    sort_keys=True, default=str,
+                )
+                world = worlds.setdefault(world_key, len(worlds))
+                cells.append(Cell(len(cells), family, values, scenario, world, world_key))
+        return cells
+
+    def _scenario(self, index: int, family: str, trace_params: dict[str, Any], values: dict[str, Any]) -> Scenario:
+        try:
+            trace = make_trace_spec(family, **trace_params)
+            breaker = _breaker({k[8:]: v for k, v in values.items() if k.startswith("breaker.")})
+            retry = RetryPolicy(**{k[15:]: v for k, v in values.items() if k.startswith("workload.retry.")})
+            workload = Workload(
+                retry=retry,
+                **{k[9:]: _tuple(v) for k, v in values.items() if k.startswith("workload.") and not k.startswith("workload.retry.")},
+            )
+            service = Service(**{k[8:]: v for k, v in values.items() if k.startswith("service.")})
+            return Scenario(
+                trace=trace, breaker=breaker, workload=workload, service=service, horizon_s=self.horizon_s,
+                bin_s=self.bin_s, recovery_window_s=self.recovery_window_s, name=f"{self.name} cell {index}",
+            )
+        except InvalidConfigError as exc:
+            exc.add_note(f"in cell {index} of sweep {self.name!r}: trace {family!r} with {values}")
+            raise
+
+    def run_seed(self, cell: Cell, replication: int) -> int:
+        """The seed of ``cell``'s run number ``replication`` (0-based)."""
+        digest = hashlib.sha256(cell.world_key.encode()).digest()
+        words = np.frombuffer(digest[:8], dtype=np.uint32).tolist()
+        sequence = np.random.SeedSequence(entropy=self.seed, spawn_key=(*words, replication))
+        return int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+    def as_mapping(self) -> dict[str, Any]:
+        """The spec as TOML-shaped data (what ``from_mapping`` reads)."""
+        return {
+            "name": self.name, "replications": self.replications, "seed": self.seed, "horizon_s": self.horizon_s,
+            "bin_s": self.bin_s, "recovery_window_s": self.recovery_window_s, "baselines": self.baselines,
+            "grid": {k: list(v) for k, v in self.grid},
+            "base": dict(self.base),
+            "traces": [{"family": family, **dict(params)} for family, params in self.traces],
+            "objective": dict(self.objective),
+        }
+
+
+def _table(document: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = document.get(key, {})
+    if not isinstance(value, dict):
+        raise InvalidConfigError(key, "a table ([" + key + "])", value)
+    return value
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(tuple(v) if isinstance(v, list) else v for v in value) if isinstance(value, list) else value
+
+
+def _breaker(values: dict[str, Any]) -> BreakerConfig:
+    typed: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, list):
+            value = ",".join(map(str, value))
+        kind = config_fields().get(name)
+        if isinstance(value, str) and kind is not str:
+            value = parse_value(name, value)
+        typed[name] = value
+    return config_from_mapping(typed)
+
+
+def load_spec(path: str | pathlib.Path) -> SweepSpec:
+    """Read and validate a sweep file."""
+    try:
+        with open(path, "rb") as handle:
+            document = tomllib.load(handle)
+    except OSError as exc:
+        raise InvalidConfigError("--config", "a readable TOML file", str(path), exc.strerror or str(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidConfigError("--config", "valid TOML", str(path), str(exc)) from None
+    return SweepSpec.from_mapping(document)
+
+
+def default_spec() -> SweepSpec:
+    """The built-in sweep: fail_max × reset_timeout over four kinds of outage, four runs each
+    (about a minute on two cores)."""
+    return SweepSpec.from_mapping({
+        "name": "default",
+        "replications": 4,
+        "seed": 2026,
+        "horizon_s": 240.0,
+        "grid": {"breaker.fail_max": [1, 2, 3, 5, 10, 20], "breaker.reset_timeout": [1.0, 5.0, 10.0, 30.0, 60.0]},
+        "base": {"workload.rate_rps": 100.0, "workload.workers": 64, "workload.call_timeout_s": 1.0},
+        "traces": [
+            {"family": "hard_down", "start_s": 30.0, "duration_s": 90.0},
+            {"family": "hang", "start_s": 30.0, "duration_s": 90.0},
+            {"family": "brownout", "start_s": 30.0, "duration_s": 90.0, "error_rate": 0.5},
+            {"family": "flapping", "start_s": 30.0, "duration_s": 120.0, "down_s": 5.0, "up_s": 10.0},
+        ],
+    })

@@ -1,0 +1,257 @@
+"""Sweeps: the spec's validation, seeds, identical results serially / in parallel / on Dask,
+resuming after an interruption, and the summary's confidence intervals."""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from breakerlab.model import InvalidConfigError
+from breakerlab.sim import simulate
+from breakerlab.sim.sweep import plan_tasks, run_sweep
+from breakerlab.sim.sweep_spec import SweepSpec, default_spec, load_spec
+from breakerlab.sim.sweep_store import SweepStore, flatten
+
+SMALL = {
+    "name": "small",
+    "replications": 3,
+    "seed": 7,
+    "horizon_s": 40.0,
+    "grid": {"breaker.fail_max": [1, 5], "breaker.reset_timeout": [1.0, 10.0]},
+    "base": {"workload.rate_rps": 50.0},
+    "traces": [
+        {"family": "hard_down", "start_s": 10.0, "duration_s": 15.0},
+        {"family": "flapping_random", "start_s": 5.0, "duration_s": 30.0},
+    ],
+}
+
+
+def _spec(**changes: object) -> SweepSpec:
+    return SweepSpec.from_mapping({**SMALL, **changes})
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    folder = tmp_path_factory.mktemp("serial") / "out"
+    run_sweep(_spec(), folder, jobs=1)
+    return folder
+
+
+# -- the spec --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"replicas": 3}, "'replicas' must be a sweep key (name, replications, seed"),
+        ({"grid": {"breaker.fail_maxx": [1]}}, "'breaker.fail_maxx' must be a known option (breaker.admit_at_deadline"),
+        ({"grid": {"workload.rate": [1]}}, "'workload.rate' must be a known option (workload.arrivals, workload.call_timeout_s"),
+        ({"grid": {"engine.speed": [1]}}, "'engine.speed' must be a known option (sections breaker, service, trace"),
+        ({"grid": {"breaker.fail_max": [1, 0]}}, "'fail_max' must be an int >= 1 (got 0)"),
+        ({"grid": {"breaker.fail_max": 3}}, "'grid.breaker.fail_max' must be a non-empty list of values (got 3)"),
+        ({"grid": {"trace.period_s": [5.0]}}, "'trace.period_s' must be a parameter of one of the sweep's traces"),
+        ({"base": {"breaker.fail_max": 2}}, "'breaker.fail_max' must be set once (in grid or in base, not both)"),
+        ({"traces": [{"family": "meteor"}]}, "'traces.family' must be one of 'healthy', 'hard_down'"),
+        ({"traces": [{"start_s": 3}]}, "'traces[0]' must be a table with family = NAME"),
+        ({"replications": 0}, "'replications' must be an int >= 1 (got 0)"),
+        ({"objective": {"happiness": 1}}, "'objective.happiness' must be a metric (offered, attempts"),
+        ({"base": {"workload.workers": 0}}, "'workers' must be an int >= 1 (got 0)"),
+    ],
+)
+def test_invalid_sweeps_fail_before_anything_runs(changes: dict[str, object], message: str) -> None:
+    """Unknown keys list the valid ones; invalid values name the key, the rule and the value."""
+    with pytest.raises(InvalidConfigError) as caught:
+        _spec(**changes)
+    assert message in str(caught.value)
+
+
+def test_sweep_files_are_read_and_bad_toml_is_reported(tmp_path: pathlib.Path) -> None:
+    """A TOML sweep file is read into the same spec; a syntax error names the file."""
+    path = tmp_path / "sweep.toml"
+    path.write_text(
+        'name = "small"\nreplications = 3\nseed = 7\nhorizon_s = 40.0\n'
+        '[grid]\n"breaker.fail_max" = [1, 5]\n"breaker.reset_timeout" = [1.0, 10.0]\n'
+        '[base]\n"workload.rate_rps" = 50.0\n'
+        '[[traces]]\nfamily = "hard_down"\nstart_s = 10.0\nduration_s = 15.0\n'
+        '[[traces]]\nfamily = "flapping_random"\nstart_s = 5.0\nduration_s = 30.0\n'
+    )
+    assert load_spec(path) == _spec()
+    path.write_text("name = \n")
+    with pytest.raises(InvalidConfigError, match="'--config' must be valid TOML"):
+        load_spec(path)
+
+
+def test_the_built_in_sweep_is_fail_max_by_reset_timeout_over_four_outages() -> None:
+    """`breakerlab sweep` with no arguments sweeps fail_max × reset_timeout over four outages."""
+    spec = default_spec()
+    assert dict(spec.grid).keys() == {"breaker.fail_max", "breaker.reset_timeout"}
+    assert [family for family, _ in spec.traces] == ["hard_down", "hang", "brownout", "flapping"]
+    assert spec.replications >= 3
+
+
+def test_breaker_settings_share_seeds_and_worlds_do_not() -> None:
+    """A run's seed depends on its world and replication, not on the breaker options (common
+    random numbers), and differs between replications and between traces."""
+    spec = _spec()
+    cells = spec.cells()
+    same_world = [c for c in cells if c.world == cells[0].world]
+    assert len(same_world) == 4
+    assert len({spec.run_seed(c, 0) for c in same_world}) == 1
+    assert spec.run_seed(cells[0], 0) != spec.run_seed(cells[0], 1)
+    assert spec.run_seed(cells[0], 0) != spec.run_seed(cells[-1], 0)
+    assert _spec(seed=8).run_seed(cells[0], 0) != spec.run_seed(cells[0], 0)
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+def test_results_have_one_row_per_cell_and_replication_with_parameters_and_metrics(serial: pathlib.Path) -> None:
+    """results.csv has a row per (cell, replication) with every parameter, the seed and every
+    metric; baselines.csv a row per (world, replication, policy); Parquet matches the CSV."""
+    results = pd.read_csv(serial / "results.csv")
+    assert len(results) == 8 * 3
+    for column in ("cell", "replication", "seed", "trace", "breaker.fail_max", "breaker.reset_timeout",
+                   "workload.rate_rps", "trace.start_s", "time_to_open_s", "false_rejections", "time_in_state_s.open"):
+        assert column in results.columns
+    baselines = pd.read_csv(serial / "baselines.csv")
+    assert len(baselines) == 2 * 3 * 2 and set(baselines["policy"]) == {"no_breaker", "oracle"}
+    parquet = pd.read_parquet(serial / "results.parquet")
+    pd.testing.assert_frame_equal(parquet, results, check_dtype=False)
+
+
+def test_any_cell_can_be_rerun_alone(serial: pathlib.Path) -> None:
+    """Rerunning one cell's scenario with its recorded seed reproduces its row exactly."""
+    spec = _spec()
+    cell = spec.cells()[5]
+    row = SweepStore(serial).read_run("c00005-r002.json")["row"]
+    again = flatten(simulate(cell.scenario, row["seed"], baselines=False).metrics.as_dict())
+    for key, value in again.items():
+        assert row[key] == value or (isinstance(value, float) and math.isnan(value) and math.isnan(row[key]))
+
+
+def test_parallel_and_serial_runs_give_identical_tables(serial: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    """Two local processes write byte-identical tables to a serial run."""
+    run_sweep(_spec(), tmp_path / "parallel", jobs=2)
+    for name in ("results.csv", "summary.csv", "baselines.csv"):
+        assert (tmp_path / "parallel" / name).read_bytes() == (serial / name).read_bytes(), name
+
+
+def test_dask_runs_give_identical_tables(serial: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    """A local Dask cluster (two worker processes) writes byte-identical tables to a serial run."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        run_sweep(_spec(), tmp_path / "dask", scheduler=cluster.scheduler_address)
+    for name in ("results.csv", "summary.csv", "baselines.csv"):
+        assert (tmp_path / "dask" / name).read_bytes() == (serial / name).read_bytes(), name
+
+
+def test_resume_computes_only_what_is_missing(serial: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    """After an interruption, --resume runs only the missing runs and the tables are identical
+    to an uninterrupted sweep's; a folder holding a sweep is never overwritten."""
+    folder = tmp_path / "interrupted"
+    calls = []
+
+    def interrupt(done: int, total: int) -> None:
+        calls.append(done)
+        if done == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(_spec(), folder, jobs=1, progress=interrupt)
+    assert len(SweepStore(folder).finished()) == 10
+    assert not (folder / "results.csv").exists()
+    with pytest.raises(InvalidConfigError, match="add --resume"):
+        run_sweep(_spec(), folder, jobs=1)
+    with pytest.raises(InvalidConfigError, match="'--resume' must be used with the sweep the folder holds"):
+        run_sweep(_spec(seed=99), folder, resume=True)
+    outcome = run_sweep(_spec(), folder, resume=True, jobs=2)
+    assert (outcome.reused, outcome.computed) == (10, len(plan_tasks(_spec())) - 10)
+    for name in ("results.csv", "summary.csv", "baselines.csv"):
+        assert (folder / name).read_bytes() == (serial / name).read_bytes(), name
+
+
+def test_summary_has_means_and_student_t_intervals(serial: pathlib.Path) -> None:
+    """summary.csv gives each cell's mean and 95% t interval over its replications."""
+    results = pd.read_csv(serial / "results.csv")
+    summary = pd.read_csv(serial / "summary.csv")
+    values = results.loc[results["cell"] == 2, "calls_to_unhealthy"].to_numpy(dtype=float)
+    row = summary.loc[summary["cell"] == 2].iloc[0]
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    assert row["n"] == 3
+    assert row["calls_to_unhealthy.mean"] == pytest.approx(values.mean())
+    assert row["calls_to_unhealthy.ci_low"] == pytest.approx(values.mean() - half)
+    assert row["calls_to_unhealthy.ci_high"] == pytest.approx(values.mean() + half)
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def _write_small(tmp_path: pathlib.Path, replications: int = 3, horizon_s: float = 40.0) -> pathlib.Path:
+    path = tmp_path / "small.toml"
+    path.write_text(
+        f'name = "small"\nreplications = {replications}\nseed = 7\nhorizon_s = {horizon_s}\n'
+        '[grid]\n"breaker.fail_max" = [1, 5]\n"breaker.reset_timeout" = [1.0, 10.0]\n'
+        '[base]\n"workload.rate_rps" = 50.0\n'
+        '[[traces]]\nfamily = "hard_down"\nstart_s = 10.0\nduration_s = 15.0\n'
+        '[[traces]]\nfamily = "flapping_random"\nstart_s = 5.0\nduration_s = 30.0\n'
+    )
+    return path
+
+
+def _breakerlab(*args: str, cwd: pathlib.Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "breakerlab.model.cli", *args], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+
+
+def test_sweep_command_names_its_output_folder_and_never_overwrites(tmp_path: pathlib.Path) -> None:
+    """`breakerlab sweep --config F` writes to a new folder it names at the end; a second run
+    gets a numbered folder; bad options exit 2 with a message."""
+    config = _write_small(tmp_path, replications=2, horizon_s=20.0)
+    first = _breakerlab("sweep", "--config", str(config), "--jobs", "1", "--quiet", "--no-plots", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "results written to breakerlab-sweeps/small" in first.stdout
+    second = _breakerlab("sweep", "--config", str(config), "--jobs", "1", "--quiet", "--no-plots", cwd=tmp_path)
+    assert "results written to breakerlab-sweeps/small-2" in second.stdout
+    bad = _breakerlab("sweep", "--resume", cwd=tmp_path)
+    assert bad.returncode == 2 and "'--resume' must be used with --out DIR" in bad.stderr
+    bad = _breakerlab("sweep", "--jobs", "0", cwd=tmp_path)
+    assert bad.returncode == 2 and "'--jobs' must be an int >= 1 (got 0)" in bad.stderr
+
+
+def test_ctrl_c_saves_finished_runs_and_resume_finishes_identically(tmp_path: pathlib.Path) -> None:
+    """Ctrl-C during `breakerlab sweep` exits 130 naming the folder and the resume command;
+    `--resume --out DIR` then finishes with tables identical to an uninterrupted sweep."""
+    config = _write_small(tmp_path, replications=6, horizon_s=120.0)
+    folder = tmp_path / "interrupted"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "breakerlab.model.cli", "sweep", "--config", str(config), "--out", str(folder),
+         "--jobs", "2", "--quiet", "--no-plots"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(SweepStore(folder).finished()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # the whole process group, as a terminal's Ctrl-C does
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert f"breakerlab sweep --resume --out {folder}" in stderr and "Traceback" not in stderr
+    saved = len(SweepStore(folder).finished())
+    assert 3 <= saved < len(plan_tasks(load_spec(config)))
+    resumed = _breakerlab("sweep", "--resume", "--out", str(folder), "--jobs", "2", "--quiet", "--no-plots", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{saved} reused from earlier runs" in resumed.stdout
+    reference = tmp_path / "reference"
+    run_sweep(load_spec(config), reference, jobs=2)
+    for name in ("results.csv", "summary.csv", "baselines.csv"):
+        assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
