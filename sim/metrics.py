@@ -147,6 +147,7 @@ def collect(run: Run) -> RunResult:
         admitted=run.admitted,
         rejected=run.rejected,
         pool_full=run.pool_full,
+        failed_calls=len(run.failed_at) - run.pool_full,
         succeeded=run.succeeded,
         failed=run.resolved - run.succeeded,
         unfinished=offered - run.resolved,

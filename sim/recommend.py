@@ -40,13 +40,15 @@ __all__ = [
 #: Metrics where a higher value is better; every other metric is better lower.
 HIGHER_IS_BETTER: frozenset[str] = frozenset({"availability", "goodput", "succeeded"})
 
-#: "Requests harmed": calls sent to a failing service (wasted work that mostly fails or times
-#: out while holding a worker) plus good calls the breaker turned away. Both are counts of
-#: requests, so equal weights need no unit conversion, and both are defined on every run (unlike
-#: ``time_to_open_s``, undefined when the breaker never opens), so no run is dropped. The first
-#: rewards a breaker that trips early; the second punishes one that trips needlessly or stays open
-#: too long, which is the trade-off the two knobs control.
-DEFAULT_OBJECTIVE: Mapping[str, float] = {"calls_to_unhealthy": 1.0, "false_rejections": 1.0}
+#: "Requests harmed by the breaker's choices": calls it let through that failed (wasted work that
+#: holds a worker until it errors or times out) plus good calls it turned away. Both are counts
+#: of attempts, so equal weights need no unit conversion, and both are defined on every run
+#: (unlike ``time_to_open_s``, undefined when the breaker never opens), so no run is dropped.
+#: The first rewards a breaker that trips early and stays open while the service is down; the
+#: second punishes one that trips needlessly or stays open after it recovers: the trade-off
+#: ``fail_max`` and ``reset_timeout`` control. (``calls_to_unhealthy`` would count the calls that
+#: succeed during a brownout as harm too.)
+DEFAULT_OBJECTIVE: Mapping[str, float] = {"failed_calls": 1.0, "false_rejections": 1.0}
 
 _STATS = (".mean", ".ci_low", ".ci_high")
 _LEVEL = 0.95

@@ -33,6 +33,7 @@ class Metrics:
     admitted: int = _doc("attempts the breaker admitted (sent to the service)")
     rejected: int = _doc("attempts the breaker rejected")
     pool_full: int = _doc("attempts that found no free worker and no queue room (failed at once)")
+    failed_calls: int = _doc("admitted attempts that failed (errors and timeouts): calls wasted on the service")
     succeeded: int = _doc("requests answered successfully within call_timeout_s (by any attempt)")
     failed: int = _doc("requests that ended without a success (errors, timeouts, rejections)")
     unfinished: int = _doc("requests still unresolved when the run ended (should be 0)")

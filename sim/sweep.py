@@ -77,7 +77,7 @@ def plan_tasks(spec: SweepSpec) -> list[Task]:
             labels = _labels(cell, replication, seed, breaker=True)
             tasks.append(Task(run_name("c", cell.index, replication), cell.scenario, seed, False, replication == 0, labels))
     if spec.baselines:
-        first_of_world = {}
+        first_of_world: dict[int, Cell] = {}
         for cell in cells:
             first_of_world.setdefault(cell.world, cell)
         for world, cell in sorted(first_of_world.items()):
@@ -139,10 +139,10 @@ def _dask(tasks: list[Task], scheduler: str) -> Iterator[tuple[str, dict[str, An
         raise InvalidConfigError(
             "--scheduler", "usable with Dask installed", scheduler, "pip install 'breakerlab[dask]'"
         ) from None
-    with Client(scheduler) as client:
+    with Client(scheduler) as client:  # type: ignore[no-untyped-call]
         futures = client.map(execute_task, tasks, pure=False)
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 yield future.result()
         finally:
             client.cancel(futures)

@@ -58,7 +58,7 @@ def sweep_command(subparsers: Any) -> None:
     parser.add_argument(
         "--objective", metavar="METRIC=WEIGHT,...",
         help="what the recommendation minimises (default: the file's [objective], else "
-        "calls_to_unhealthy=1,false_rejections=1)",
+        "failed_calls=1,false_rejections=1)",
     )
     parser.add_argument("--no-plots", action="store_true", help="write the tables only")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -161,7 +161,7 @@ def _run_plot(args: argparse.Namespace) -> int:
     from .sweep_report import draw_report
 
     store = SweepStore(args.folder)
-    spec = store.load_spec()
+    spec = store.load_spec("RESULTS_DIR")
     if not (store.root / "results.csv").exists():
         raise InvalidConfigError(
             "RESULTS_DIR", "a finished sweep (with results.csv)", args.folder,

@@ -358,7 +358,7 @@ def _highlighted(shown: pd.DataFrame, highlight: pd.DataFrame) -> pd.DataFrame:
     picked = highlight
     if "trace" in highlight.columns:
         picked = highlight[(highlight["trace"] == "all") | highlight["trace"].isin(shown["trace"].unique())]
-    merged = shown.reset_index().merge(picked[keys].drop_duplicates(), on=keys, how="inner")
+    merged = shown.copy().reset_index().merge(picked[keys].drop_duplicates(), on=keys, how="inner")
     return merged.set_index("index")
 
 

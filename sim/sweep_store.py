@@ -91,11 +91,11 @@ class SweepStore:
         document = {"spec": spec.as_mapping(), "version": importlib.metadata.version("breakerlab")}
         _atomic_write(self.root / SPEC_FILE, json.dumps(document, indent=2, default=str) + "\n")
 
-    def load_spec(self) -> SweepSpec:
-        """The spec of the sweep in this folder."""
+    def load_spec(self, field: str = "--out") -> SweepSpec:
+        """The spec of the sweep in this folder (``field`` names the folder in errors)."""
         path = self.root / SPEC_FILE
         if not path.exists():
-            raise InvalidConfigError("--out", "a folder holding a sweep (with sweep.json)", str(self.root))
+            raise InvalidConfigError(field, "a folder holding a sweep (with sweep.json)", str(self.root))
         document = json.loads(path.read_text(encoding="utf-8"))
         return SweepSpec.from_mapping(document["spec"])
 

@@ -255,3 +255,28 @@ def test_ctrl_c_saves_finished_runs_and_resume_finishes_identically(tmp_path: pa
     run_sweep(load_spec(config), reference, jobs=2)
     for name in ("results.csv", "summary.csv", "baselines.csv"):
         assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+def test_sweep_writes_plots_and_a_recommendation_and_plot_redraws_them(tmp_path: pathlib.Path) -> None:
+    """A sweep writes heatmaps, the trade-off plot, a timeline per trace and the recommendation;
+    `breakerlab plot DIR` redraws the same files from the saved results without simulating."""
+    config = _write_small(tmp_path, replications=2, horizon_s=30.0)
+    out = _breakerlab("sweep", "--config", str(config), "--out", "done", "--jobs", "1", "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    plots = sorted(p.name for p in (tmp_path / "done" / "plots").glob("*.png"))
+    assert "heatmap-time_to_open_s.png" in plots and "heatmap-false_rejections.png" in plots
+    assert any(p.startswith("tradeoff-") for p in plots)
+    assert sum(p.startswith("timeline-") for p in plots) == 2
+    recommendation = (tmp_path / "done" / "recommendation.txt").read_text()
+    assert "hard_down: fail_max=" in recommendation and "objective (lower is better)" in recommendation
+    assert recommendation.strip().splitlines()[-1] in out.stdout
+    for path in (tmp_path / "done" / "plots").glob("*.png"):
+        path.unlink()
+    runs_before = sorted((tmp_path / "done" / "runs").iterdir())
+    redrawn = _breakerlab("plot", "done", "--objective", "time_to_open_s=1,false_rejections=0.1", cwd=tmp_path)
+    assert redrawn.returncode == 0, redrawn.stderr
+    assert sorted(p.name for p in (tmp_path / "done" / "plots").glob("*.png")) == plots
+    assert sorted((tmp_path / "done" / "runs").iterdir()) == runs_before
+    assert "0.1 × false_rejections" in redrawn.stdout
+    missing = _breakerlab("plot", "nowhere", cwd=tmp_path)
+    assert missing.returncode == 2 and "'RESULTS_DIR' must be a folder holding a sweep" in missing.stderr

@@ -30,6 +30,9 @@ TRACES = {"hard_down": 2.0, "flapping": 8.0}  # trace -> weight of reset_timeout
 FAIL_MAX = (1, 3, 5)
 RESET = (1.0, 5.0, 60.0)
 REPLICATIONS = 4
+#: The synthetic tables' objective (they have calls_to_unhealthy, not failed_calls).
+OBJECTIVE = {"calls_to_unhealthy": 1.0, "false_rejections": 1.0}
+
 METRICS = ("time_to_open_s", "calls_to_unhealthy", "time_to_close_s", "false_rejections",
            "false_trips_per_hour", "availability")
 
@@ -185,7 +188,7 @@ def test_plot_tradeoff_writes_a_png_with_front_presets_baselines_and_highlight(
         "policy": ["no_breaker", "oracle"] * 2, "time_to_open_s": [math.nan] * 4,
         "false_rejections": [0.0, 0.0, 0.0, 0.0],
     })
-    best = recommend(rows, DEFAULT_OBJECTIVE)
+    best = recommend(rows, OBJECTIVE)
     path = plot_tradeoff(summary, tmp_path, baselines=baselines, highlight=best)
     assert path.name == "tradeoff-time_to_open_s-vs-false_rejections.png"
     assert path.read_bytes()[:4] == b"\x89PNG"
@@ -201,7 +204,7 @@ def test_plot_tradeoff_writes_a_png_with_front_presets_baselines_and_highlight(
 
 def test_recommend_picks_the_cell_minimising_the_formula(rows: pd.DataFrame) -> None:
     """Per trace, recommend picks the setting whose noise-free objective is smallest."""
-    table = recommend(rows, DEFAULT_OBJECTIVE)
+    table = recommend(rows, OBJECTIVE)
     assert list(table["trace"]) == list(TRACES)
     for _, row in table.iterrows():
         expected = min(itertools.product(FAIL_MAX, RESET),
@@ -215,7 +218,7 @@ def test_recommend_picks_the_cell_minimising_the_formula(rows: pd.DataFrame) -> 
 
 def test_recommend_confidence_intervals_are_finite_and_ordered(rows: pd.DataFrame) -> None:
     """objective_ci_low <= objective_mean <= objective_ci_high, all finite, per trace and overall."""
-    for table in (recommend(rows, DEFAULT_OBJECTIVE), recommend_overall(rows, DEFAULT_OBJECTIVE)):
+    for table in (recommend(rows, OBJECTIVE), recommend_overall(rows, OBJECTIVE)):
         low, mean, high = (table[c].to_numpy(dtype=float) for c in
                            ("objective_ci_low", "objective_mean", "objective_ci_high"))
         assert np.isfinite([low, mean, high]).all()
@@ -224,7 +227,7 @@ def test_recommend_confidence_intervals_are_finite_and_ordered(rows: pd.DataFram
 
 def test_recommend_overall_weighs_trace_families_equally(rows: pd.DataFrame) -> None:
     """recommend_overall picks the setting minimising the objective averaged over trace families."""
-    table = recommend_overall(rows, DEFAULT_OBJECTIVE)
+    table = recommend_overall(rows, OBJECTIVE)
     expected = min(itertools.product(FAIL_MAX, RESET),
                    key=lambda fr: sum(_calls(*fr) + _false_rejections(t, *fr) for t in TRACES))
     assert table["trace"].tolist() == ["all"]
@@ -243,12 +246,12 @@ def _two_cells(second: list[float]) -> pd.DataFrame:
 
 def test_runner_up_overlaps_tells_a_clear_choice_from_a_tie() -> None:
     """runner_up_overlaps is False when the runner-up is far worse and True when it is about as good."""
-    clear = recommend(_two_cells([30.0, 31.0, 29.0, 30.0]), DEFAULT_OBJECTIVE)
-    tied = recommend(_two_cells([10.5, 9.5, 11.5, 9.5]), DEFAULT_OBJECTIVE)
+    clear = recommend(_two_cells([30.0, 31.0, 29.0, 30.0]), OBJECTIVE)
+    tied = recommend(_two_cells([10.5, 9.5, 11.5, 9.5]), OBJECTIVE)
     assert clear["cell"].tolist() == [0] and not clear["runner_up_overlaps"].iloc[0]
     assert clear["runner_up_mean"].iloc[0] == pytest.approx(30.0)
     assert tied["runner_up_overlaps"].iloc[0]
-    assert "runner-up's interval overlaps" in format_recommendation(tied, DEFAULT_OBJECTIVE)
+    assert "runner-up's interval overlaps" in format_recommendation(tied, OBJECTIVE)
 
 
 def test_recommend_leaves_out_undefined_runs_only_when_allowed(rows: pd.DataFrame) -> None:
@@ -291,7 +294,7 @@ def test_parse_objective_errors_name_the_term(text: str, message: str) -> None:
 
 def test_format_recommendation_names_trace_parameters_and_interval(rows: pd.DataFrame) -> None:
     """format_recommendation gives the objective, then per trace its settings, objective, interval and run count."""
-    text = format_recommendation(recommend(rows, DEFAULT_OBJECTIVE), DEFAULT_OBJECTIVE)
+    text = format_recommendation(recommend(rows, OBJECTIVE), OBJECTIVE)
     lines = text.splitlines()
     assert lines[0] == "objective (lower is better): 1 × calls_to_unhealthy + 1 × false_rejections per run"
     assert lines[1].startswith("hard_down: fail_max=1, reset_timeout=5 s: objective ")
@@ -311,3 +314,10 @@ def test_presets_map_library_defaults_onto_breaker_configs() -> None:
         preset_named("polly")
     with pytest.raises(InvalidConfigError, match="'fail_max' must be an integer >= 1"):
         Preset(name="x", fail_max=0, reset_timeout_s=1.0, note="")
+
+
+def test_the_default_objective_weighs_real_metrics() -> None:
+    """DEFAULT_OBJECTIVE names metrics the simulator reports, each weighed positively."""
+    from breakerlab.sim.recommend import metric_names
+
+    assert set(DEFAULT_OBJECTIVE) <= set(metric_names()) and all(w > 0 for w in DEFAULT_OBJECTIVE.values())

@@ -1,0 +1,210 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Sweeping `fail_max` × `reset_timeout`
+#
+# Which breaker settings suit which outages? A *sweep* simulates every combination of a
+# grid of settings (the *cells*) against a few kinds of outage, several times each with
+# different random numbers (the *replications*), and summarises each cell with a mean and a
+# 95% confidence interval. This notebook runs a small sweep, reads its tables, draws its
+# report (heatmaps, trade-off plots, timelines) and asks for a recommendation.
+#
+# The same sweep runs from a shell with `breakerlab sweep --config sweep.toml`; the dictionary
+# below is that TOML file's content.
+
+# %%
+import os
+
+SCALE = os.environ.get("BREAKERLAB_NOTEBOOK_SCALE", "full")  # "small": a 2×2 grid, 2 replications
+
+import pathlib
+import tempfile
+
+import pandas as pd
+from IPython.display import Image, display
+
+from breakerlab.sim import simulate
+from breakerlab.sim.recommend import parse_objective
+from breakerlab.sim.sweep import run_sweep
+from breakerlab.sim.sweep_report import draw_report
+from breakerlab.sim.sweep_spec import SweepSpec
+
+# %% [markdown]
+# ## The sweep
+#
+# Three outages, each starting at `start_s` and lasting `duration_s`: a hard outage (every
+# call fails fast), a brownout (half the calls fail) and a flapping service (down 5 s, up
+# 10 s). The caller sends 100 requests/s through 64 workers with a 1 s timeout. At full
+# scale the grid includes the settings of three well-known libraries (pybreaker's 5/60 s,
+# and approximations of Hystrix's and Resilience4j's defaults), which the plots mark.
+#
+# Every run's seed is derived from the root `seed`, the cell's *world* (its outage and
+# every non-breaker option) and the replication number. So all breaker settings meet the
+# same random numbers in a world (common random numbers: differences between cells are due
+# to the settings, not to luck), and any cell can be rerun alone.
+
+# %%
+if SCALE == "full":
+    grid = {"breaker.fail_max": [1, 2, 5, 10, 20, 50], "breaker.reset_timeout": [1.0, 5.0, 15.0, 30.0, 60.0]}
+    replications, horizon_s, start_s, duration_s = 5, 240.0, 30.0, 120.0
+else:
+    grid = {"breaker.fail_max": [2, 10], "breaker.reset_timeout": [5.0, 30.0]}
+    replications, horizon_s, start_s, duration_s = 2, 120.0, 20.0, 60.0
+
+spec = SweepSpec.from_mapping({
+    "name": "notebook",
+    "replications": replications,
+    "seed": 2026,
+    "horizon_s": horizon_s,
+    "grid": grid,
+    "base": {"workload.rate_rps": 100.0, "workload.workers": 64, "workload.call_timeout_s": 1.0},
+    "traces": [
+        {"family": "hard_down", "start_s": start_s, "duration_s": duration_s},
+        {"family": "brownout", "start_s": start_s, "duration_s": duration_s, "error_rate": 0.5},
+        {"family": "flapping", "start_s": start_s, "duration_s": duration_s, "down_s": 5.0, "up_s": 10.0},
+    ],
+})
+print(f"{len(spec.cells())} cells × {spec.replications} replications")
+
+# %% [markdown]
+# ## Running it
+#
+# `run_sweep` runs every (cell, replication) as an independent task on `jobs` local
+# processes (or a Dask cluster), saves each finished run to its own file, and assembles the
+# tables. The baselines (`no_breaker`, `oracle`) do not depend on the breaker's settings, so
+# they run once per world and replication. An interrupted sweep can be finished with
+# `resume=True`.
+
+# %%
+scratch = tempfile.TemporaryDirectory()
+folder = pathlib.Path(scratch.name) / spec.name
+outcome = run_sweep(spec, folder, jobs=2)
+print(f"{outcome.tasks} runs; tables: {', '.join(sorted(outcome.tables))}")
+
+# %% [markdown]
+# ## The tables
+#
+# `results.csv` has one row per run: the cell, its world, the trace, the replication, the
+# seed, every option the cell sets, and every metric. A few columns:
+
+# %%
+results = pd.read_csv(folder / "results.csv")
+results[
+    ["cell", "trace", "replication", "seed", "breaker.fail_max", "breaker.reset_timeout",
+     "calls_to_unhealthy", "false_rejections", "availability"]
+].head(8)
+
+# %% [markdown]
+# Any row can be replayed on its own: the cell's scenario and the row's seed give the same
+# run, bit for bit.
+
+# %%
+row = results.iloc[-1]
+replayed = simulate(spec.cells()[int(row["cell"])].scenario, int(row["seed"]), baselines=False)
+print(f"cell {row['cell']}, seed {row['seed']}: calls_to_unhealthy {row['calls_to_unhealthy']} in the table, "
+      f"{replayed.metrics.calls_to_unhealthy} replayed")
+
+# %% [markdown]
+# `summary.csv` has one row per cell: for every metric its mean over the replications and a
+# 95% confidence interval (`.ci_low`, `.ci_high`; a Student t interval, so it needs at least
+# two replications, and it is wide with few). A run where a metric is undefined (for
+# example `time_to_open_s` when the breaker never opened) is left out of that metric's mean.
+
+# %%
+summary = pd.read_csv(folder / "summary.csv")
+columns = ["trace", "breaker.fail_max", "breaker.reset_timeout", "n"]
+for metric in ["calls_to_unhealthy", "false_rejections"]:
+    columns += [f"{metric}.mean", f"{metric}.ci_low", f"{metric}.ci_high"]
+summary[columns].round(1).head(8)
+
+# %% [markdown]
+# ## The report
+#
+# What is a good setting? That depends on what you are trying to avoid. The objective here
+# counts harmed requests: calls sent to the failing service (wasted work that fails or times
+# out while holding a worker) plus good calls the breaker turned away, with equal weights.
+# The first rewards a breaker that trips early and stays open; the second one that trips
+# only when it must and closes soon. `draw_report` writes the plots under `plots/`, ranks the
+# cells by the objective, and returns the ranking and a recommendation.
+
+# %%
+objective = parse_objective("calls_to_unhealthy=1,false_rejections=1")
+report = draw_report(folder, objective)
+print(report.recommendation)
+
+# %%
+report.table
+
+# %% [markdown]
+# **Reading the recommendation.** For each outage, the recommended cell has the lowest mean
+# objective; its interval is a 95% confidence interval of that mean. When the runner-up's
+# interval overlaps it, the sweep cannot tell the two apart: more replications, or a finer
+# grid around the winner, would. Different outages usually want different settings: the
+# setting recommended across all of them is a compromise, and the per-outage rows show what
+# it costs in each.
+#
+# ## Heatmaps
+#
+# One heatmap per metric, one panel per outage: `fail_max` up the side, `reset_timeout`
+# across, each cell coloured by that metric's mean and labelled with it. The colour scale is
+# shared by the panels and turned so that yellow is always the good end, whether the metric
+# is better low (calls to the failing service) or high (availability). Grey hatching marks a
+# cell where the metric is undefined. Stars mark library presets that sit on a grid cell;
+# a hollow circle marks the nearest cell to one that does not.
+#
+# What to look for: `calls_to_unhealthy` grows with `fail_max` (more failures before the
+# trip) and shrinks as `reset_timeout` grows (fewer probes); `false_rejections` grows with
+# `reset_timeout` (open longer after the outage ends, and through the up periods of a flapping
+# service). The good settings are yellow in both maps.
+
+# %%
+heatmaps = {path.name: path for path in report.plots if path.name.startswith("heatmap-")}
+for name in ["heatmap-calls_to_unhealthy.png", "heatmap-false_rejections.png", "heatmap-availability.png"]:
+    if name in heatmaps:
+        display(Image(filename=heatmaps[name]))
+
+# %% [markdown]
+# ## Trade-off plots
+#
+# One point per cell, one metric against another, with 95% confidence bars. The red step
+# line is the *Pareto front*: cells that no other cell beats on both metrics at once,
+# labelled `fail_max/reset_timeout`. Every cell off the front is dominated: some cell on the
+# front is at least as good on both. The choice along the front is the trade-off, and the
+# objective's weights pick a point on it (the circled cell is the recommendation). Crosses
+# are the baselines: `no_breaker` has no rejections but sends every call to the failing
+# service; the oracle is the ideal corner.
+
+# %%
+for path in report.plots:
+    if path.name.startswith("tradeoff-"):
+        display(Image(filename=path))
+
+# %% [markdown]
+# ## Timelines
+#
+# The sweep keeps the time series of each cell's first replication, so the report can draw
+# timelines (read them as in notebook 02) without simulating again.
+
+# %%
+timelines = [path for path in report.plots if path.name.startswith("timeline-")]
+for path in timelines[:3]:
+    display(Image(filename=path))
+
+# %% [markdown]
+# The sweep's folder was a temporary one; remove it.
+
+# %%
+scratch.cleanup()

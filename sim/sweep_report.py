@@ -1,0 +1,125 @@
+"""A finished sweep's report: heatmaps, the trade-off plot, the recommendation and the timeline
+of each recommended setting, drawn from the saved tables and run files (nothing is simulated).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from .errors import InvalidConfigError
+from .plot import plot_timeline
+from .recommend import format_recommendation, recommend, recommend_overall
+from .result import BREAKER, Metrics, RunResult, SimResult, TimeSeries, metric_definitions
+from .streams import stream
+from .sweep_plots import plot_heatmaps, plot_tradeoff
+from .sweep_spec import SweepSpec
+from .sweep_store import SweepStore, run_name
+
+__all__ = ["Report", "draw_report", "load_result"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """What ``draw_report`` wrote.
+
+    Attributes:
+        plots: Every PNG written (under ``RESULTS_DIR/plots``).
+        recommendation: The recommendation as readable lines (also in ``recommendation.txt``).
+        table: The recommendation per trace family and overall (also ``recommendation.csv``).
+        notes: Plots that could not be drawn for this sweep, and why.
+    """
+
+    plots: list[pathlib.Path]
+    recommendation: str
+    table: pd.DataFrame
+    notes: list[str]
+
+
+def load_result(store: SweepStore, spec: SweepSpec, cell: int) -> SimResult:
+    """Replication 0 of ``cell`` as a ``SimResult`` (metrics and time series from its run file;
+    the trace rebuilt from the recorded seed), for ``plot_timeline``."""
+    scenario = spec.cells()[cell].scenario
+    payload = store.read_run(run_name("c", cell, 0))
+    row = payload["row"]
+    values: dict[str, Any] = {}
+    for name in metric_definitions():
+        value = row.get(name)
+        values[name] = None if isinstance(value, float) and math.isnan(value) else value
+    values["time_in_state_s"] = {
+        key.split(".", 1)[1]: value for key, value in row.items() if key.startswith("time_in_state_s.") and value
+    }
+    raw = payload["series"]
+    series = TimeSeries(
+        bin_s=raw["bin_s"],
+        admitted=_array(raw["admitted"]),
+        rejected=_array(raw["rejected"]),
+        succeeded=_array(raw["succeeded"]),
+        failed=_array(raw["failed"]),
+        pool_mean=_array(raw["pool_mean"]),
+        pool_peak=_array(raw["pool_peak"]),
+        state_changes=tuple((float(t), str(s)) for t, s in raw["state_changes"]),
+    )
+    trace = scenario.trace.build(scenario.horizon_s, stream(row["seed"], "trace"))
+    run = RunResult(policy=BREAKER, metrics=Metrics(**values), series=series)
+    return SimResult(scenario=scenario, seed=int(row["seed"]), trace=trace, runs={BREAKER: run})
+
+
+def _array(values: list[float]) -> Any:
+    import numpy as np
+
+    return np.asarray(values)
+
+
+def draw_report(folder: str | os.PathLike[str], objective: Mapping[str, float]) -> Report:
+    """Draw every plot of the sweep in ``folder`` and write its recommendation.
+
+    Args:
+        folder: A finished sweep's folder.
+        objective: ``{metric: weight}`` the recommendation minimises.
+    """
+    store = SweepStore(folder)
+    spec = store.load_spec()
+    tables = store.tables()
+    if "results" not in tables:
+        raise InvalidConfigError("RESULTS_DIR", "a finished sweep (with results.csv)", str(folder))
+    rows, summary = tables["results"], tables["summary"]
+    plots_dir = store.root / "plots"
+    plots: list[pathlib.Path] = []
+    notes: list[str] = []
+
+    try:
+        plots += plot_heatmaps(summary, plots_dir)
+    except InvalidConfigError as exc:
+        notes.append(f"no heatmaps: {exc}")
+
+    table = recommend(rows, objective)
+    if rows["trace"].nunique() > 1:
+        table = pd.concat([table, recommend_overall(rows, objective)], ignore_index=True)
+    text = format_recommendation(table, objective)
+    (store.root / "recommendation.txt").write_text(text + "\n", encoding="utf-8")
+    table.to_csv(store.root / "recommendation.csv", index=False)
+
+    try:
+        plots.append(plot_tradeoff(summary, plots_dir, baselines=tables.get("baselines"), highlight=table))
+    except InvalidConfigError as exc:
+        notes.append(f"no trade-off plot: {exc}")
+
+    for _, best in table[table["trace"] != "all"].iterrows():
+        cell = best["cell"]
+        if pd.isna(cell):
+            continue
+        result = load_result(store, spec, int(cell))
+        path = plots_dir / f"timeline-{best['trace']}-cell{int(cell)}.png"
+        title = f"{best['trace']}: recommended " + ", ".join(
+            f"{c.removeprefix('breaker.')}={best[c]:g}" for c in table.columns if c.startswith("breaker.")
+        ) + f" (seed {result.seed})"
+        plot_timeline(result, path, title=title)
+        plots.append(path)
+    return Report(plots=plots, recommendation=text, table=table, notes=notes)
