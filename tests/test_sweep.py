@@ -280,3 +280,35 @@ def test_sweep_writes_plots_and_a_recommendation_and_plot_redraws_them(tmp_path:
     assert "0.1 × false_rejections" in redrawn.stdout
     missing = _breakerlab("plot", "nowhere", cwd=tmp_path)
     assert missing.returncode == 2 and "'RESULTS_DIR' must be a folder holding a sweep" in missing.stderr
+
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_the_sweep_file_documented_in_sim_readme_is_valid(tmp_path: pathlib.Path) -> None:
+    """The TOML example in sim/README.md is a valid sweep (every cell builds)."""
+    import re
+
+    block = re.search(r"```toml\n(.*?)```", (ROOT / "sim" / "README.md").read_text(), re.DOTALL)
+    assert block is not None
+    path = tmp_path / "example.toml"
+    path.write_text(block.group(1))
+    spec = load_spec(path)
+    assert len(spec.cells()) == 3 * 2 * 2 and spec.objective
+
+
+def test_the_readme_main_command_runs_the_built_in_sweep(tmp_path: pathlib.Path) -> None:
+    """The README's main command ends in `breakerlab sweep`, which runs the built-in sweep and
+    names the folder holding its tables, plots and recommendation."""
+    readme = (ROOT / "README.md").read_text()
+    command = readme.split("<!-- main-command -->", 1)[1].split("```sh\n", 1)[1].split("\n", 1)[0]
+    assert command.endswith(".venv/bin/breakerlab sweep")
+    out = _breakerlab("sweep", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    folder = tmp_path / "breakerlab-sweeps" / "default"
+    assert out.stdout.strip().endswith("results written to breakerlab-sweeps/default")
+    results = pd.read_csv(folder / "results.csv")
+    assert len(results) == 6 * 5 * 4 * 4 and results["unfinished"].eq(0).all()
+    assert len(list((folder / "plots").glob("heatmap-*.png"))) >= 6
+    assert len(list((folder / "plots").glob("timeline-*.png"))) == 4
+    assert (folder / "recommendation.txt").read_text().startswith("objective (lower is better)")
