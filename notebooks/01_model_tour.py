@@ -51,8 +51,8 @@ from breakerlab.model.diagram import mermaid
 # Generated from the `transitions` machine built for the default configuration (the same
 # diagram `breakerlab diagram` prints). Each arrow is `trigger: cause`: the event the caller
 # sends (`acquire`, `record_failure`, `record_success`, or a manual `force_open` / `disable` /
-# `reset`) and the table row that fires. JupyterLab (4.1 or newer), VS Code and GitHub draw
-# the Mermaid block; elsewhere you see its text.
+# `reset`) and the table row that fires. JupyterLab 4.1 or newer draws the Mermaid block;
+# elsewhere you see its text (paste it into https://mermaid.live to draw it).
 #
 # How to read it for the everyday path: **closed** trips to **open** on `record_failure`
 # when the trip rule is met; **open** becomes **half_open** on the first `acquire` at or
@@ -65,10 +65,18 @@ display(Markdown(f"```mermaid\n{mermaid(BreakerConfig())}\n```"))
 # %% [markdown]
 # ## States and options
 #
-# The states, as the `State` enum (lower-case string values):
+# | state | admits | meaning |
+# | --- | --- | --- |
+# | `closed` | every call | normal operation; outcomes feed the trip rule |
+# | `open` | nothing until the deadline | calls are rejected with `CircuitOpenError(remaining_s)` |
+# | `half_open` | up to `half_open_max_calls` probes | probes decide between `closed` and `open` |
+# | `forced_open` | nothing, ever | manual: `force_open()`; left only by `reset()` or `disable()` |
+# | `disabled` | every call, nothing counted | manual: `disable()`; left only by `reset()` or `force_open()` |
+#
+# In code they are the `State` enum, with lower-case string values:
 
 # %%
-pd.DataFrame({"state": [state.value for state in State]})
+[state.value for state in State]
 
 # %% [markdown]
 # Every behaviour on which breaker libraries disagree is an option of `BreakerConfig`

@@ -60,22 +60,27 @@ from breakerlab.sim.plot import plot_timeline
 # %% [markdown]
 # ## The scenarios
 #
-# Faults start at `START` and last `DURATION` seconds, in a run of `HORIZON` seconds (all
-# halved at small scale). Two families need more than the defaults:
+# Faults start at `START` and last `DURATION` seconds, in a run of `HORIZON` seconds (about
+# halved at small scale). The outages last 115 s (57 s at small scale) rather than a round
+# 120 s on purpose: the breaker probes every 10 s from its trip, a moment after the fault
+# starts, so a fault lasting an exact multiple of 10 s would always end just before a probe,
+# and every close would look instant. Two families need more than the defaults:
 #
-# - **latency_spike**: calls succeed, only slowly, so a breaker that counts failures never
-#   trips. It gets a *slow-call* breaker instead: over the last 50 outcomes (at least 20), it
-#   opens when half of them are failures or took longer than 0.5 s.
+# - **latency_spike**: calls succeed, only slowly, and a breaker that counts failures sees
+#   nothing until they hit the call timeout. It gets a *slow-call* breaker instead: over its
+#   last 50 outcomes (once it has 20), it opens when half of them are failures, or half took
+#   longer than 0.5 s.
 # - **capacity_loss** and **load_spike** need a service with finite capacity
 #   (`Service(kind="capacity")`: 10 servers and a queue, about 190 calls/s at full capacity),
 #   called at 150 requests/s by a pool of 512 workers. On this kind of service, load the
 #   caller sends makes the service slower, so shedding it matters.
 #
-# The replay runs `sim/data/example-incident.csv`, a database failover measured in
-# production: a slow degradation, a hang, a hard failure, then a ramp back over four minutes.
+# The replay runs `sim/data/example-incident.csv`, the example incident shipped with the
+# simulator (a database failover): a slow degradation, a hang, a hard failure, then a ramp
+# back over nearly four minutes.
 
 # %%
-START, DURATION, HORIZON = (60.0, 120.0, 300.0) if SCALE == "full" else (30.0, 60.0, 150.0)
+START, DURATION, HORIZON = (60.0, 115.0, 300.0) if SCALE == "full" else (30.0, 57.0, 150.0)
 REPLAY_HORIZON = 600.0 if SCALE == "full" else 480.0
 SEED = 1
 POLICIES = ["no_breaker", "oracle"]
@@ -137,9 +142,11 @@ results = {name: simulate(scenario, SEED) for name, scenario in scenarios.items(
 # ## Hard down: every call fails fast
 #
 # The breaker opens within a fraction of a second (5 failures at 100 requests/s), then
-# rejects everything but one probe every 10 s (the thin orange marks); the first probe after
-# the outage closes it. The service saw a few dozen calls during the outage instead of every
-# one. Availability is no better than without a breaker: nothing could succeed anyway.
+# rejects everything but one probe every 10 s; the first probe after the outage closes it.
+# The service saw a few dozen calls during the outage instead of every one. Availability is
+# slightly below the no-breaker run's: nothing could succeed during the outage anyway, and
+# after it the breaker turns calls away until its next probe (`time_to_close_s`, up to
+# `reset_timeout`).
 
 # %%
 display(plot_timeline(results["hard_down"], policies=POLICIES))
@@ -217,7 +224,7 @@ display(plot_timeline(results["flapping_random"], policies=POLICIES))
 # service). Probes sent early in the ramp fail, so the breaker stays open while the service
 # is already partly useful (its green line at zero while the oracle's climbs). A probe that
 # succeeds mid-ramp closes it only briefly: at a 50% error rate five consecutive failures
-# come within a second. It closes for good only near the end of the ramp.
+# come within a second. It closes for good only late in the ramp, or after it.
 
 # %%
 display(plot_timeline(results["slow_recovery"], policies=POLICIES))
@@ -229,8 +236,8 @@ display(plot_timeline(results["slow_recovery"], policies=POLICIES))
 # Without a breaker the service stays behind long after capacity returns: the backlog of
 # work nobody waits for drains slowly, and the black dashed line stays at zero long after
 # the red band ends. The breaker sheds load while calls time out, so the queue stays short
-# and the service answers again as soon as its capacity is back (notebook 04 looks at this,
-# and at retries, in detail).
+# and its first probe after the capacity returns finds the service healthy (notebook 04
+# looks at this, and at retries, in detail).
 
 # %%
 display(plot_timeline(results["capacity_loss"], policies=POLICIES))
@@ -238,10 +245,11 @@ display(plot_timeline(results["capacity_loss"], policies=POLICIES))
 # %% [markdown]
 # ## Load spike: twice the traffic
 #
-# 300 requests/s against a service that handles about 190: the queue grows during the spike
-# and, without a breaker, takes over a minute to drain after it (the black dashed line). The
+# 300 requests/s against a service that handles about 190: the queue grows during the spike.
+# Without a breaker, nothing succeeds from early in the spike until long after it: the
+# backlog takes more than twice the spike's length to drain (the black dashed line). The
 # breaker trips on timeouts and sheds load, which keeps the backlog short: its run is back to
-# normal within seconds of the spike's end.
+# normal at its first probe after the spike.
 
 # %%
 display(plot_timeline(results["load_spike"], policies=POLICIES))

@@ -48,7 +48,9 @@ from breakerlab.sim.sweep_spec import SweepSpec
 # Three outages, each starting at `start_s` and lasting `duration_s`: a hard outage (every
 # call fails fast), a brownout (half the calls fail) and a randomly flapping service (down
 # 5 s and up 10 s on average, drawn anew in each replication). The caller sends 100
-# requests/s through 64 workers with a 1 s timeout. At full scale the grid includes the
+# requests/s through 64 workers with a 1 s timeout. In every trace 2% of calls fail even
+# while the service is healthy (`noise_error_rate`): the background errors every real
+# service has, and what makes a very low `fail_max` costly. At full scale the grid includes the
 # settings of well-known libraries (pybreaker's 5 / 60 s, and approximations of Hystrix's
 # and Resilience4j's defaults), which the plots mark.
 #
@@ -144,10 +146,11 @@ summary[columns].round(1).head(8)
 #
 # What is a good setting? That depends on what you are trying to avoid. The objective here
 # counts harmed requests: calls sent to the failing service (wasted work that fails or times
-# out while holding a worker) plus good calls the breaker turned away, with equal weights.
-# The first rewards a breaker that trips early and stays open; the second one that trips
-# only when it must and closes soon. `draw_report` writes the plots under `plots/`, ranks the
-# cells by the objective, and returns the ranking and a recommendation.
+# out while holding a worker) plus good calls the breaker turned away (`false_rejections`),
+# with equal weights. The first rewards a breaker that trips early and stays open; the
+# second, one that trips only when it must and closes soon. `draw_report` writes the plots
+# under `plots/` and returns the recommendation: for each outage, and over all of them, the
+# setting with the lowest mean objective.
 
 # %%
 objective = parse_objective("calls_to_unhealthy=1,false_rejections=1")
@@ -158,26 +161,37 @@ print(report.recommendation)
 report.table
 
 # %% [markdown]
-# **Reading the recommendation.** For each outage, the recommended cell has the lowest mean
-# objective; its interval is a 95% confidence interval of that mean. When the runner-up's
-# interval overlaps it, the sweep cannot tell the two apart: more replications, or a finer
-# grid around the winner, would. Different outages usually want different settings: the
-# setting recommended across all of them is a compromise, and the per-outage rows show what
-# it costs in each.
+# **Reading the recommendation.** The interval is a 95% confidence interval of the
+# recommended setting's mean objective. `runner_up_overlaps` says whether the second-best
+# setting's interval overlaps it: if so, the sweep cannot tell the two apart, and more
+# replications (or a finer grid around the winner) would. Outages can want different
+# settings; the row `all` is the one setting that does best on average over them (each
+# outage weighted equally), and the heatmaps below show what it costs in each.
 #
 # ## Heatmaps
 #
 # One heatmap per metric, one panel per outage: `fail_max` up the side, `reset_timeout`
-# across, each cell coloured by that metric's mean and labelled with it. The colour scale is
-# shared by the panels and turned so that yellow is always the good end, whether the metric
-# is better low (calls to the failing service) or high (availability). Grey hatching marks a
-# cell where the metric is undefined. Stars mark library presets that sit on a grid cell;
-# a hollow circle marks the nearest cell to one that does not.
+# across, each cell coloured by the metric's mean over the replications and labelled with
+# it. The colour scale is shared by the panels and turned so that yellow is always the good
+# end, whether the metric is better low (calls to the failing service) or high
+# (availability). Grey hatching marks a cell where the metric is undefined. Stars mark
+# library presets that sit on a grid cell; a hollow circle marks the cell nearest to one
+# that does not.
 #
-# What to look for: `calls_to_unhealthy` grows with `fail_max` (more failures before the
-# trip) and shrinks as `reset_timeout` grows (fewer probes); `false_rejections` grows with
-# `reset_timeout` (open longer after the outage ends, and through the up periods of a flapping
-# service). The good settings are yellow in both maps.
+# What to look for (at full scale; the small grid shows the corners of the same picture):
+#
+# - `calls_to_unhealthy` grows with `fail_max` (more failures before each trip) and shrinks
+#   as `reset_timeout` grows (fewer probes). In the brownout, a breaker with `fail_max` of
+#   20 or more never trips (20 consecutive failures at a 50% error rate are too rare), so
+#   it sends every call.
+# - `false_rejections` grows with `reset_timeout` (open longer after the outage ends, and
+#   through the up periods of the flapping service), and explodes in the bottom rows: with
+#   2% background errors, `fail_max` of 1 or 2 trips over and over while the service is
+#   healthy.
+# - `availability` sums it up from the caller's side. Note the brownout: it is highest
+#   where the breaker never trips (half the calls succeed, and a breaker only turns them
+#   away), while the objective above counts every call sent there as harm. When the two
+#   disagree, choose the objective for what actually hurts you.
 
 # %%
 heatmaps = {path.name: path for path in report.plots if path.name.startswith("heatmap-")}
@@ -186,15 +200,18 @@ for name in ["heatmap-calls_to_unhealthy.png", "heatmap-false_rejections.png", "
         display(Image(filename=heatmaps[name]))
 
 # %% [markdown]
-# ## Trade-off plots
+# ## The trade-off plot
 #
-# One point per cell, one metric against another, with 95% confidence bars. The red step
-# line is the *Pareto front*: cells that no other cell beats on both metrics at once,
-# labelled `fail_max/reset_timeout`. Every cell off the front is dominated: some cell on the
-# front is at least as good on both. The choice along the front is the trade-off, and the
-# objective's weights pick a point on it (the circled cell is the recommendation). Crosses
-# are the baselines: `no_breaker` has no rejections but sends every call to the failing
-# service; the oracle is the ideal corner.
+# One point per cell, one metric against another (here false rejections against time to
+# open), with 95% confidence bars; both are better low, so the ideal is the bottom left
+# corner. The red step line is the *Pareto front*: cells that no other cell beats on both
+# metrics at once, labelled `fail_max/reset_timeout`. A cell off the front is dominated:
+# some cell on the front is at least as good on both. Choosing along the front is the
+# trade-off. Gold stars are library presets; green circles are the recommended settings
+# (the outage's own and the overall one). The baselines are crosses, or dashed lines when
+# one of the metrics is undefined for them (a baseline never opens, so here they are lines
+# at zero false rejections). Cells whose breaker never opened have no time to open and are
+# left out, as the panel's note says.
 
 # %%
 for path in report.plots:
@@ -202,15 +219,16 @@ for path in report.plots:
         display(Image(filename=path))
 
 # %% [markdown]
-# ## Timelines
+# ## Timelines of the recommended settings
 #
-# The sweep keeps the time series of each cell's first replication, so the report can draw
-# timelines (read them as in notebook 02) without simulating again.
+# The sweep keeps the time series of each cell's first replication, so the report draws
+# the timeline of each outage's recommended setting without simulating again (read them as
+# in notebook 02).
 
 # %%
-timelines = [path for path in report.plots if path.name.startswith("timeline-")]
-for path in timelines[:3]:
-    display(Image(filename=path))
+for path in report.plots:
+    if path.name.startswith("timeline-"):
+        display(Image(filename=path))
 
 # %% [markdown]
 # The sweep's folder was a temporary one; remove it.

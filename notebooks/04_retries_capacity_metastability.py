@@ -167,7 +167,7 @@ table.round(3)
 #   can quadruple. If that exceeds what the service can do, nothing ever succeeds, so every
 #   request keeps retrying: the system stays failed with no fault left to fix.
 # - **A retry budget turns "never" into "late".** It caps the amplification (here to about
-#   1.07), so the service drains its backlog eventually; but the spare capacity that drains
+#   1.06), so the service drains its backlog eventually; but the spare capacity that drains
 #   it is smaller by the retries' share, so recovery still takes longer than with no
 #   retries.
 # - **Breaker and retries together.** With the breaker in front, the retry policy makes

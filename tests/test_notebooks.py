@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.util
 import pathlib
 
 import jupytext
@@ -42,12 +45,24 @@ def test_notebook_is_paired_and_stripped(script: pathlib.Path) -> None:
 
 
 @pytest.mark.parametrize("script", NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebook_uses_only_the_public_api(script: pathlib.Path) -> None:
+    """Every name a notebook imports from breakerlab is in its module's __all__, or is a public submodule."""
+    for node in ast.walk(ast.parse(script.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("breakerlab"):
+            public = importlib.import_module(node.module).__all__
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                assert alias.name in public or (
+                    not alias.name.startswith("_") and importlib.util.find_spec(submodule) is not None
+                ), f"{script.name}:{node.lineno} imports {alias.name!r}, not public in {node.module}"
+
+
+@pytest.mark.parametrize("script", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs_at_small_scale(
     script: pathlib.Path, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The notebook runs without an error at small scale and shows its figure or diagram."""
     monkeypatch.setenv("BREAKERLAB_NOTEBOOK_SCALE", "small")  # the kernel inherits the environment
-    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core's platformdirs migration warning
     notebook = jupytext.read(script)
     client = nbclient.NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
