@@ -106,10 +106,16 @@ def draw_report(folder: str | os.PathLike[str], objective: Mapping[str, float]) 
     (store.root / "recommendation.txt").write_text(text + "\n", encoding="utf-8")
     table.to_csv(store.root / "recommendation.csv", index=False)
 
-    try:
-        plots.append(plot_tradeoff(summary, plots_dir, baselines=tables.get("baselines"), highlight=table))
-    except InvalidConfigError as exc:
-        notes.append(f"no trade-off plot: {exc}")
+    # Detection against needless rejections, and the objective's own two metrics if it has two
+    # (so the recommended cells are drawn on the front they were chosen from).
+    pairs = [("time_to_open_s", "false_rejections")]
+    if len(objective) == 2 and tuple(objective) != pairs[0]:
+        pairs.append(tuple(objective))  # type: ignore[arg-type]
+    for x, y in pairs:
+        try:
+            plots.append(plot_tradeoff(summary, plots_dir, x=x, y=y, baselines=tables.get("baselines"), highlight=table))
+        except InvalidConfigError as exc:
+            notes.append(f"no trade-off plot of {x} against {y}: {exc}")
 
     for _, best in table[table["trace"] != "all"].iterrows():
         cell = best["cell"]
