@@ -64,3 +64,12 @@ def test_simulator_benchmark_reports_the_speed_ratio_against_the_naive_baseline(
         out,
         re.MULTILINE,
     ), out
+
+
+def test_sweep_benchmark_reports_throughput_and_parallel_efficiency() -> None:
+    """`bench_sweep.py --quick` runs the sweep on one and two processes and prints requests per
+    second for each and the parallel efficiency with a PASS/FAIL verdict against 85%."""
+    out = _run("bench_sweep.py", "--quick")
+    for workers in ("1", "2"):
+        assert re.search(rf"^{workers} +{NUMBER} +\d+$", out, re.MULTILINE), out
+    assert re.search(r"^parallel efficiency \(2 workers vs 1\): \d+% \(target >= 85%\): (PASS|FAIL)$", out, re.MULTILINE), out

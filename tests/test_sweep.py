@@ -146,13 +146,20 @@ def test_parallel_and_serial_runs_give_identical_tables(serial: pathlib.Path, tm
 
 
 def test_dask_runs_give_identical_tables(serial: pathlib.Path, tmp_path: pathlib.Path) -> None:
-    """A local Dask cluster (two worker processes) writes byte-identical tables to a serial run."""
+    """A local Dask cluster (two worker processes), through the API and through `breakerlab sweep
+    --scheduler`, writes byte-identical tables to a serial run."""
     from distributed import LocalCluster
 
+    config = _write_small(tmp_path)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         run_sweep(_spec(), tmp_path / "dask", scheduler=cluster.scheduler_address)
+        command = _breakerlab("sweep", "--config", str(config), "--out", "cli", "--scheduler", cluster.scheduler_address,
+                              "--no-plots", cwd=tmp_path)
+        assert command.returncode == 0, command.stderr
+        assert "on Dask at tcp://" in command.stdout
     for name in ("results.csv", "summary.csv", "baselines.csv"):
         assert (tmp_path / "dask" / name).read_bytes() == (serial / name).read_bytes(), name
+        assert (tmp_path / "cli" / name).read_bytes() == (serial / name).read_bytes(), name
 
 
 def test_resume_computes_only_what_is_missing(serial: pathlib.Path, tmp_path: pathlib.Path) -> None:
@@ -229,9 +236,11 @@ def test_sweep_command_names_its_output_folder_and_never_overwrites(tmp_path: pa
     assert bad.returncode == 2 and "'--jobs' must be an int >= 1 (got 0)" in bad.stderr
 
 
-def test_ctrl_c_saves_finished_runs_and_resume_finishes_identically(tmp_path: pathlib.Path) -> None:
-    """Ctrl-C during `breakerlab sweep` exits 130 naming the folder and the resume command;
-    `--resume --out DIR` then finishes with tables identical to an uninterrupted sweep."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_an_interrupted_sweep_resumes_to_identical_tables(tmp_path: pathlib.Path, stop: signal.Signals) -> None:
+    """Ctrl-C during `breakerlab sweep` exits 130 naming the folder and the resume command (a
+    killed process says nothing); either way the finished runs are kept and `--resume --out DIR`
+    finishes with tables identical to an uninterrupted sweep."""
     config = _write_small(tmp_path, replications=6, horizon_s=120.0)
     folder = tmp_path / "interrupted"
     process = subprocess.Popen(
@@ -242,10 +251,13 @@ def test_ctrl_c_saves_finished_runs_and_resume_finishes_identically(tmp_path: pa
     deadline = time.monotonic() + 120
     while len(SweepStore(folder).finished()) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGINT)  # the whole process group, as a terminal's Ctrl-C does
+    os.killpg(process.pid, stop)  # the whole process group, as a terminal's Ctrl-C does
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
-    assert f"breakerlab sweep --resume --out {folder}" in stderr and "Traceback" not in stderr
+    if stop == signal.SIGINT:
+        assert process.returncode == 130, stderr
+        assert f"breakerlab sweep --resume --out {folder}" in stderr and "Traceback" not in stderr
+    else:
+        assert process.returncode == -signal.SIGKILL
     saved = len(SweepStore(folder).finished())
     assert 3 <= saved < len(plan_tasks(load_spec(config)))
     resumed = _breakerlab("sweep", "--resume", "--out", str(folder), "--jobs", "2", "--quiet", "--no-plots", cwd=tmp_path)
