@@ -87,6 +87,18 @@ def _panels(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return panels
 
 
+def _panel_grid(count: int, panel_in: tuple[float, float], margin_in: tuple[float, float]) -> tuple[Figure, list[Axes]]:
+    """A figure with ``count`` panels, ``_PANELS_PER_ROW`` to a row (sizes in inches)."""
+    ncols = min(_PANELS_PER_ROW, count)
+    nrows = math.ceil(count / ncols)
+    fig = Figure(figsize=(panel_in[0] * ncols + margin_in[0], panel_in[1] * nrows + margin_in[1]), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes: list[Axes] = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    for ax in axes[count:]:
+        ax.remove()
+    return fig, axes[:count]
+
+
 def _require_grid(summary: pd.DataFrame) -> None:
     for column in (FAIL_MAX, RESET_TIMEOUT):
         if column not in summary.columns:
@@ -146,13 +158,7 @@ def heatmap_figure(summary: pd.DataFrame, metric: str, *, presets: Sequence[Pres
     higher = metric.split(".")[0] in HIGHER_IS_BETTER
     cmap = colormaps["viridis" if higher else "viridis_r"].with_extremes(bad="0.88")
 
-    ncols = min(_PANELS_PER_ROW, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    fig = Figure(figsize=(4.4 * ncols + 1.3, 3.9 * nrows + 1.0), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes: list[Axes] = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
-    for ax in axes[len(panels):]:
-        ax.remove()
+    fig, axes = _panel_grid(len(panels), (4.4, 3.9), (1.3, 1.0))
     marks = preset_marks(presets, fails, resets)
     for ax, (title, _), grid in zip(axes, panels, grids):
         _draw_heatmap(ax, grid, norm, cmap, fails, resets)
@@ -280,13 +286,7 @@ def tradeoff_figure(
         if missing:
             raise InvalidConfigError("baselines", f"a baselines table with 'policy', {x!r} and {y!r} columns", missing)
     panels = _panels(summary)
-    ncols = min(_PANELS_PER_ROW, len(panels))
-    nrows = math.ceil(len(panels) / ncols)
-    fig = Figure(figsize=(5.0 * ncols + 0.5, 4.2 * nrows + 1.4), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes: list[Axes] = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
-    for ax in axes[len(panels):]:
-        ax.remove()
+    fig, axes = _panel_grid(len(panels), (5.0, 4.2), (0.5, 1.4))
     legend: dict[str, Artist] = {}
     for ax, (title, rows) in zip(axes, panels):
         _draw_tradeoff(ax, rows, x, y, presets, highlight)
