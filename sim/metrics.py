@@ -117,9 +117,7 @@ def collect(run: Run) -> RunResult:
     recovery_peak: int | None = None
     if windows and windows[-1][1] < horizon:
         fault_end = windows[-1][1]
-        if run.breaker is None:
-            time_to_close = 0.0
-        elif changes and changes[-1][1] is State.CLOSED:
+        if run.breaker is not None and changes and changes[-1][1] is State.CLOSED:
             time_to_close = max(0.0, changes[-1][0] - fault_end)
         window_end = min(horizon, fault_end + scenario.recovery_window_s)
         sent = np.count_nonzero((admitted_at >= fault_end) & (admitted_at < window_end))

@@ -52,7 +52,7 @@ class Metrics:
     )
     time_to_close_s: float | None = _doc(
         "last fault's end to the breaker's last entry into closed (0 if it was closed throughout; "
-        "None if not closed at the end)"
+        "None if not closed at the end, and for the baselines, which have no states)"
     )
     false_rejections: int = _doc(
         "rejected attempts that would have succeeded (their outcome is drawn whether or not sent)"
