@@ -202,7 +202,7 @@ def _draw_marks(ax: Axes, marks: Sequence[PresetMark]) -> None:
             marker, size, face = ("*", 11.0, "white") if mark.exact else ("o", 7.0, "none")
             ax.plot(column - 0.36 + 0.16 * index, row + 0.3, marker, ms=size, mfc=face, mec="black", mew=1.0, zorder=3)
         ax.text(
-            column, row - 0.45, ", ".join(mark.label for mark in here), ha="center", va="bottom", fontsize=6.5,
+            column, row - 0.45, "\n".join(mark.label for mark in here), ha="center", va="bottom", fontsize=6.0,
             color="black", path_effects=_OUTLINE, zorder=4,
         )
 
