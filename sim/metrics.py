@@ -87,6 +87,34 @@ def _counts(times: list[float], bins: int, bin_s: float, horizon_s: float) -> np
     return np.bincount((array / bin_s).astype(np.int64).clip(0, bins - 1), minlength=bins)
 
 
+#: Recovered: the success share is back to this fraction of its share before the fault.
+RECOVERED_SHARE = 0.9
+
+
+def _time_to_recover(run: Run, fault_start: float, fault_end: float, window_s: float, horizon: float) -> float | None:
+    """See ``Metrics.time_to_recover_s``: exact times, not bins."""
+    arrivals = np.asarray(run.plan.arrivals_s)
+    successes = np.sort(np.asarray(run.succeeded_at))
+    before = np.count_nonzero(arrivals < fault_start)
+    if fault_start <= 0 or before == 0:
+        return None
+    share_before = np.count_nonzero(successes < fault_start) / before
+    if share_before == 0:
+        return None
+    # Candidate window starts: the fault's end and each arrival after it (the window's counts
+    # change only as it slides past an arrival or a success; arrivals are dense enough).
+    starts = np.concatenate(([fault_end], arrivals[arrivals >= fault_end]))
+    starts = starts[starts + window_s <= horizon]
+    if not len(starts):
+        return None
+    offered = np.searchsorted(arrivals, starts + window_s) - np.searchsorted(arrivals, starts)
+    succeeded = np.searchsorted(successes, starts + window_s) - np.searchsorted(successes, starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(offered > 0, succeeded / np.maximum(offered, 1), np.nan)
+    recovered = np.flatnonzero(share >= RECOVERED_SHARE * share_before)
+    return float(starts[recovered[0]] - fault_end) if len(recovered) else None
+
+
 def collect(run: Run) -> RunResult:
     """The metrics and time series of a finished run."""
     scenario = run.scenario
@@ -113,12 +141,14 @@ def collect(run: Run) -> RunResult:
 
     time_to_open = None if run.first_open_s is None else run.first_open_s - run.fault_start_s
     time_to_close: float | None = None
+    time_to_recover: float | None = None
     recovery_rps: float | None = None
     recovery_peak: int | None = None
     if windows and windows[-1][1] < horizon:
         fault_end = windows[-1][1]
         if run.breaker is not None and changes and changes[-1][1] is State.CLOSED:
             time_to_close = max(0.0, changes[-1][0] - fault_end)
+        time_to_recover = _time_to_recover(run, windows[0][0], fault_end, scenario.recovery_window_s, horizon)
         window_end = min(horizon, fault_end + scenario.recovery_window_s)
         sent = np.count_nonzero((admitted_at >= fault_end) & (admitted_at < window_end))
         recovery_rps = float(sent) / (window_end - fault_end)
@@ -159,6 +189,7 @@ def collect(run: Run) -> RunResult:
         calls_to_unhealthy_probes=run.probes,
         calls_to_unhealthy_in_flight=run.in_flight,
         time_to_close_s=time_to_close,
+        time_to_recover_s=time_to_recover,
         false_rejections=run.false_rejections,
         false_trips=false_trips,
         false_trips_per_hour=false_trips / healthy_hours if healthy_hours > 0 else math.nan,

@@ -54,6 +54,11 @@ class Metrics:
         "last fault's end to the breaker's last entry into closed (0 if it was closed throughout; "
         "None if not closed at the end, and for the baselines, which have no states)"
     )
+    time_to_recover_s: float | None = _doc(
+        "last fault's end to the first time from which the share of requests succeeding over the next "
+        "recovery_window_s is back to 90% of its share before the first fault (any policy; None if it never is "
+        "within the horizon, or there is no fault or no time before it)"
+    )
     false_rejections: int = _doc(
         "rejected attempts that would have succeeded (their outcome is drawn whether or not sent)"
     )

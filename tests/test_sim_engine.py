@@ -133,7 +133,7 @@ def test_rejected_attempts_are_retried_only_when_configured() -> None:
 def test_capacity_loss_queues_and_a_breaker_sheds_load() -> None:
     """On the capacity service, losing 80% of capacity makes the queue grow and calls time out;
     without a breaker the abandoned work keeps the service behind after capacity returns, and
-    the breaker run recovers at least as well."""
+    with retries it never recovers (metastability); the breaker run recovers within seconds."""
     scenario = Scenario(
         trace=CapacityLoss(start_s=30.0, duration_s=30.0, capacity_factor=0.2),
         breaker=BreakerConfig(fail_max=5, reset_timeout=2.0),
@@ -144,6 +144,14 @@ def test_capacity_loss_queues_and_a_breaker_sheds_load() -> None:
     result = simulate(scenario, 3)
     none = result.runs[Baseline.NO_BREAKER]
     assert none.metrics.failed > 500
+    # The abandoned backlog keeps the service behind long after its capacity returns.
+    assert none.metrics.time_to_recover_s is not None and none.metrics.time_to_recover_s > 30.0
+    assert result.metrics.time_to_recover_s is not None and result.metrics.time_to_recover_s < 5.0
+    with_retries = simulate(
+        scenario.replace(workload=dataclasses.replace(scenario.workload, retry=RetryPolicy(max_retries=3, backoff_s=0.05))), 3
+    )
+    assert with_retries.runs[Baseline.NO_BREAKER].metrics.time_to_recover_s is None  # metastable: never recovers
+    assert with_retries.metrics.time_to_recover_s is not None and with_retries.metrics.time_to_recover_s < 5.0
     late = slice(100, 150)
     assert result.series.succeeded[late].sum() >= 0.95 * none.series.succeeded[late].sum()
     assert result.metrics.unfinished == 0 and none.metrics.unfinished == 0

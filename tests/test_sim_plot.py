@@ -32,7 +32,7 @@ def _metrics(**changes: Any) -> Metrics:
     values.update(
         offered=200, attempts=200, admitted=150, rejected=50, succeeded=140, failed=60,
         goodput=7.0, availability=0.7, amplification=1.0, time_to_open_s=1.5, requests_to_open=5,
-        failed_calls=4, calls_to_unhealthy=12, time_to_close_s=None, false_rejections=3, trips=1, trips_from_closed=1,
+        failed_calls=4, calls_to_unhealthy=12, time_to_close_s=None, time_to_recover_s=None, false_rejections=3, trips=1, trips_from_closed=1,
         admitted_closed=140, recovery_load_rps=10.0, recovery_load_peak_concurrency=2,
         latency_p50_s=0.05, latency_p99_s=0.4, latency_p999_s=0.9, success_latency_p99_s=0.3,
         pool_peak=8, pool_mean=1.2, time_in_state_s={"closed": 14.5, "open": 5.0, "half_open": 0.5},
