@@ -39,7 +39,8 @@ FAIL_MAX = "breaker.fail_max"
 RESET_TIMEOUT = "breaker.reset_timeout"
 #: The metrics ``plot_heatmaps`` draws by default (those present in the summary).
 DEFAULT_HEATMAP_METRICS: tuple[str, ...] = (
-    "time_to_open_s", "calls_to_unhealthy", "time_to_close_s", "false_rejections", "false_trips_per_hour",
+    "time_to_open_s", "calls_to_unhealthy", "failed_calls", "time_to_close_s", "time_to_recover_s",
+    "false_rejections", "false_trips_per_hour",
     "availability",
 )
 _DPI = 120
