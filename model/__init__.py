@@ -19,6 +19,7 @@ from .breaker import Breaker, BreakerStats, Permit
 from .clock import Clock, ManualClock, MonotonicClock
 from .config import (
     BreakerConfig,
+    CancellationOutcome,
     CloseRule,
     ExcludedOutcome,
     HalfOpenEntry,
@@ -41,6 +42,7 @@ __all__ = [
     "BreakerError",
     "BreakerListener",
     "BreakerStats",
+    "CancellationOutcome",
     "CircuitBreaker",
     "CircuitOpenError",
     "Clock",

@@ -383,6 +383,9 @@ class Breaker:
             if kind is Classification.EXCLUDED:
                 self._record_excluded(permit)
                 return
+            if kind is Classification.SUCCESS:
+                self.record_success(permit)
+                return
         now = self._now()
         self._settle(permit)
         self._record(permit, now, True)
@@ -551,6 +554,9 @@ class Breaker:
             return False
         if kind is Classification.EXCLUDED:
             self._record_excluded(permit)
+            return False
+        if kind is Classification.SUCCESS:
+            self.record_success(permit)
             return False
         now = self._now()
         self._settle(permit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from .config import BreakerConfig
+from .config import BreakerConfig, CancellationOutcome
 
 __all__ = ["Classification", "classify_exception"]
 
@@ -17,16 +17,25 @@ class Classification(enum.StrEnum):
     EXCLUDED = "excluded"
     """Not counted as a failure; recorded per ``excluded_outcome`` (neutral or success)."""
     CANCELLED = "cancelled"
-    """A cancellation: the permit is released, never a success nor a failure."""
+    """A cancellation under ``cancellation_outcome="release"``: the permit is released, never a
+    success nor a failure."""
+    SUCCESS = "success"
+    """A cancellation under ``cancellation_outcome="success"``: counted as a success."""
 
 
 def classify_exception(config: BreakerConfig, exc: BaseException) -> Classification:
     """Classify ``exc`` under ``config`` (order: cancellation, excluded, failure, other).
 
     A ``BaseException`` that is not an ``Exception`` (``asyncio.CancelledError``,
-    ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``) is a cancellation.
+    ``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``) is a cancellation, recorded per
+    ``cancellation_outcome`` (released, a failure or a success).
     """
     if not isinstance(exc, Exception):
+        outcome = config.cancellation_outcome
+        if outcome is CancellationOutcome.FAILURE:
+            return Classification.FAILURE
+        if outcome is CancellationOutcome.SUCCESS:
+            return Classification.SUCCESS
         return Classification.CANCELLED
     if config.excluded_exceptions and isinstance(exc, config.excluded_exceptions):
         return Classification.EXCLUDED

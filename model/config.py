@@ -20,6 +20,7 @@ from .expr import Value
 
 __all__ = [
     "BreakerConfig",
+    "CancellationOutcome",
     "CloseRule",
     "ExcludedOutcome",
     "HalfOpenEntry",
@@ -92,6 +93,17 @@ class ExcludedOutcome(enum.StrEnum):
     SUCCESS = "success"
 
 
+class CancellationOutcome(enum.StrEnum):
+    """What a cancellation (a ``BaseException`` that is not an ``Exception``) is."""
+
+    RELEASE = "release"
+    """Uncounted: the permit is released (no success, no failure)."""
+    FAILURE = "failure"
+    """A counted failure (pybreaker, purgatory: they catch ``BaseException``)."""
+    SUCCESS = "success"
+    """A counted success (fabfuel's circuitbreaker: it resets, closing an open breaker)."""
+
+
 class TripError(enum.StrEnum):
     """What the call whose failure opens the breaker raises."""
 
@@ -110,6 +122,7 @@ ENUM_OPTIONS: Mapping[str, type[enum.StrEnum]] = {
     "close_rule": CloseRule,
     "late_result": LateResultPolicy,
     "excluded_outcome": ExcludedOutcome,
+    "cancellation_outcome": CancellationOutcome,
     "trip_error": TripError,
 }
 
@@ -154,6 +167,7 @@ class BreakerConfig:
     is_failure: Callable[[BaseException], bool] | None = None
     is_failure_result: Callable[[Any], bool] | None = None
     excluded_outcome: ExcludedOutcome = ExcludedOutcome.NEUTRAL
+    cancellation_outcome: CancellationOutcome = CancellationOutcome.RELEASE
     call_timeout: float | None = None
     trip_error: TripError = TripError.ORIGINAL
 

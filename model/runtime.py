@@ -216,6 +216,9 @@ class CircuitBreaker:
             if kind is Classification.EXCLUDED:
                 self._excluded(permit)
                 return
+            if kind is Classification.SUCCESS:
+                self._event("record_success", permit)
+                return
         self._event("record_failure", permit)
 
     def release(self, permit: Permit) -> None:
@@ -334,6 +337,9 @@ class CircuitBreaker:
             return False
         if kind is Classification.EXCLUDED:
             self._excluded(permit)
+            return False
+        if kind is Classification.SUCCESS:
+            self._event("record_success", permit)
             return False
         return self._event("record_failure", permit)[1]
 

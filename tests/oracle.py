@@ -267,7 +267,8 @@ class Oracle:
             ``excluded_outcome="success"``).
         """
         if not isinstance(error, Exception):
-            return "release"  # a cancellation is never counted
+            # a cancellation: released unless cancellation_outcome counts it
+            return {"failure": "failure", "success": "success"}.get(str(self.config.cancellation_outcome), "release")
         if isinstance(error, tuple(self.config.excluded_exceptions)):
             return self._uncounted()
         if isinstance(error, tuple(self.config.failure_exceptions)):

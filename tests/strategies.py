@@ -137,6 +137,7 @@ def config_options(draw: st.DrawFn) -> dict[str, Any]:
     options["excluded_exceptions"] = draw(st.sampled_from([(), (ExcludedError,)]))
     options["is_failure"] = draw(st.sampled_from([None, is_not_benign]))
     options["excluded_outcome"] = draw(st.sampled_from(["neutral", "success"]))
+    options["cancellation_outcome"] = draw(st.sampled_from(["release", "release", "failure", "success"]))
     options["call_timeout"] = draw(st.sampled_from([None, None, 0.5, 1.0, 3.0]))
     return {name: value for name, value in options.items() if value != getattr(DEFAULTS, name)}
 

@@ -1096,3 +1096,26 @@ def test_success_and_failure_listeners_on_the_reference_breaker() -> None:
     breaker.record_failure(breaker.acquire())  # trips: generation 0 -> 1
     breaker.record_success(early)  # stale: admitted in generation 0
     assert seen == [("failure", "closed", 0, False, 0.0), ("success", "open", 1, True, 1.0)]
+
+
+@pytest.mark.parametrize(
+    ("cancellation_outcome", "counts"),
+    [("release", (0, 0, 1)), ("failure", (0, 1, 0)), ("success", (1, 0, 0))],
+)
+def test_cancellation_outcome_decides_what_a_cancellation_counts_as(
+    cancellation_outcome: str, counts: tuple[int, int, int]
+) -> None:
+    """A cancellation (asyncio.CancelledError, KeyboardInterrupt) is released, a failure or a
+    success per `cancellation_outcome`; a cancelled probe under "success" closes the breaker."""
+    for error in (asyncio.CancelledError(), KeyboardInterrupt()):
+        breaker, _ = make(fail_max=2, cancellation_outcome=cancellation_outcome)
+        breaker.record_failure(breaker.acquire(), error)
+        stats = breaker.stats
+        assert (stats.successes, stats.failures, stats.released) == counts
+    breaker, clock = make(fail_max=1, reset_timeout=10, cancellation_outcome=cancellation_outcome)
+    breaker.record_failure(breaker.acquire())
+    clock.advance(10)
+    probe = breaker.acquire()
+    breaker.record_failure(probe, asyncio.CancelledError())
+    expected = {"release": State.HALF_OPEN, "failure": State.OPEN, "success": State.CLOSED}[cancellation_outcome]
+    assert breaker.state is expected

@@ -19,6 +19,7 @@ import pytest
 from breakerlab.model import (
     BreakerConfig,
     BreakerError,
+    CancellationOutcome,
     CloseRule,
     ExcludedOutcome,
     HalfOpenEntry,
@@ -179,6 +180,7 @@ ENUM_FIELDS: dict[str, type[enum.StrEnum]] = {
     "close_rule": CloseRule,
     "late_result": LateResultPolicy,
     "excluded_outcome": ExcludedOutcome,
+    "cancellation_outcome": CancellationOutcome,
     "trip_error": TripError,
 }
 
