@@ -74,6 +74,10 @@ def simulate_command(subparsers: Any) -> None:
     parser.add_argument("--series", action="store_true", help="with --json: include each run's time series")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the run's timeline to this file")
     parser.add_argument("--no-baselines", action="store_true", help="simulate only the breaker")
+    parser.add_argument(
+        "--serialize-calls", action="store_true",
+        help="the breaker holds a lock across each call, as pybreaker does (callers wait for it)",
+    )
 
     trace = parser.add_argument_group("trace options (each applies to the traces named)")
     for name, families in _trace_options().items():
@@ -163,6 +167,7 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
         horizon_s=args.horizon,
         bin_s=args.bin,
         recovery_window_s=args.recovery_window,
+        serialize_calls=args.serialize_calls,
         name=f"simulate --trace {args.trace}",
     )
 

@@ -145,6 +145,11 @@ class Run:
         self.succeeded = self.resolved = 0
         self.queue: collections.deque[tuple[int, int]] = collections.deque()
         self.busy = 0
+        # A breaker that holds a lock across each call (pybreaker): callers wait for it holding
+        # their workers; the baselines have no breaker and so no lock.
+        self.serialize = scenario.serialize_calls and self.breaker is not None
+        self.lock_held = False
+        self.lock_queue: collections.deque[tuple[int, int]] = collections.deque()
         # Raw event times (simulated seconds, in event order): the metrics bin them afterwards,
         # so the per-request path only appends.
         self.latencies_s: list[float] = []
@@ -178,6 +183,8 @@ class Run:
         """How long after the horizon the run may continue so every request can finish."""
         workload = self.scenario.workload
         waits = 1 + workload.queue_limit / workload.workers
+        if self.serialize:  # every waiting caller may hold the lock for a whole timeout first
+            waits = workload.workers + workload.queue_limit
         retry = workload.retry
         return (retry.max_retries + 1) * workload.call_timeout_s * waits + retry.max_retries * retry.backoff_cap_s + 1.0
 
@@ -226,7 +233,7 @@ class Run:
         """Attempt ``attempt`` of request ``index`` asks for a worker."""
         self.attempts += 1
         if self.busy < self.workers:
-            self._admit_and_send(index, attempt)
+            self._start(index, attempt)
         elif len(self.queue) < self.queue_limit:
             self.queue.append((index, attempt))
         else:
@@ -235,8 +242,36 @@ class Run:
             self.failed_at.append(now)
             self._failed(index, attempt, now, False)
 
-    def _admit_and_send(self, index: int, attempt: int) -> None:
-        """A worker is free: ask the policy, then send the attempt (holding the worker)."""
+    def _start(self, index: int, attempt: int) -> None:
+        """A worker is free for the attempt."""
+        if not self.serialize:
+            self._admit_and_send(index, attempt)
+            return
+        now: float = self.env._now
+        self.busy += 1  # the caller holds its worker while it waits for the breaker's lock
+        self.pool_at.append(now)
+        self.pool_busy.append(self.busy)
+        if self.lock_held:
+            self.lock_queue.append((index, attempt))
+        else:
+            self.lock_held = True
+            self._admit_and_send(index, attempt, holding=True)
+
+    def _release_lock(self) -> None:
+        """Hand the breaker's lock to the callers waiting for it, in order (a rejected caller
+        gives it back at once)."""
+        self.lock_held = False
+        queue = self.lock_queue
+        while queue and not self.lock_held:
+            index, attempt = queue.popleft()
+            self.lock_held = True
+            self._admit_and_send(index, attempt, holding=True)
+
+    def _admit_and_send(self, index: int, attempt: int, holding: bool = False) -> None:
+        """A worker is free: ask the policy, then send the attempt (holding the worker).
+
+        ``holding``: the caller already holds its worker and the breaker's lock (serialised calls).
+        """
         now: float = self.env._now
         j = index * self.stride + attempt
         capacity = self.capacity
@@ -263,6 +298,11 @@ class Run:
             try:
                 generation, state, probe, acquired_at = breaker._admit()
             except CircuitOpenError:
+                if holding:  # give back the worker and the lock
+                    self.busy -= 1
+                    self.pool_at.append(now)
+                    self.pool_busy.append(self.busy)
+                    self.lock_held = False
                 self._reject(index, attempt, now, ok)
                 return
             if state is CLOSED:
@@ -281,9 +321,10 @@ class Run:
             if not self.healthy:
                 kind = UNHEALTHY_CLOSED
         self.admitted += 1
-        self.busy += 1
-        self.pool_at.append(now)
-        self.pool_busy.append(self.busy)
+        if not holding:
+            self.busy += 1
+            self.pool_at.append(now)
+            self.pool_busy.append(self.busy)
         if capacity is not None:
             capacity.send(index, attempt, j, generation, state, acquired_at, kind)
             return
@@ -319,6 +360,8 @@ class Run:
                 breaker._succeed(generation, state, acquired_at)
             else:
                 breaker._record_at(generation, state, acquired_at, None, True)
+            if self.serialize:
+                self._release_lock()
         if ok:
             self.succeeded_at.append(now)
             latency = now - self.arrivals_s[index]
@@ -331,7 +374,7 @@ class Run:
         queue = self.queue
         while queue and self.busy < self.workers:
             waiting, waiting_attempt = queue.popleft()
-            self._admit_and_send(waiting, waiting_attempt)
+            self._start(waiting, waiting_attempt)
         if not ok:
             self._failed(index, attempt, now, False)
 

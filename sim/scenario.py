@@ -242,6 +242,9 @@ class Scenario:
         recovery_window_s: Length of the window after the last fault's end over which
             ``recovery_admitted_rps`` and ``recovery_peak_concurrency`` are measured.
         baselines: Policies simulated alongside the breaker on the same random numbers.
+        serialize_calls: The breaker holds a lock across each protected call, as pybreaker
+            does: one call through it at a time; the other callers wait for the lock, holding
+            their workers (they are not rejected). The baselines have no breaker, so no lock.
         name: Shown in tables, plots and error notes.
     """
 
@@ -253,6 +256,7 @@ class Scenario:
     bin_s: float = 1.0
     recovery_window_s: float = 10.0
     baselines: tuple[Baseline, ...] = (Baseline.NO_BREAKER, Baseline.ORACLE)
+    serialize_calls: bool = False
     name: str = "scenario"
 
     def __post_init__(self) -> None:
@@ -275,6 +279,8 @@ class Scenario:
         if len(set(baselines)) != len(baselines):
             raise InvalidConfigError("baselines", "without repeats", self.baselines)
         object.__setattr__(self, "baselines", baselines)
+        if not isinstance(self.serialize_calls, bool):
+            raise InvalidConfigError("serialize_calls", "true or false", self.serialize_calls)
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with ``changes`` applied (validated again)."""

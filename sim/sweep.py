@@ -20,7 +20,7 @@ from typing import Any
 from .result import BREAKER
 from .scenario import Scenario
 from .simulate import simulate
-from .sweep_spec import Cell, SweepSpec
+from .sweep_spec import Cell, SweepSpec, breaker_side
 from .sweep_store import SweepStore, flatten, run_name
 
 __all__ = ["SweepOutcome", "Task", "execute_task", "plan_tasks", "run_sweep"]
@@ -63,7 +63,7 @@ def execute_task(task: Task) -> tuple[str, dict[str, Any]]:
 def _labels(cell: Cell, replication: int, seed: int, *, breaker: bool) -> dict[str, Any]:
     labels: dict[str, Any] = {"cell": cell.index} if breaker else {}
     labels.update({"world": cell.world, "trace": cell.trace, "replication": replication, "seed": seed})
-    labels.update({k: v for k, v in sorted(cell.values.items()) if breaker or not k.startswith("breaker.")})
+    labels.update({k: v for k, v in sorted(cell.values.items()) if breaker or not breaker_side(k)})
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in labels.items()}
 
 

@@ -53,7 +53,7 @@ from .families import FAMILIES, family_fields, make_trace_spec
 from .scenario import RetryPolicy, Scenario, Service, Workload
 from .streams import check_seed
 
-__all__ = ["Cell", "SweepSpec", "default_spec", "load_spec", "valid_options"]
+__all__ = ["Cell", "SweepSpec", "breaker_side", "default_spec", "load_spec", "valid_options"]
 
 TOP_LEVEL = {
     "name": "shown in the output folder's name and the plots",
@@ -82,6 +82,7 @@ def valid_options() -> dict[str, Any]:
     options.update(_dataclass_options("workload", Workload))
     options.update(_dataclass_options("workload.retry", RetryPolicy))
     options.update(_dataclass_options("service", Service))
+    options["scenario.serialize_calls"] = bool
     for family in FAMILIES:
         for field in family_fields(family):
             options.setdefault(f"trace.{field.name}", field.type)
@@ -220,7 +221,7 @@ class SweepSpec:
                 values.update({f"trace.{k}": v for k, v in trace_params.items()})
                 scenario = self._scenario(len(cells), family, trace_params, values)
                 world_key = json.dumps(
-                    {"trace": family, **{k: v for k, v in values.items() if not k.startswith("breaker.")},
+                    {"trace": family, **{k: v for k, v in values.items() if not breaker_side(k)},
                      "horizon_s": self.horizon_s, "bin_s": self.bin_s},
                     sort_keys=True, default=str,
                 )
@@ -241,6 +242,7 @@ class SweepSpec:
             return Scenario(
                 trace=trace, breaker=breaker, workload=workload, service=service, horizon_s=self.horizon_s,
                 bin_s=self.bin_s, recovery_window_s=self.recovery_window_s, name=f"{self.name} cell {index}",
+                serialize_calls=values.get("scenario.serialize_calls", False),
             )
         except InvalidConfigError as exc:
             exc.add_note(f"in cell {index} of sweep {self.name!r}: trace {family!r} with {values}")
@@ -263,6 +265,11 @@ class SweepSpec:
             "traces": [{"family": family, **dict(params)} for family, params in self.traces],
             "objective": dict(self.objective),
         }
+
+
+def breaker_side(key: str) -> bool:
+    """Options of the breaker itself (they do not change the world, so not the seeds)."""
+    return key.startswith("breaker.") or key == "scenario.serialize_calls"
 
 
 def _table(document: Mapping[str, Any], key: str) -> dict[str, Any]:

@@ -239,3 +239,26 @@ def test_openings_caused_by_calls_of_the_outage_are_not_false_trips() -> None:
         assert metrics.trips > 5 and metrics.false_trips == 0
         assert metrics.time_to_close_s is not None and metrics.time_to_close_s < 4.0
         assert metrics.time_to_open_s is not None and metrics.time_to_open_s > 2.0  # hung calls answer at the timeout
+
+
+def test_a_breaker_lock_serialises_calls_and_callers_wait_holding_workers() -> None:
+    """With `serialize_calls` (pybreaker's whole-call lock) one call goes through the breaker at
+    a time: a 0.2 s service then answers at most 5 calls a second, the waiting callers hold
+    their workers, and nobody is rejected for it; the baselines have no breaker and no lock."""
+    scenario = Scenario(
+        trace=Trace("healthy", [Segment(0.0, Condition())]),
+        breaker=BreakerConfig(fail_max=5),
+        workload=Workload(rate_rps=10.0, arrivals="constant", workers=8, call_timeout_s=5.0, queue_limit=1000),
+        service=Service(latency_median_s=0.2, latency_sigma=0.0),
+        horizon_s=20.0,
+        serialize_calls=True,
+    )
+    result = simulate(scenario, 1)
+    serial, free = result.metrics, result.runs[Baseline.NO_BREAKER].metrics
+    assert serial.unfinished == 0 and serial.rejected == 0
+    assert serial.pool_peak == 8 and serial.pool_saturated_s > 5.0  # callers block on the lock
+    assert serial.latency_p99_s is not None and serial.latency_p99_s > 1.0
+    assert free.pool_peak <= 3 and free.latency_p99_s == pytest.approx(0.2)
+    assert int(result.series.succeeded[:20].max()) <= 5  # never more than 1/0.2 s per second
+    unlocked = simulate(scenario.replace(serialize_calls=False), 1).metrics
+    assert unlocked.pool_peak <= 3 and unlocked.succeeded == free.succeeded
