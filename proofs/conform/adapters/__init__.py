@@ -1,0 +1,58 @@
+"""One adapter per real breaker library, behind the common ``Adapter`` protocol.
+
+Synchronous libraries (pybreaker, circuitbreaker) run every call in a worker thread;
+asyncio libraries (aiobreaker, purgatory) run every call as a task in a loop the adapter
+owns. The libraries themselves are imported only when a run starts, so this package imports
+without the ``conform`` extra installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .aiobreaker_adapter import AiobreakerAdapter
+from .base import START_EPOCH_S, Adapter, AdapterError, LibraryAdapter, LibraryConfig, frozen_time
+from .circuitbreaker_adapter import CircuitbreakerAdapter
+from .pybreaker_adapter import FifoRLock, PybreakerAdapter
+from .purgatory_adapter import PurgatoryAdapter
+from .tasks import AsyncioAdapter
+from .threads import ThreadedAdapter
+
+__all__ = [
+    "ADAPTERS",
+    "START_EPOCH_S",
+    "Adapter",
+    "AdapterError",
+    "AiobreakerAdapter",
+    "AsyncioAdapter",
+    "CircuitbreakerAdapter",
+    "FifoRLock",
+    "LibraryAdapter",
+    "LibraryConfig",
+    "PurgatoryAdapter",
+    "PybreakerAdapter",
+    "ThreadedAdapter",
+    "frozen_time",
+    "make_adapter",
+]
+
+#: Every adapter, by library name.
+ADAPTERS: dict[str, Callable[[], LibraryAdapter]] = {
+    PybreakerAdapter.name: PybreakerAdapter,
+    CircuitbreakerAdapter.name: CircuitbreakerAdapter,
+    AiobreakerAdapter.name: AiobreakerAdapter,
+    PurgatoryAdapter.name: PurgatoryAdapter,
+}
+
+
+def make_adapter(name: str) -> LibraryAdapter:
+    """A new adapter for the library called ``name``.
+
+    Raises:
+        AdapterError: for an unknown name (the message lists the known ones).
+    """
+    try:
+        factory = ADAPTERS[name]
+    except KeyError:
+        raise AdapterError(f"'name' must be one of {', '.join(ADAPTERS)} (got {name!r})") from None
+    return factory()

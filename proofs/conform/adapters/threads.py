@@ -1,0 +1,157 @@
+"""Driving a synchronous breaker library: every call runs in its own worker thread, so calls overlap and can block."""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from ..script import raise_outcome
+from .base import AdapterError, Backend, Flight, LibraryAdapter, LibraryConfig
+
+__all__ = ["SyncSession", "ThreadBackend", "ThreadedAdapter"]
+
+#: Real seconds a worker thread may take to start.
+_START_LIMIT_S = 5.0
+#: Real seconds each worker thread may take to exit once the run has released every call.
+_JOIN_LIMIT_S = 5.0
+#: Real seconds an in-flight call waits for ``Finish`` before giving up (a safety net: the
+#: runner always releases every call before the run ends).
+_FLIGHT_LIMIT_S = 30.0
+#: Real seconds the end of a run waits for calls the library still holds.
+_DRAIN_LIMIT_S = 5.0
+
+
+class SyncSession(Protocol):
+    """One fresh breaker of a synchronous library, as a run sees it."""
+
+    def call(self, fn: Callable[[], None]) -> object:
+        """Call ``fn`` through the breaker the way the library's users do; return or raise what they get."""
+        ...
+
+    def state(self) -> str:
+        """The reported state, normalised to ``closed``/``open``/``half_open``."""
+        ...
+
+
+class ThreadBackend(Backend):
+    """Runs each call in a daemon worker thread; the protected function waits on a ``threading.Event``.
+
+    A call is *blocked* when it neither enters the protected function nor returns within
+    ``block_wait_s`` real seconds after its thread started.
+    """
+
+    def __init__(self, session: SyncSession, block_wait_s: float) -> None:
+        self._session = session
+        self._block_wait_s = block_wait_s
+        self._cond = threading.Condition()
+        self._order = itertools.count(1)
+        self._flights: dict[int, Flight] = {}
+        self._releases: dict[int, threading.Event] = {}
+        self._threads: list[threading.Thread] = []
+
+    def _mark(self, flight: Flight, *, result: str | None = None) -> None:
+        with self._cond:
+            if result is None:
+                flight.entered = True
+            else:
+                flight.result = result
+                flight.done = True
+            flight.changed = next(self._order)
+            self._cond.notify_all()
+
+    def _work(self, flight: Flight, release: threading.Event, started: threading.Event) -> None:
+        def protected() -> None:
+            self._mark(flight)
+            if not release.wait(_FLIGHT_LIMIT_S):
+                raise AdapterError(f"call {flight.call_id} was never finished")
+            raise_outcome(flight.outcome or "success")
+
+        started.set()
+        try:
+            self._session.call(protected)
+        except BaseException as exc:  # the caller's view: whatever reached it
+            result = f"{'raised' if flight.entered else 'rejected'}:{type(exc).__name__}"
+        else:
+            result = "ok"
+        self._mark(flight, result=result)
+
+    def start(self, flight: Flight) -> None:
+        """Start the call's worker thread and wait (real time) until it is about to call the breaker."""
+        release = threading.Event()
+        if flight.armed:
+            release.set()
+        started = threading.Event()
+        self._flights[flight.call_id] = flight
+        self._releases[flight.call_id] = release
+        thread = threading.Thread(
+            target=self._work, args=(flight, release, started), name=f"conform-call-{flight.call_id}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
+        if not started.wait(_START_LIMIT_S):
+            raise AdapterError(f"the worker thread of call {flight.call_id} did not start")
+
+    def release(self, flight: Flight) -> None:
+        """Set the call's event: it completes as soon as it is (or gets) inside the protected function."""
+        self._releases[flight.call_id].set()
+
+    def wait_for(self, predicate: Callable[[], bool], long: bool = False) -> bool:
+        """Wait on the shared condition, up to ``block_wait_s`` (or the drain limit if ``long``)."""
+        with self._cond:
+            return self._cond.wait_for(predicate, _DRAIN_LIMIT_S if long else self._block_wait_s)
+
+    def locked(self) -> contextlib.AbstractContextManager[object]:
+        """The condition's lock: workers mark progress only while holding it."""
+        return self._cond
+
+    def read_state(self) -> str:
+        """The session's normalised state (read in the runner's thread)."""
+        return self._session.state()
+
+    def close(self) -> None:
+        """Release every call (unarmed ones with ``success``) and join all worker threads."""
+        for call_id, flight in self._flights.items():
+            if flight.outcome is None:
+                flight.outcome = "success"
+            self._releases[call_id].set()
+        for thread in self._threads:
+            thread.join(_JOIN_LIMIT_S)
+        alive = [thread.name for thread in self._threads if thread.is_alive()]
+        if alive:
+            raise AdapterError(f"worker threads still running after the run: {', '.join(alive)}")
+
+
+class ThreadedAdapter(LibraryAdapter):
+    """An adapter for a synchronous library: subclasses build a ``SyncSession`` per run.
+
+    Args:
+        block_wait_s: Real seconds after which a call that has neither entered nor returned is
+            recorded as ``blocked`` (> 0; 0.1 by default).
+    """
+
+    def __init__(self, *, block_wait_s: float = 0.1) -> None:
+        super().__init__()
+        if not block_wait_s > 0:
+            raise AdapterError(f"'block_wait_s' must be > 0 (got {block_wait_s!r})")
+        self.block_wait_s = block_wait_s
+
+    @abc.abstractmethod
+    def _session(self, config: LibraryConfig) -> SyncSession:
+        """A fresh breaker configured from ``config`` (called with time frozen and ``_time_patches`` active)."""
+
+    def _time_patches(self) -> contextlib.AbstractContextManager[object]:
+        """Extra clock patches the library needs beyond time-machine (none by default)."""
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def _open(self, config: LibraryConfig) -> Iterator[Backend]:
+        with self._time_patches():
+            backend = ThreadBackend(self._session(config), self.block_wait_s)
+            try:
+                yield backend
+            finally:
+                backend.close()

@@ -1,0 +1,728 @@
+"""Conformance of pybreaker, circuitbreaker, aiobreaker and purgatory: what each does in every catalogue scenario.
+
+``EXPECTED`` is the observed-behaviour table, written after checking each run against the
+libraries' installed source (``.venv/lib/python3.11/site-packages``) and the reference notes
+(``/work/shared/reference/breaker-libraries.md``). Every scenario uses ``fail_max=3``,
+``reset_timeout=10`` s and ``Excluded`` as the excluded error; the breaker trips at virtual time 0.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import pathlib
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from collections.abc import Callable
+
+import pytest
+
+from breakerlab.model.errors import InvalidConfigError
+from breakerlab.proofs.conform import (
+    ADAPTERS,
+    CATALOGUE,
+    Adapter,
+    AdapterError,
+    Advance,
+    Begin,
+    Call,
+    Finish,
+    Observation,
+    ReadState,
+    ScriptError,
+    failures,
+    make_adapter,
+    run_catalogue,
+    script,
+)
+from breakerlab.proofs.conform.adapters import FifoRLock
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+LIBRARIES = tuple(ADAPTERS)
+
+# The three failures that trip every breaker at t=0. pybreaker and aiobreaker answer the
+# tripping call with their own CircuitBreakerError (chained to Boom); circuitbreaker and
+# purgatory re-raise the caller's Boom.
+WRAPPED = "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:CircuitBreakerError"
+ORIGINAL = "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Boom"
+
+# Versions: pybreaker 1.4.1, circuitbreaker 2.1.3, aiobreaker 1.2.0 (the notes read "1.1.0" at
+# 9b8ac0e; the semantics-bearing files and every line they cite are the same in 1.2.0), purgatory 3.0.1.
+# scenario -> library -> the observations' brief() forms, joined by " | ".
+# "blocked" (pybreaker only) is a caller waiting on pybreaker's lock; "resumed" is what it did
+# once the lock was free; "drained" is a call the harness finished (success) after the last step.
+EXPECTED: dict[str, dict[str, str]] = {
+    "trip_index": {
+        "pybreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | state: closed | "
+            "call 3: raised:CircuitBreakerError | state: open | "
+            "call 4: rejected:CircuitBreakerError"
+        ),
+        "circuitbreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | state: closed | call 3: raised:Boom | "
+            "state: open | call 4: rejected:CircuitBreakerError"
+        ),
+        "aiobreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | state: closed | "
+            "call 3: raised:CircuitBreakerError | state: open | "
+            "call 4: rejected:CircuitBreakerError"
+        ),
+        "purgatory": (
+            "call 1: raised:Boom | call 2: raised:Boom | state: closed | call 3: raised:Boom | "
+            "state: open | call 4: rejected:OpenedState"
+        ),
+    },
+    "success_resets_count": {
+        "pybreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | "
+            "call 5: raised:Boom | state: closed | call 6: ok"
+        ),
+        "circuitbreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | "
+            "call 5: raised:Boom | state: closed | call 6: ok"
+        ),
+        "aiobreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | "
+            "call 5: raised:Boom | state: closed | call 6: ok"
+        ),
+        "purgatory": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | "
+            "call 5: raised:Boom | state: closed | call 6: ok"
+        ),
+    },
+    "trip_error": {
+        "pybreaker": (
+            f"{WRAPPED} | t=10.001 | call 4: raised:CircuitBreakerError | state: open | "
+            "call 5: rejected:CircuitBreakerError"
+        ),
+        "circuitbreaker": (
+            f"{ORIGINAL} | t=10.001 | call 4: raised:Boom | state: open | "
+            "call 5: rejected:CircuitBreakerError"
+        ),
+        "aiobreaker": (
+            f"{WRAPPED} | t=10.001 | call 4: raised:CircuitBreakerError | state: open | "
+            "call 5: rejected:CircuitBreakerError"
+        ),
+        "purgatory": f"{ORIGINAL} | t=10.001 | call 4: raised:Boom | state: open | call 5: rejected:OpenedState",
+    },
+    "deadline_boundary": {
+        "pybreaker": (
+            f"{WRAPPED} | t=9.999 | call 4: rejected:CircuitBreakerError | t=10 | call 5: ok | t=10.001 | "
+            "call 6: ok | state: closed"
+        ),
+        "circuitbreaker": (
+            f"{ORIGINAL} | t=9.999 | call 4: rejected:CircuitBreakerError | t=10 | call 5: ok | t=10.001 | "
+            "call 6: ok | state: closed"
+        ),
+        "aiobreaker": (
+            f"{WRAPPED} | t=9.999 | call 4: rejected:CircuitBreakerError | t=10 | call 5: ok | t=10.001 | "
+            "call 6: ok | state: closed"
+        ),
+        "purgatory": (
+            f"{ORIGINAL} | t=9.999 | call 4: rejected:OpenedState | t=10 | call 5: rejected:OpenedState | "
+            "t=10.001 | call 6: ok | state: closed"
+        ),
+    },
+    "state_after_timeout": {
+        "pybreaker": f"{WRAPPED} | state: open | t=10.001 | state: open | t=110.001 | state: open",
+        "circuitbreaker": f"{ORIGINAL} | state: open | t=10.001 | state: half_open | t=110.001 | state: half_open",
+        "aiobreaker": f"{WRAPPED} | state: open | t=10.001 | state: open | t=110.001 | state: open",
+        "purgatory": f"{ORIGINAL} | state: open | t=10.001 | state: open | t=110.001 | state: open",
+    },
+    "half_open_concurrency": {
+        "pybreaker": (
+            f"{WRAPPED} | t=10.001 | begin 4: in_flight | call 5: blocked | call 6: blocked | "
+            "call 7: blocked | state: half_open | finish 4: ok | resumed 5: ok | resumed 6: ok | "
+            "resumed 7: ok | state: closed"
+        ),
+        "circuitbreaker": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | call 5: ok | call 6: ok | call 7: ok | "
+            "state: closed | finish 4: ok | state: closed"
+        ),
+        "aiobreaker": (
+            f"{WRAPPED} | t=10.001 | begin 4: in_flight | call 5: ok | call 6: ok | call 7: ok | "
+            "state: closed | finish 4: ok | state: closed"
+        ),
+        "purgatory": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | call 5: ok | call 6: ok | call 7: ok | "
+            "state: closed | finish 4: ok | state: closed"
+        ),
+    },
+    "probe_fail_after_success": {
+        # Notes differ (§2.2 and S6 say "last writer wins" for circuitbreaker): the source resets the
+        # count on success (`reset()`), so the later failure is the 1st of fail_max in closed.
+        "pybreaker": (
+            f"{WRAPPED} | t=10.001 | begin 4: in_flight | begin 5: blocked | finish 4: ok | "
+            "resumed 5: in_flight | finish 5: raised:Boom | state: closed | call 6: ok"
+        ),
+        "circuitbreaker": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | begin 5: in_flight | finish 4: ok | "
+            "finish 5: raised:Boom | state: closed | call 6: ok"
+        ),
+        "aiobreaker": (
+            f"{WRAPPED} | t=10.001 | begin 4: in_flight | begin 5: in_flight | finish 4: ok | "
+            "finish 5: raised:CircuitBreakerError | state: open | "
+            "call 6: rejected:CircuitBreakerError"
+        ),
+        "purgatory": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | begin 5: in_flight | finish 4: ok | "
+            "finish 5: raised:Boom | state: closed | call 6: ok"
+        ),
+    },
+    "probe_success_after_failure": {
+        "pybreaker": (
+            f"{WRAPPED} | t=10.001 | begin 4: in_flight | begin 5: blocked | "
+            "finish 4: raised:CircuitBreakerError | resumed 5: rejected:CircuitBreakerError | "
+            "finish 5: not_in_flight | state: open | call 6: rejected:CircuitBreakerError"
+        ),
+        "circuitbreaker": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | begin 5: in_flight | finish 4: raised:Boom | "
+            "finish 5: ok | state: closed | call 6: ok"
+        ),
+        "aiobreaker": (
+            f"{WRAPPED} | t=10.001 | begin 4: in_flight | begin 5: in_flight | "
+            "finish 4: raised:CircuitBreakerError | finish 5: ok | state: closed | call 6: ok"
+        ),
+        "purgatory": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | begin 5: in_flight | finish 4: raised:Boom | "
+            "finish 5: ok | state: open | call 6: rejected:OpenedState"
+        ),
+    },
+    "hung_probe": {
+        "pybreaker": (
+            f"{WRAPPED} | t=10.001 | begin 4: in_flight | t=20.001 | call 5: blocked | state: half_open | "
+            "t=120.001 | call 6: blocked | state: half_open | drained 4: ok | drained 5: ok | "
+            "drained 6: ok"
+        ),
+        "circuitbreaker": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | t=20.001 | call 5: ok | state: closed | "
+            "t=120.001 | call 6: ok | state: closed | drained 4: ok"
+        ),
+        "aiobreaker": (
+            f"{WRAPPED} | t=10.001 | begin 4: in_flight | t=20.001 | call 5: ok | state: closed | "
+            "t=120.001 | call 6: ok | state: closed | drained 4: ok"
+        ),
+        "purgatory": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | t=20.001 | call 5: ok | state: closed | "
+            "t=120.001 | call 6: ok | state: closed | drained 4: ok"
+        ),
+    },
+    "excluded_in_closed": {
+        "pybreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Excluded | "
+            "call 4: raised:Boom | state: closed | call 5: ok"
+        ),
+        "circuitbreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Excluded | "
+            "call 4: raised:Boom | state: closed | call 5: ok"
+        ),
+        "aiobreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Excluded | "
+            "call 4: raised:Boom | state: closed | call 5: ok"
+        ),
+        "purgatory": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Excluded | "
+            "call 4: raised:Boom | state: closed | call 5: ok"
+        ),
+    },
+    "excluded_in_probe": {
+        "pybreaker": (
+            f"{WRAPPED} | t=10.001 | call 4: raised:Excluded | state: closed | call 5: raised:Boom | "
+            "state: closed"
+        ),
+        "circuitbreaker": (
+            f"{ORIGINAL} | t=10.001 | call 4: raised:Excluded | state: closed | call 5: raised:Boom | "
+            "state: closed"
+        ),
+        "aiobreaker": (
+            f"{WRAPPED} | t=10.001 | call 4: raised:Excluded | state: closed | call 5: raised:Boom | "
+            "state: closed"
+        ),
+        "purgatory": (
+            f"{ORIGINAL} | t=10.001 | call 4: raised:Excluded | state: closed | call 5: raised:Boom | "
+            "state: closed"
+        ),
+    },
+    "cancel_in_closed": {
+        "pybreaker": (
+            f"{WRAPPED} | call 4: rejected:CircuitBreakerError | state: open | "
+            "call 5: rejected:CircuitBreakerError"
+        ),
+        "circuitbreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:CancelledError | "
+            "call 4: raised:Boom | state: closed | call 5: ok"
+        ),
+        "aiobreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:CancelledError | "
+            "call 4: raised:CircuitBreakerError | state: open | "
+            "call 5: rejected:CircuitBreakerError"
+        ),
+        "purgatory": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:CancelledError | "
+            "call 4: rejected:OpenedState | state: open | call 5: rejected:OpenedState"
+        ),
+    },
+    "cancel_in_half_open": {
+        "pybreaker": (
+            f"{WRAPPED} | t=10.001 | call 4: raised:CircuitBreakerError | state: open | "
+            "call 5: rejected:CircuitBreakerError | state: open"
+        ),
+        "circuitbreaker": (
+            f"{ORIGINAL} | t=10.001 | call 4: raised:CancelledError | state: closed | call 5: raised:Boom | "
+            "state: closed"
+        ),
+        "aiobreaker": (
+            f"{WRAPPED} | t=10.001 | call 4: raised:CancelledError | state: half_open | "
+            "call 5: raised:CircuitBreakerError | state: open"
+        ),
+        "purgatory": (
+            f"{ORIGINAL} | t=10.001 | call 4: raised:CancelledError | state: open | "
+            "call 5: rejected:OpenedState | state: open"
+        ),
+    },
+    "base_in_closed": {
+        "pybreaker": (
+            f"{WRAPPED} | call 4: rejected:CircuitBreakerError | state: open | "
+            "call 5: rejected:CircuitBreakerError"
+        ),
+        "circuitbreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Abort | "
+            "call 4: raised:Boom | state: closed | call 5: ok"
+        ),
+        "aiobreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Abort | "
+            "call 4: raised:CircuitBreakerError | state: open | "
+            "call 5: rejected:CircuitBreakerError"
+        ),
+        "purgatory": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Abort | "
+            "call 4: rejected:OpenedState | state: open | call 5: rejected:OpenedState"
+        ),
+    },
+    "late_success_while_open": {
+        "pybreaker": (
+            "begin 1: in_flight | call 2: blocked | call 3: blocked | call 4: blocked | "
+            "state: closed | finish 1: ok | resumed 2: raised:Boom | resumed 3: raised:Boom | "
+            "resumed 4: raised:CircuitBreakerError | state: open | "
+            "call 5: rejected:CircuitBreakerError"
+        ),
+        "circuitbreaker": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:Boom | state: open | finish 1: ok | state: closed | call 5: ok"
+        ),
+        "aiobreaker": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:CircuitBreakerError | state: open | finish 1: ok | state: open | "
+            "call 5: rejected:CircuitBreakerError"
+        ),
+        "purgatory": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:Boom | state: open | finish 1: ok | state: open | "
+            "call 5: rejected:OpenedState"
+        ),
+    },
+    "late_failure_while_open": {
+        "pybreaker": (
+            "begin 1: in_flight | call 2: blocked | call 3: blocked | call 4: blocked | t=5 | "
+            "finish 1: raised:Boom | resumed 2: raised:Boom | "
+            "resumed 3: raised:CircuitBreakerError | resumed 4: rejected:CircuitBreakerError | "
+            "state: open | t=11 | call 5: rejected:CircuitBreakerError | t=16 | call 6: ok | "
+            "state: closed"
+        ),
+        "circuitbreaker": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:Boom | t=5 | finish 1: raised:Boom | state: open | t=11 | "
+            "call 5: rejected:CircuitBreakerError | t=16 | call 6: ok | state: closed"
+        ),
+        "aiobreaker": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:CircuitBreakerError | t=5 | finish 1: raised:CircuitBreakerError | "
+            "state: open | t=11 | call 5: rejected:CircuitBreakerError | t=16 | call 6: ok | "
+            "state: closed"
+        ),
+        "purgatory": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:Boom | t=5 | finish 1: raised:Boom | state: open | t=11 | call 5: ok | "
+            "t=16 | call 6: ok | state: closed"
+        ),
+    },
+    "late_success_in_half_open": {
+        "pybreaker": (
+            "begin 1: in_flight | call 2: blocked | call 3: blocked | call 4: blocked | t=10.001 | "
+            "begin 5: blocked | finish 1: ok | resumed 2: raised:Boom | resumed 3: raised:Boom | "
+            "resumed 4: raised:CircuitBreakerError | resumed 5: rejected:CircuitBreakerError | "
+            "state: open | finish 5: not_in_flight | state: open"
+        ),
+        "circuitbreaker": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:Boom | t=10.001 | begin 5: in_flight | finish 1: ok | state: closed | "
+            "finish 5: ok | state: closed"
+        ),
+        "aiobreaker": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:CircuitBreakerError | t=10.001 | begin 5: in_flight | finish 1: ok | "
+            "state: half_open | finish 5: ok | state: closed"
+        ),
+        "purgatory": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:Boom | t=10.001 | begin 5: in_flight | finish 1: ok | state: closed | "
+            "finish 5: ok | state: closed"
+        ),
+    },
+    "late_failure_in_half_open": {
+        "pybreaker": (
+            "begin 1: in_flight | call 2: blocked | call 3: blocked | call 4: blocked | t=10.001 | "
+            "begin 5: blocked | finish 1: raised:Boom | resumed 2: raised:Boom | "
+            "resumed 3: raised:CircuitBreakerError | resumed 4: rejected:CircuitBreakerError | "
+            "resumed 5: rejected:CircuitBreakerError | state: open | finish 5: not_in_flight | "
+            "state: open"
+        ),
+        "circuitbreaker": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:Boom | t=10.001 | begin 5: in_flight | finish 1: raised:Boom | "
+            "state: open | finish 5: ok | state: closed"
+        ),
+        "aiobreaker": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:CircuitBreakerError | t=10.001 | begin 5: in_flight | "
+            "finish 1: raised:CircuitBreakerError | state: open | finish 5: ok | state: closed"
+        ),
+        "purgatory": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
+            "call 4: raised:Boom | t=10.001 | begin 5: in_flight | finish 1: raised:Boom | "
+            "state: open | finish 5: ok | state: open"
+        ),
+    },
+    "close_rule": {
+        "pybreaker": (
+            f"{WRAPPED} | t=10.001 | call 4: ok | state: closed | call 5: raised:Boom | state: closed | "
+            "call 6: ok"
+        ),
+        "circuitbreaker": (
+            f"{ORIGINAL} | t=10.001 | call 4: ok | state: closed | call 5: raised:Boom | state: closed | "
+            "call 6: ok"
+        ),
+        "aiobreaker": (
+            f"{WRAPPED} | t=10.001 | call 4: ok | state: closed | call 5: raised:Boom | state: closed | "
+            "call 6: ok"
+        ),
+        "purgatory": (
+            f"{ORIGINAL} | t=10.001 | call 4: ok | state: closed | call 5: raised:Boom | state: closed | "
+            "call 6: ok"
+        ),
+    },
+    "backoff": {
+        "pybreaker": (
+            f"{WRAPPED} | t=6 | call 4: rejected:CircuitBreakerError | t=12 | "
+            "call 5: raised:CircuitBreakerError | t=18 | call 6: rejected:CircuitBreakerError | "
+            "t=24 | call 7: raised:CircuitBreakerError | t=30 | "
+            "call 8: rejected:CircuitBreakerError | t=36 | call 9: raised:CircuitBreakerError | "
+            "t=42 | call 10: rejected:CircuitBreakerError | t=48 | "
+            "call 11: raised:CircuitBreakerError"
+        ),
+        "circuitbreaker": (
+            f"{ORIGINAL} | t=6 | call 4: rejected:CircuitBreakerError | t=12 | call 5: raised:Boom | t=18 | "
+            "call 6: rejected:CircuitBreakerError | t=24 | call 7: raised:Boom | t=30 | "
+            "call 8: rejected:CircuitBreakerError | t=36 | call 9: raised:Boom | t=42 | "
+            "call 10: rejected:CircuitBreakerError | t=48 | call 11: raised:Boom"
+        ),
+        "aiobreaker": (
+            f"{WRAPPED} | t=6 | call 4: rejected:CircuitBreakerError | t=12 | "
+            "call 5: raised:CircuitBreakerError | t=18 | call 6: rejected:CircuitBreakerError | "
+            "t=24 | call 7: raised:CircuitBreakerError | t=30 | "
+            "call 8: rejected:CircuitBreakerError | t=36 | call 9: raised:CircuitBreakerError | "
+            "t=42 | call 10: rejected:CircuitBreakerError | t=48 | "
+            "call 11: raised:CircuitBreakerError"
+        ),
+        "purgatory": (
+            f"{ORIGINAL} | t=6 | call 4: rejected:OpenedState | t=12 | call 5: raised:Boom | t=18 | "
+            "call 6: rejected:OpenedState | t=24 | call 7: raised:Boom | t=30 | "
+            "call 8: rejected:OpenedState | t=36 | call 9: raised:Boom | t=42 | "
+            "call 10: rejected:OpenedState | t=48 | call 11: raised:Boom"
+        ),
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def observed() -> dict[str, dict[str, tuple[Observation, ...]]]:
+    """The whole catalogue, run once per library."""
+    return {library: run_catalogue(make_adapter(library)) for library in LIBRARIES}
+
+
+def _check(observed: dict[str, dict[str, tuple[Observation, ...]]], scenario: str, library: str) -> None:
+    got = [observation.brief() for observation in observed[library][scenario]]
+    assert got == EXPECTED[scenario][library].split(" | ")
+
+
+def test_expected_table_covers_the_catalogue() -> None:
+    """The expectation table has a row for every scenario of the catalogue and every library."""
+    assert list(EXPECTED) == list(CATALOGUE)
+    for scenario, rows in EXPECTED.items():
+        assert tuple(rows) == LIBRARIES, scenario
+        assert CATALOGUE[scenario].question.endswith("?")
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_trip_index(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """Every library opens on the fail_max-th consecutive failure and rejects the next call without running
+    it."""
+    _check(observed, "trip_index", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_success_resets_count(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """A success resets the consecutive-failure count in every library, so F F S F F stays closed."""
+    _check(observed, "success_resets_count", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_trip_error(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """pybreaker and aiobreaker answer the tripping call and a failed probe with their CircuitBreakerError,
+    the others with the original error."""
+    _check(observed, "trip_error", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_deadline_boundary(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """A call at exactly opened_at + reset_timeout is admitted by all but purgatory, which admits only
+    strictly after."""
+    _check(observed, "deadline_boundary", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_state_after_timeout(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """Only circuitbreaker reports half_open once the timeout has elapsed without traffic; the others say
+    open until a call comes."""
+    _check(observed, "state_after_timeout", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_half_open_concurrency(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """While a probe is in flight, pybreaker blocks further callers on its lock, the others admit them all
+    at once."""
+    _check(observed, "half_open_concurrency", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_probe_fail_after_success(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """When overlapping probes succeed then fail, only aiobreaker re-opens (the half-open state that
+    admitted the failing probe handles it)."""
+    _check(observed, "probe_fail_after_success", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_probe_success_after_failure(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """When overlapping probes fail then succeed, the last writer wins in circuitbreaker and aiobreaker,
+    purgatory stays open, pybreaker rejects the waiting probe."""
+    _check(observed, "probe_success_after_failure", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_hung_probe(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """A probe that never returns blocks every later pybreaker caller indefinitely; the other libraries
+    keep admitting calls."""
+    _check(observed, "hung_probe", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_excluded_in_closed(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """An excluded error counts as a success in every library, resetting the count, so F F X F does not trip."""
+    _check(observed, "excluded_in_closed", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_excluded_in_probe(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """A probe raising an excluded error closes every library's breaker, as a success would."""
+    _check(observed, "excluded_in_probe", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_cancel_in_closed(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """A cancellation is a failure in pybreaker and purgatory, a success in circuitbreaker, and not
+    recorded at all in aiobreaker."""
+    _check(observed, "cancel_in_closed", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_cancel_in_half_open(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """A cancelled probe re-opens pybreaker and purgatory, closes circuitbreaker, and leaves aiobreaker
+    half-open."""
+    _check(observed, "cancel_in_half_open", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_base_in_closed(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """A BaseException that is not an Exception is classified like a cancellation in every library."""
+    _check(observed, "base_in_closed", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_late_success_while_open(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """A success arriving after the trip from a call admitted in closed closes circuitbreaker, is ignored
+    by aiobreaker and purgatory, and cannot occur in pybreaker."""
+    _check(observed, "late_success_while_open", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_late_failure_while_open(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """A late failure from a call admitted in closed restarts the open timer in circuitbreaker and
+    aiobreaker and is ignored by purgatory."""
+    _check(observed, "late_failure_while_open", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_late_success_in_half_open(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """A late success from a call admitted in closed closes circuitbreaker and purgatory in half-open, but
+    aiobreaker stays half-open."""
+    _check(observed, "late_success_in_half_open", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_late_failure_in_half_open(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """A late failure re-opens a half-open breaker, and the in-flight probe's success then closes it again
+    except in purgatory."""
+    _check(observed, "late_failure_in_half_open", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_close_rule(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """One successful probe closes every library (success threshold 1), so the next failure is counted in
+    closed."""
+    _check(observed, "close_rule", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_backoff(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """No library backs off: every failed probe re-opens the breaker for the same reset_timeout."""
+    _check(observed, "backoff", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_runs_are_deterministic(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """Running scenarios again with a fresh adapter gives exactly the same observations (overlaps and
+    blocked calls included)."""
+    names = ("half_open_concurrency", "probe_success_after_failure", "late_failure_while_open", "hung_probe")
+    again = run_catalogue(make_adapter(library), names)
+    for name in names:
+        assert again[name] == observed[library][name], name
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_virtual_time_needs_no_real_sleep(library: str) -> None:
+    """A scenario spanning 110 virtual seconds runs in well under a second of real time, and real time is
+    back afterwards."""
+    started_wall, started = time.time(), time.perf_counter()
+    run_catalogue(make_adapter(library), ["state_after_timeout", "backoff"])
+    assert time.perf_counter() - started < 1.0
+    assert abs(time.time() - started_wall) < 60
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_adapters_report_installed_pinned_versions(library: str) -> None:
+    """Each adapter reports its library's installed version, which is the version pinned in the conform
+    extra."""
+    adapter = make_adapter(library)
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["conform"]
+    assert adapter.name == library
+    assert adapter.version == importlib.metadata.version(adapter.distribution)
+    assert f"{adapter.distribution}=={adapter.version}" in pins
+    assert isinstance(adapter, Adapter)
+
+
+def test_no_thread_outlives_a_run() -> None:
+    """Calls left in flight or blocked at the end are drained, so no worker thread survives a run."""
+    adapter = make_adapter("pybreaker")
+    adapter.configure(3, 10.0)
+    adapter.run(script(failures(3), Advance(10.5), Begin(4), Call(5)))
+    assert not [thread.name for thread in threading.enumerate() if thread.name.startswith("conform-call-")]
+
+
+def test_circuitbreaker_clock_patch_is_undone() -> None:
+    """circuitbreaker reads time.monotonic, which the adapter redirects to frozen time only during a run."""
+    import circuitbreaker
+
+    run_catalogue(make_adapter("circuitbreaker"), ["deadline_boundary"])
+    assert circuitbreaker.monotonic is time.monotonic
+
+
+def test_observations_are_json_serialisable() -> None:
+    """Observations survive a JSON round trip through to_dict/from_dict."""
+    observations = run_catalogue(make_adapter("aiobreaker"), ["hung_probe"])["hung_probe"]
+    text = json.dumps([observation.to_dict() for observation in observations])
+    assert tuple(Observation.from_dict(data) for data in json.loads(text)) == observations
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Call(1, "explode"), "'outcome' must be one of"),
+        (lambda: Call(0), "'call_id' must be a positive int"),
+        (lambda: Advance(0), "'seconds' must be finite and > 0"),
+        (lambda: script(Call(1), Call(1)), "call id 1 is already used"),
+        (lambda: script(Finish(1)), r"Finish\(1\) needs an earlier Begin\(1\)"),
+        (lambda: script(Begin(1), Finish(1), Finish(1)), "call 1 is finished twice"),
+        (lambda: script(Call(1), Finish(1)), r"needs an earlier Begin\(1\)"),
+    ],
+)
+def test_malformed_scripts_are_rejected(build: Callable[[], object], message: str) -> None:
+    """Malformed steps and scripts raise ScriptError naming the offending value or step."""
+    with pytest.raises(ScriptError, match=message):
+        build()
+
+
+def test_adapter_configuration_is_validated() -> None:
+    """Adapters refuse to run unconfigured, reject invalid settings, and unknown library names list the
+    known ones."""
+    adapter = make_adapter("purgatory")
+    with pytest.raises(AdapterError, match="call configure"):
+        adapter.run([ReadState()])
+    with pytest.raises(InvalidConfigError, match="'fail_max' must be an int >= 1"):
+        adapter.configure(0, 10.0)
+    with pytest.raises(InvalidConfigError, match="'reset_timeout' must be > 0"):
+        adapter.configure(3, 0.0)
+    with pytest.raises(AdapterError, match="must be one of pybreaker, circuitbreaker, aiobreaker, purgatory"):
+        make_adapter("hystrix")
+    with pytest.raises(ScriptError, match="'names' must be scenarios of the catalogue"):
+        run_catalogue(adapter, ["no_such_scenario"])
+
+
+def test_importing_the_harness_imports_no_breaker_library() -> None:
+    """The libraries are imported only when a run starts, so breakerlab.proofs.conform imports without the
+    extra."""
+    code = (
+        "import sys, breakerlab.proofs.conform;"
+        "print(','.join(m for m in ('pybreaker', 'circuitbreaker', 'aiobreaker', 'purgatory', 'time_machine')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_fifo_rlock_is_reentrant_and_owned() -> None:
+    """The lock swapped into pybreaker is re-entrant and refuses a release by a thread that does not hold it."""
+    lock = FifoRLock()
+    with lock, lock:
+        assert not _acquire_elsewhere(lock)
+    assert _acquire_elsewhere(lock)
+    with pytest.raises(RuntimeError, match="un-acquired"):
+        lock.release()
+
+
+def _acquire_elsewhere(lock: FifoRLock) -> bool:
+    """Try a non-blocking acquire from another thread (releasing it again if it succeeded)."""
+    result: list[bool] = []
+
+    def attempt() -> None:
+        got = lock.acquire(blocking=False)
+        if got:
+            lock.release()
+        result.append(got)
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    thread.join()
+    return result[0]
