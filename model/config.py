@@ -171,6 +171,22 @@ class BreakerConfig:
     call_timeout: float | None = None
     trip_error: TripError = TripError.ORIGINAL
 
+    @classmethod
+    def preset(cls, name: str) -> BreakerConfig:
+        """The model configured as the library ``name`` behaves, with its default thresholds.
+
+        Measured (``pybreaker``, ``circuitbreaker``, ``aiobreaker``, ``purgatory``: fitted by
+        ``breakerlab conform``) or documented (``gobreaker``, ``resilience4j``, ``polly``,
+        ``hystrix``, ``akka``); see ``breakerlab.model.presets`` for provenance, notes and
+        whether the library serialises calls.
+
+        Raises:
+            InvalidConfigError: an unknown name (the message lists the presets).
+        """
+        from .presets import preset_named
+
+        return cls(**preset_named(name).options)
+
     def __post_init__(self) -> None:
         for name, kind in ENUM_OPTIONS.items():
             object.__setattr__(self, name, _enum_value(name, kind, getattr(self, name)))
