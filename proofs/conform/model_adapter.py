@@ -169,6 +169,9 @@ class ModelAdapter:
         steps = validate_script(script)
         clock = ManualClock()
         backend = _ModelBackend(Breaker(self.breaker_config(), clock=clock), self.serializes_calls)
-        observations = Runner(backend, FrozenClock(clock.advance)).run(steps)
+        def advance(seconds: float) -> None:
+            clock.advance(seconds)
+
+        observations = Runner(backend, FrozenClock(advance)).run(steps)
         backend.close()
         return observations
