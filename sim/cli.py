@@ -13,6 +13,7 @@ from breakerlab.model.clock import MonotonicClock
 from breakerlab.model.config import ENUM_OPTIONS, BreakerConfig
 from breakerlab.model.errors import BreakerError
 from breakerlab.model.options import config_fields, config_from_mapping, parse_value
+from breakerlab.model.presets import preset_named
 
 from .errors import InvalidConfigError
 from .families import FAMILIES, family_fields, make_trace_spec
@@ -77,6 +78,11 @@ def simulate_command(subparsers: Any) -> None:
     parser.add_argument(
         "--serialize-calls", action="store_true",
         help="the breaker holds a lock across each call, as pybreaker does (callers wait for it)",
+    )
+    parser.add_argument(
+        "--preset", metavar="LIBRARY",
+        help="start from a library's preset (pybreaker, gobreaker, resilience4j, ...: see "
+        "breakerlab.model.presets), including pybreaker's whole-call lock; breaker options override it",
     )
 
     trace = parser.add_argument_group("trace options (each applies to the traces named)")
@@ -148,9 +154,15 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
         for name in config_fields()
         if getattr(args, f"breaker_{name}") is not None
     }
+    base = None
+    serialize = args.serialize_calls
+    if args.preset:
+        preset = preset_named(args.preset)
+        base = BreakerConfig(**preset.options)
+        serialize = serialize or preset.serializes_calls
     return Scenario(
         trace=spec,
-        breaker=config_from_mapping(breaker_values),
+        breaker=config_from_mapping(breaker_values, base),
         workload=Workload(
             rate_rps=args.rate, rate_schedule=_rate_schedule(args.rate_schedule), arrivals=args.arrivals, workers=args.workers, queue_limit=args.queue_limit,
             call_timeout_s=args.timeout,
@@ -167,8 +179,8 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
         horizon_s=args.horizon,
         bin_s=args.bin,
         recovery_window_s=args.recovery_window,
-        serialize_calls=args.serialize_calls,
-        name=f"simulate --trace {args.trace}",
+        serialize_calls=serialize,
+        name=f"simulate --trace {args.trace}" + (f" --preset {args.preset}" if args.preset else ""),
     )
 
 

@@ -64,6 +64,10 @@ def _labels(cell: Cell, replication: int, seed: int, *, breaker: bool) -> dict[s
     labels: dict[str, Any] = {"cell": cell.index} if breaker else {}
     labels.update({"world": cell.world, "trace": cell.trace, "replication": replication, "seed": seed})
     labels.update({k: v for k, v in sorted(cell.values.items()) if breaker or not breaker_side(k)})
+    if breaker:  # the two main knobs always, as the breaker ran them (e.g. from a preset)
+        config = cell.scenario.breaker
+        labels.setdefault("breaker.fail_max", config.fail_max)
+        labels.setdefault("breaker.reset_timeout", config.reset_timeout)
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in labels.items()}
 
 

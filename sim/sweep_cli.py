@@ -142,6 +142,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
         report = draw_report(folder, objective)
         print(f"  plots      {folder / 'plots'} ({len(report.plots)} files)")
+        for note in report.notes:
+            print(f"  note: {note}")
         print(report.recommendation)
     print(f"results written to {folder}")
     return 0

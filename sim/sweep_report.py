@@ -71,6 +71,10 @@ def load_result(store: SweepStore, spec: SweepSpec, cell: int) -> SimResult:
     return SimResult(scenario=scenario, seed=int(row["seed"]), trace=trace, runs={BREAKER: run})
 
 
+def _short(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
 def _array(values: list[float]) -> Any:
     import numpy as np
 
@@ -124,7 +128,7 @@ def draw_report(folder: str | os.PathLike[str], objective: Mapping[str, float]) 
         result = load_result(store, spec, int(cell))
         path = plots_dir / f"timeline-{best['trace']}-cell{int(cell)}.png"
         title = f"{best['trace']}: recommended " + ", ".join(
-            f"{c.removeprefix('breaker.')}={best[c]:g}" for c in table.columns if c.startswith("breaker.")
+            f"{c.removeprefix('breaker.')}={_short(best[c])}" for c in table.columns if c.startswith("breaker.")
         ) + f" (seed {result.seed})"
         plot_timeline(result, path, title=title)
         plots.append(path)

@@ -47,6 +47,7 @@ import numpy as np
 
 from breakerlab.model.config import BreakerConfig
 from breakerlab.model.options import config_fields, config_from_mapping, parse_value
+from breakerlab.model.presets import preset_named
 
 from .errors import InvalidConfigError
 from .families import FAMILIES, family_fields, make_trace_spec
@@ -83,6 +84,7 @@ def valid_options() -> dict[str, Any]:
     options.update(_dataclass_options("workload.retry", RetryPolicy))
     options.update(_dataclass_options("service", Service))
     options["scenario.serialize_calls"] = bool
+    options["breaker.preset"] = str
     for family in FAMILIES:
         for field in family_fields(family):
             options.setdefault(f"trace.{field.name}", field.type)
@@ -232,7 +234,10 @@ class SweepSpec:
     def _scenario(self, index: int, family: str, trace_params: dict[str, Any], values: dict[str, Any]) -> Scenario:
         try:
             trace = make_trace_spec(family, **trace_params)
-            breaker = _breaker({k[8:]: v for k, v in values.items() if k.startswith("breaker.")})
+            breaker_values = {k[8:]: v for k, v in values.items() if k.startswith("breaker.")}
+            preset = preset_named(breaker_values.pop("preset")) if "preset" in breaker_values else None
+            breaker = _breaker(breaker_values, BreakerConfig(**preset.options) if preset else None)
+            serialize = values.get("scenario.serialize_calls", preset.serializes_calls if preset else False)
             retry = RetryPolicy(**{k[15:]: v for k, v in values.items() if k.startswith("workload.retry.")})
             workload = Workload(
                 retry=retry,
@@ -242,7 +247,7 @@ class SweepSpec:
             return Scenario(
                 trace=trace, breaker=breaker, workload=workload, service=service, horizon_s=self.horizon_s,
                 bin_s=self.bin_s, recovery_window_s=self.recovery_window_s, name=f"{self.name} cell {index}",
-                serialize_calls=values.get("scenario.serialize_calls", False),
+                serialize_calls=serialize,
             )
         except InvalidConfigError as exc:
             exc.add_note(f"in cell {index} of sweep {self.name!r}: trace {family!r} with {values}")
@@ -283,7 +288,7 @@ def _tuple(value: Any) -> Any:
     return tuple(tuple(v) if isinstance(v, list) else v for v in value) if isinstance(value, list) else value
 
 
-def _breaker(values: dict[str, Any]) -> BreakerConfig:
+def _breaker(values: dict[str, Any], base: BreakerConfig | None = None) -> BreakerConfig:
     typed: dict[str, Any] = {}
     for name, value in values.items():
         if isinstance(value, list):
@@ -292,7 +297,7 @@ def _breaker(values: dict[str, Any]) -> BreakerConfig:
         if isinstance(value, str) and kind is not str:
             value = parse_value(name, value)
         typed[name] = value
-    return config_from_mapping(typed)
+    return config_from_mapping(typed, base)
 
 
 def load_spec(path: str | pathlib.Path) -> SweepSpec:

@@ -130,3 +130,17 @@ def test_sim_readme_embeds_the_metric_and_trace_tables() -> None:
     readme = (pathlib.Path(__file__).resolve().parents[1] / "sim" / "README.md").read_text()
     assert f"<!-- metrics-table -->\n{metrics_markdown()}\n<!-- /metrics-table -->" in readme
     assert f"<!-- families-table -->\n{families_markdown()}\n<!-- /families-table -->" in readme
+
+
+def test_a_library_preset_configures_the_simulated_breaker() -> None:
+    """`--preset pybreaker` simulates pybreaker's semantics including its whole-call lock (the
+    pool saturates behind the lock); breaker options still override the preset."""
+    common = ("--trace", "hang", "--rate", "50", "--horizon", "90", "--json", "--no-baselines")
+    locked = json.loads(_simulate(*common, "--preset", "pybreaker").stdout)
+    free = json.loads(_simulate(*common, "--preset", "aiobreaker").stdout)
+    assert locked["scenario"].endswith("--preset pybreaker")
+    assert locked["pool_saturated_s"] > 10 * max(free["pool_saturated_s"], 0.1)
+    gob = json.loads(_simulate(*common, "--preset", "gobreaker", "--fail-max", "2").stdout)
+    assert gob["requests_to_open"] is not None
+    bad = _simulate("--preset", "hystrix2", "--horizon", "10")
+    assert bad.returncode == 2 and "'preset' must be one of 'pybreaker'" in bad.stderr

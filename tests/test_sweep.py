@@ -326,3 +326,25 @@ def test_the_readme_main_command_runs_the_built_in_sweep(tmp_path: pathlib.Path)
     assert len(list((folder / "plots").glob("heatmap-*.png"))) >= 6
     assert len(list((folder / "plots").glob("timeline-*.png"))) == 4
     assert (folder / "recommendation.txt").read_text().startswith("objective (lower is better)")
+
+
+def test_a_sweep_over_library_presets_compares_them_on_the_same_random_numbers(tmp_path: pathlib.Path) -> None:
+    """`breaker.preset` sweeps libraries' presets (pybreaker's with its whole-call lock); rows
+    carry the preset and the fail_max/reset_timeout it ran with; every preset of a world meets
+    the same seeds."""
+    spec = SweepSpec.from_mapping({
+        "name": "presets", "replications": 2, "horizon_s": 40.0,
+        "grid": {"breaker.preset": ["pybreaker", "gobreaker", "resilience4j"]},
+        "traces": [{"family": "hang", "start_s": 10.0, "duration_s": 20.0}],
+    })
+    cells = spec.cells()
+    assert [c.scenario.serialize_calls for c in cells] == [True, False, False]
+    assert [c.scenario.breaker.fail_max for c in cells] == [5, 6, 5]
+    assert cells[2].scenario.breaker.trip_rule.value == "count_window"
+    assert len({spec.run_seed(c, 0) for c in cells}) == 1
+    run_sweep(spec, tmp_path / "out", jobs=1)
+    results = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert list(results["breaker.preset"][::2]) == ["pybreaker", "gobreaker", "resilience4j"]
+    assert list(results["breaker.fail_max"][::2]) == [5, 6, 5]
+    with pytest.raises(InvalidConfigError, match="'preset' must be one of 'pybreaker'"):
+        _spec(grid={"breaker.preset": ["pybreakr"]})
