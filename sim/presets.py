@@ -1,10 +1,10 @@
-"""Well-known breaker libraries' default settings, mapped onto our consecutive-failure breaker's
-two main knobs (``fail_max`` and ``reset_timeout``) so sweep plots can show where they fall.
+"""Where well-known libraries' defaults fall on a ``fail_max`` × ``reset_timeout`` grid, so sweep
+plots can mark them.
 
-The numbers come from the libraries' source (see ``/work/shared/reference/breaker-libraries.md``,
-§1 and §2). pybreaker, gobreaker and circuitbreaker count consecutive failures as we do, so
-their presets are exact for the trip rule; Hystrix and Resilience4j trip on an error *rate* over
-a rolling window, so their presets are approximations, and each note says when they hold.
+pybreaker, gobreaker and circuitbreaker count consecutive failures as our default trip rule
+does: their marks are their model presets' two knobs (``breakerlab.model.presets``). Hystrix and
+Resilience4j trip on an error *rate* over a rolling window: their marks are approximations on
+this grid, and each note says when they hold (their model presets have the window rules).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from breakerlab.model import BreakerConfig
+from breakerlab.model import presets as model_presets
 
 from .errors import InvalidConfigError
 
@@ -53,15 +54,21 @@ class Preset:
         return BreakerConfig(fail_max=self.fail_max, reset_timeout=self.reset_timeout_s)
 
 
+def _consecutive(name: str) -> Preset:
+    """A library whose model preset counts consecutive failures: its two knobs, exactly."""
+    library = model_presets.preset_named(name)
+    options = library.options
+    return Preset(
+        name=name,
+        fail_max=int(options["fail_max"]),
+        reset_timeout_s=float(options["reset_timeout"]),
+        note=f"exact for the trip rule: breakerlab.model.presets[{name!r}] ({library.provenance})",
+    )
+
+
 #: The presets, in the order plots list them.
 PRESETS: tuple[Preset, ...] = (
-    Preset(
-        name="pybreaker",
-        fail_max=5,
-        reset_timeout_s=60.0,
-        note="exact: pybreaker's defaults fail_max=5, reset_timeout=60 s; it opens on the 5th "
-        "consecutive failure (counter >= fail_max), as ours does.",
-    ),
+    _consecutive("pybreaker"),
     Preset(
         name="Hystrix-like",
         fail_max=20,
@@ -71,7 +78,7 @@ PRESETS: tuple[Preset, ...] = (
         "500 ms, and sleeps 5 s (sleepWindowInMilliseconds). fail_max=20 matches it when the window starts "
         "empty (e.g. just after it closed) and the service fails every call; after a healthy period at r "
         "requests/s it opens after about 5 s of hard failure (5*r failures, so 20 at 4 rps) and never "
-        "below 2 rps.",
+        "below 2 rps. BreakerConfig.preset('hystrix') has the window rule itself.",
     ),
     Preset(
         name="Resilience4j-like",
@@ -81,22 +88,10 @@ PRESETS: tuple[Preset, ...] = (
         "minimumNumberOfCalls=100) fail at a rate >= 50% (failureRateThreshold) and waits 60 s "
         "(waitDurationInOpenState). fail_max=50 matches a hard failure after a full window of "
         "successes (the 50th failure brings the rate to 50%); from an empty window it needs 100 calls. "
-        "Its half-open state admits 10 probes and decides by rate; ours admits one.",
+        "BreakerConfig.preset('resilience4j') has the window rule and its 10 rate-decided probes.",
     ),
-    Preset(
-        name="gobreaker",
-        fail_max=6,
-        reset_timeout_s=60.0,
-        note="exact for the trip rule: gobreaker's default ReadyToTrip is ConsecutiveFailures > 5, so it "
-        "opens on the 6th consecutive failure; Timeout 0 means 60 s.",
-    ),
-    Preset(
-        name="circuitbreaker",
-        fail_max=5,
-        reset_timeout_s=30.0,
-        note="exact: the Python circuitbreaker package's defaults failure_threshold=5 (opens on the 5th "
-        "consecutive failure), recovery_timeout=30 s.",
-    ),
+    _consecutive("gobreaker"),
+    _consecutive("circuitbreaker"),
 )
 
 
