@@ -414,6 +414,42 @@ EXPECTED: dict[str, dict[str, str]] = {
             "call 6: ok"
         ),
     },
+    "rate_at_equality": {
+        "pybreaker": (
+            "call 1: raised:Boom | call 2: ok | call 3: raised:Boom | call 4: ok | call 5: raised:Boom | "
+            "call 6: ok | state: closed | call 7: ok"
+        ),
+        "circuitbreaker": (
+            "call 1: raised:Boom | call 2: ok | call 3: raised:Boom | call 4: ok | call 5: raised:Boom | "
+            "call 6: ok | state: closed | call 7: ok"
+        ),
+        "aiobreaker": (
+            "call 1: raised:Boom | call 2: ok | call 3: raised:Boom | call 4: ok | call 5: raised:Boom | "
+            "call 6: ok | state: closed | call 7: ok"
+        ),
+        "purgatory": (
+            "call 1: raised:Boom | call 2: ok | call 3: raised:Boom | call 4: ok | call 5: raised:Boom | "
+            "call 6: ok | state: closed | call 7: ok"
+        ),
+    },
+    "volume_and_dilution": {
+        "pybreaker": (
+            "call 1: ok | call 2: ok | call 3: ok | call 4: ok | call 5: ok | call 6: ok | call 7: raised:Boom | "
+            "call 8: raised:Boom | call 9: raised:CircuitBreakerError | state: open | call 10: rejected:CircuitBreakerError"
+        ),
+        "circuitbreaker": (
+            "call 1: ok | call 2: ok | call 3: ok | call 4: ok | call 5: ok | call 6: ok | call 7: raised:Boom | "
+            "call 8: raised:Boom | call 9: raised:Boom | state: open | call 10: rejected:CircuitBreakerError"
+        ),
+        "aiobreaker": (
+            "call 1: ok | call 2: ok | call 3: ok | call 4: ok | call 5: ok | call 6: ok | call 7: raised:Boom | "
+            "call 8: raised:Boom | call 9: raised:CircuitBreakerError | state: open | call 10: rejected:CircuitBreakerError"
+        ),
+        "purgatory": (
+            "call 1: ok | call 2: ok | call 3: ok | call 4: ok | call 5: ok | call 6: ok | call 7: raised:Boom | "
+            "call 8: raised:Boom | call 9: raised:Boom | state: open | call 10: rejected:OpenedState"
+        ),
+    },
     "backoff": {
         "pybreaker": (
             f"{WRAPPED} | t=6 | call 4: rejected:CircuitBreakerError | t=12 | "
@@ -593,6 +629,20 @@ def test_close_rule(observed: dict[str, dict[str, tuple[Observation, ...]]], lib
     """One successful probe closes every library (success threshold 1), so the next failure is counted in
     closed."""
     _check(observed, "close_rule", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_rate_at_equality(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """Alternating failures and successes (50%) never trip: these libraries count consecutive
+    failures, so no rate threshold (at equality or otherwise) applies."""
+    _check(observed, "rate_at_equality", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_volume_and_dilution(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """After six successes, fail_max failures in a row still trip at once: no minimum volume, no
+    rate diluted by earlier successes."""
+    _check(observed, "volume_and_dilution", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

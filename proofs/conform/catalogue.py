@@ -21,6 +21,7 @@ from .script import (
     ReadState,
     ScriptError,
     Step,
+    calls,
     failures,
     script,
 )
@@ -147,6 +148,17 @@ CATALOGUE: dict[str, Scenario] = {
     "close_rule": Scenario(
         "Does one successful probe close the breaker, so that a following failure is counted in closed?",
         script(_TRIP, Advance(_PAST_DEADLINE_S), Call(4), ReadState(), Call(5, "failure"), ReadState(), Call(6)),
+    ),
+    "rate_at_equality": Scenario(
+        "With failures and successes alternating (exactly 50% over 6 calls), does a rate rule trip at "
+        "equality, or does consecutive counting keep it closed?",
+        script(Call(1, "failure"), Call(2), Call(3, "failure"), Call(4), Call(5, "failure"), Call(6), ReadState(),
+               Call(7)),
+    ),
+    "volume_and_dilution": Scenario(
+        "After a healthy run, do fail_max failures in a row still trip at once (no minimum volume, no rate "
+        "diluted by the earlier successes)?",
+        script(calls("success", 6), failures(FAIL_MAX, 7), ReadState(), Call(7 + FAIL_MAX)),
     ),
     "backoff": Scenario(
         "Probing with a failing call every 6 s after the trip, do consecutive failed probes lengthen the open time?",
