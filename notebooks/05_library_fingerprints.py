@@ -45,8 +45,7 @@
 # runs the same two outages under each preset in the simulator.
 #
 # Besides the `notebooks` extra, it needs the `conform` extra (`pip install -e '.[conform]'`:
-# the four libraries, pinned). The divergence search at full scale also needs Hypothesis
-# (from the `test` extra).
+# the four libraries, pinned, and Hypothesis for the divergence search at full scale).
 
 # %%
 import math

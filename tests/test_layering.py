@@ -122,3 +122,20 @@ def test_no_wall_clock_or_global_random_state_in_sim() -> None:
                 ), f"{path.name}:{node.lineno} reads the wall clock"
             if isinstance(node, ast.Name) and node.id == "MonotonicClock":
                 assert path.name == "cli.py", f"{path.name}:{node.lineno} uses a real clock"
+
+
+def test_the_command_line_works_without_the_optional_extras() -> None:
+    """With only `pip install -e .` (no test, conform, dask, parquet or notebook extras), every
+    subcommand registers, `sweep --help` works, and `conform` says which extra to install."""
+    code = (
+        "import sys\n"
+        "for m in ('hypothesis', 'pybreaker', 'circuitbreaker', 'aiobreaker', 'purgatory', 'time_machine',\n"
+        "          'distributed', 'pyarrow', 'jupytext', 'nbclient', 'pytest'):\n"
+        "    sys.modules[m] = None\n"
+        "from breakerlab.model.cli import main\n"
+        "assert main(['diagram']) == 0\n"
+        "sys.exit(main(['conform', 'pybreaker']))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 2, out.stderr
+    assert "pip install -e '.[conform]'" in out.stderr and "Traceback" not in out.stderr

@@ -8,13 +8,16 @@ import json
 import sys
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from breakerlab.model.errors import BreakerError
 from breakerlab.model.presets import PRESETS
 
-from .adapters import ADAPTERS, make_adapter
-from .catalogue import CATALOGUE, run_catalogue
-from .fit import CANDIDATE_OPTIONS, Fit, fit_fingerprint, model_runs
-from .generated import Divergence, catalogue_matches, find_divergences
+from .adapters import ADAPTERS
+
+if TYPE_CHECKING:  # the harness (Hypothesis, the libraries) loads only when the command runs
+    from .fit import Fit
+    from .generated import Divergence
 
 __all__ = ["ConformReport", "conform", "conform_command"]
 
@@ -68,6 +71,15 @@ class ConformReport:
 def conform(library: str, *, examples: int = 60, limit: int = 3) -> ConformReport:
     """Run the catalogue on ``library``, fit its fingerprint, compare it with its preset, and
     search ``examples`` generated scripts for divergences."""
+    try:
+        from .adapters import make_adapter
+        from .catalogue import run_catalogue
+        from .fit import CANDIDATE_OPTIONS, fit_fingerprint, model_runs
+        from .generated import catalogue_matches, find_divergences
+    except ImportError as exc:
+        raise BreakerError(
+            f"breakerlab conform needs the conformance extra ({exc.name} is missing): pip install -e '.[conform]'"
+        ) from None
     adapter = make_adapter(library)
     runs = run_catalogue(adapter)
     fit = fit_fingerprint(runs)
@@ -113,6 +125,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.examples < 1:
         raise BreakerError(f"'--examples' must be an int >= 1 (got {args.examples})")
     report = conform(args.library, examples=args.examples)
+    from .catalogue import CATALOGUE
+
     if args.json:
         json.dump(report.to_dict(), sys.stdout, default=str)
         sys.stdout.write("\n")
