@@ -52,7 +52,6 @@ import math
 import os
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 SCALE = os.environ.get("BREAKERLAB_NOTEBOOK_SCALE", "full")  # "small": shorter simulations, no fit
 # %matplotlib inline
@@ -186,17 +185,8 @@ for name, preset in PRESETS.items():
 # %%
 LIBRARIES = ["pybreaker", "circuitbreaker", "aiobreaker", "purgatory"]
 
-
-def in_a_thread(function, *args, **kwargs):
-    """Run the harness off the kernel's thread: Jupyter runs an asyncio loop there, and the
-    aiobreaker and purgatory adapters start loops of their own, which asyncio forbids inside a
-    running one ("Cannot run the event loop while another loop is running")."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args, **kwargs).result()
-
-
 started = time.perf_counter()
-catalogue_runs = {library: in_a_thread(run_catalogue, make_adapter(library)) for library in LIBRARIES}
+catalogue_runs = {library: run_catalogue(make_adapter(library)) for library in LIBRARIES}
 print(f"{len(CATALOGUE)} scenarios × {len(LIBRARIES)} libraries in {time.perf_counter() - started:.1f} s")
 
 
@@ -316,7 +306,7 @@ if SCALE == "full":
     from breakerlab.proofs.conform.cli import conform  # needs Hypothesis
 
     started = time.perf_counter()
-    divergence = in_a_thread(conform, "circuitbreaker", examples=150, limit=1).divergences[0]
+    divergence = conform("circuitbreaker", examples=150, limit=1).divergences[0]
     print(f"searched in {time.perf_counter() - started:.1f} s; "
           f"unexplained by any option: {divergence.unexplained}\n")
     print("script:        ", ", ".join(map(step_text, divergence.steps)))

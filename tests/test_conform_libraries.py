@@ -8,6 +8,7 @@ libraries' installed source (``.venv/lib/python3.11/site-packages``) and the ref
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import json
 import pathlib
@@ -39,6 +40,8 @@ from breakerlab.proofs.conform import (
     script,
 )
 from breakerlab.proofs.conform.adapters import FifoRLock
+from breakerlab.proofs.conform.catalogue import FAIL_MAX, RESET_TIMEOUT_S
+from breakerlab.proofs.conform.script import Excluded
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LIBRARIES = tuple(ADAPTERS)
@@ -776,3 +779,17 @@ def _acquire_elsewhere(lock: FifoRLock) -> bool:
     thread.start()
     thread.join()
     return result[0]
+
+
+@pytest.mark.parametrize("library", ["aiobreaker", "purgatory"])
+def test_asyncio_adapters_run_from_inside_a_running_event_loop(library: str) -> None:
+    """From a thread whose event loop is running (a Jupyter kernel, an async function), the
+    asyncio adapters still run, and observe exactly what they observe from plain code."""
+    adapter = make_adapter(library)
+    adapter.configure(FAIL_MAX, RESET_TIMEOUT_S, (Excluded,))
+    steps = CATALOGUE["late_failure_in_half_open"].steps
+
+    async def inside() -> tuple[Observation, ...]:
+        return adapter.run(steps)
+
+    assert asyncio.run(inside()) == adapter.run(steps)

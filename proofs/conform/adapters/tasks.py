@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
-from ..script import raise_outcome
+from ..script import Observation, Step, raise_outcome
 from .base import AdapterError, Backend, Flight, LibraryAdapter, LibraryConfig
 
 __all__ = ["AsyncSession", "AsyncioAdapter", "TaskBackend"]
@@ -138,6 +139,17 @@ class AsyncioAdapter(LibraryAdapter):
         if not spins >= 1:
             raise AdapterError(f"'spins' must be >= 1 (got {spins!r})")
         self.spins = spins
+
+    def run(self, script: Sequence[Step]) -> tuple[Observation, ...]:
+        """Run ``script`` (see ``LibraryAdapter.run``); from a thread whose event loop is running
+        (a Jupyter kernel, an ``async def``), in a worker thread, since asyncio forbids a second
+        loop there."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return super().run(script)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="conform-loop") as pool:
+            return pool.submit(super().run, script).result()
 
     @abc.abstractmethod
     async def _session(self, config: LibraryConfig) -> AsyncSession:
