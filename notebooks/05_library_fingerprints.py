@@ -253,8 +253,10 @@ with pd.option_context("display.max_colwidth", None):
 # cannot tell their values apart. When no candidate matches, the closest one is reported
 # with the scenarios it cannot reproduce.
 #
-# The first fit computes the model's catalogue under every candidate once, which takes
-# 10-15 s. **At small scale the next two cells skip the fit and the divergence search.**
+# A candidate is dropped at its first disagreeing scenario, so a library some candidate
+# reproduces is fitted in a second or two; circuitbreaker, which no candidate reproduces, costs
+# the model's whole catalogue under every candidate (about 10 s) to find the closest one.
+# **At small scale the next two cells skip the fit and the divergence search.**
 # `tests/test_conform_fit.py` checks both, including that each measured preset equals its
 # fit.
 

@@ -86,29 +86,46 @@ class Fit:
 
 
 @functools.cache
-def _model_catalogue() -> tuple[tuple[dict[str, Any], dict[str, list[tuple[Any, ...]]]], ...]:
-    """Every candidate's catalogue observations (comparable form), computed once per process."""
-    return tuple(
-        (candidate, {name: [comparable(o) for o in runs] for name, runs in model_runs(candidate).items()})
-        for candidate in candidates()
-    )
+def _candidate_list() -> tuple[dict[str, Any], ...]:
+    return tuple(candidates())
+
+
+@functools.cache
+def _model_observations(index: int, name: str) -> tuple[tuple[Any, ...], ...]:
+    """The model's observations (comparable form) of scenario ``name`` under candidate
+    ``index``, computed once per process and only when asked for."""
+    return tuple(comparable(o) for o in _adapter(_candidate_list()[index]).run(CATALOGUE[name].steps))
+
+
+def _observed(library: Run) -> dict[str, tuple[tuple[Any, ...], ...]]:
+    return {name: tuple(comparable(o) for o in runs) for name, runs in library.items()}
+
+
+def matching_candidates(library: Run) -> list[dict[str, Any]]:
+    """Every candidate reproducing all of ``library``'s scenarios (each candidate is dropped at
+    its first disagreement, so most cost one or two model runs)."""
+    observed = _observed(library)
+    return [
+        dict(candidate)
+        for index, candidate in enumerate(_candidate_list())
+        if all(_model_observations(index, name) == runs for name, runs in observed.items())
+    ]
 
 
 def fit_fingerprint(library: Run) -> Fit:
     """Fit the model's options to a library's catalogue observations (``run_catalogue``)."""
-    names = list(library)
-    observed = {name: [comparable(o) for o in library[name]] for name in names}
-    scores: list[tuple[int, int, dict[str, Any], tuple[str, ...]]] = []
-    for order, (candidate, runs) in enumerate(_model_catalogue()):
-        failed = tuple(n for n in names if runs[n] != observed[n])
-        scores.append((len(failed), order, candidate, failed))
-    scores.sort(key=lambda item: (item[0], item[1]))
-    matching = [candidate for misses, _, candidate, _ in scores if misses == 0]
-    best_misses, _, best, failed = scores[0]
-    undetermined = tuple(
-        name for name in CANDIDATE_OPTIONS if len({repr(c[name]) for c in matching}) > 1
-    )
-    return Fit(options=dict(best), matching=len(matching), undetermined=undetermined, unexplained=failed)
+    matching = matching_candidates(library)
+    undetermined = tuple(name for name in CANDIDATE_OPTIONS if len({repr(c[name]) for c in matching}) > 1)
+    if matching:
+        return Fit(options=matching[0], matching=len(matching), undetermined=undetermined, unexplained=())
+    # No candidate reproduces everything: the closest (fewest scenarios missed, then grid order).
+    observed = _observed(library)
+    scores = []
+    for index, candidate in enumerate(_candidate_list()):
+        failed = tuple(name for name, runs in observed.items() if _model_observations(index, name) != runs)
+        scores.append((len(failed), index, candidate, failed))
+    _, _, best, failed = min(scores, key=lambda item: (item[0], item[1]))
+    return Fit(options=dict(best), matching=0, undetermined=(), unexplained=failed)
 
 
 def boundary_epsilon() -> float:

@@ -19,7 +19,7 @@ from hypothesis.errors import NoSuchExample
 
 from .adapters.base import Adapter
 from .catalogue import FAIL_MAX, RESET_TIMEOUT_S
-from .fit import _adapter, _model_catalogue
+from .fit import _adapter, matching_candidates
 from .model_adapter import comparable
 from .script import Advance, Begin, Call, Excluded, Finish, Observation, ReadState, Step, validate_script
 
@@ -183,5 +183,4 @@ def _one_minimal(steps: tuple[Step, ...], diverges: Any) -> tuple[Step, ...]:
 
 def catalogue_matches(library_runs: Mapping[str, Sequence[Observation]]) -> list[dict[str, Any]]:
     """Every candidate reproducing the whole catalogue for these library runs."""
-    observed = {name: [comparable(o) for o in runs] for name, runs in library_runs.items()}
-    return [dict(c) for c, runs in _model_catalogue() if all(runs[n] == observed[n] for n in observed)]
+    return matching_candidates({name: tuple(runs) for name, runs in library_runs.items()})
