@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClock
+from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClock, State
 from breakerlab.model.config import HalfOpenEntry, TripError
 from breakerlab.model.permit import Permit
 
@@ -96,7 +96,9 @@ class _ModelBackend(Backend):
             flight.result = "ok"
         else:
             error = _RAISED[str(outcome)]()
-            opened = breaker._settle_exception(permit, error)
+            generation = breaker.generation
+            breaker.record_failure(permit, error)  # classified: excluded, cancellation, failure
+            opened = breaker.generation != generation and breaker.state is State.OPEN
             tripped = opened and breaker.config.trip_error is TripError.CIRCUIT_OPEN
             flight.result = "raised:CircuitOpenError" if tripped else f"raised:{type(error).__name__}"
         flight.done = True
