@@ -60,7 +60,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from breakerlab.model import BreakerConfig
-from breakerlab.model.presets import PRESETS
+from breakerlab.model.presets import PRESETS, summary
 from breakerlab.proofs.conform import CATALOGUE, FAIL_MAX, RESET_TIMEOUT_S, Excluded, make_adapter, run_catalogue
 from breakerlab.proofs.conform.fit import CANDIDATE_OPTIONS, fit_fingerprint
 from breakerlab.proofs.conform.model_adapter import ModelAdapter
@@ -70,67 +70,13 @@ from breakerlab.sim.families import Brownout, HardDownHang, Healthy
 # %% [markdown]
 # ## The presets side by side
 #
-# The table has one column per library and one row per semantic point. The values come from
-# `PRESETS`. Where a preset does not set an option, the model's default (`BreakerConfig()`)
-# applies, and the table shows that default. Probe limits of 1,000,000 are shown as
-# "unlimited".
-
+# The table has one column per library and one row per semantic point: `summary(name)` puts
+# each preset's configuration into words. Where a preset does not set an option, the model's
+# default (`BreakerConfig()`) applies, and the table shows that default. Probe limits of
+# 1,000,000 are shown as "unlimited".
 
 # %%
-def plain(option):
-    """An option's value without its enum wrapper."""
-    return getattr(option, "value", option)
-
-
-def trip_rule(config):
-    if plain(config.trip_rule) == "consecutive":
-        return f"{config.fail_max} consecutive failures"
-    at = "≥" if config.trip_on_equal_rate else ">"
-    rule = f"failure rate {at} {config.failure_rate_threshold:.0%} "
-    if plain(config.trip_rule) == "count_window":
-        rule += f"of the last {config.window_size} calls (min. {config.minimum_calls})"
-    else:
-        rule += f"over {config.window_duration:g} s (min. {config.minimum_calls} calls)"
-    if config.slow_call_duration_threshold is not None:
-        rule += (f", or {at} {config.slow_call_rate_threshold:.0%} of calls slower than "
-                 f"{config.slow_call_duration_threshold:g} s")
-    return rule
-
-
-def probes(config):
-    count = "unlimited" if config.half_open_max_calls >= 1_000_000 else config.half_open_max_calls
-    return f"{count} {plain(config.half_open_limit).replace('_', ' ')}"
-
-
-def close_rule(config):
-    if plain(config.close_rule) == "rate":
-        return (f"after {config.half_open_max_calls} probes: closes if their failure rate is "
-                f"< {config.failure_rate_threshold:.0%}")
-    return f"{config.success_threshold} probe success closes, 1 failure re-opens"
-
-
-def fingerprint(name):
-    preset, config = PRESETS[name], BreakerConfig.preset(name)
-    consecutive = plain(config.trip_rule) == "consecutive"
-    return {
-        "fail_max": config.fail_max if consecutive else "– (rate rule)",
-        "trip rule": trip_rule(config),
-        "reset_timeout (s)": config.reset_timeout,
-        "trip_error": plain(config.trip_error),
-        "admit_at_deadline": config.admit_at_deadline,
-        "half_open_entry": plain(config.half_open_entry),
-        "probes (half_open_max_calls, limit)": probes(config),
-        "close rule": close_rule(config),
-        "late_result": plain(config.late_result),
-        "excluded_outcome": plain(config.excluded_outcome),
-        "cancellation_outcome": plain(config.cancellation_outcome),
-        "call_timeout (s)": "none" if config.call_timeout is None else config.call_timeout,
-        "serializes_calls": preset.serializes_calls,
-        "source": f"{'measured' if preset.measured else 'documented'}: {preset.version}",
-    }
-
-
-presets_table = pd.DataFrame({name: fingerprint(name) for name in PRESETS})
+presets_table = pd.DataFrame({name: summary(name) for name in PRESETS})
 with pd.option_context("display.max_colwidth", None):
     display(presets_table)
 

@@ -127,3 +127,16 @@ def test_conform_command_reports_and_exits_by_verdict() -> None:
     assert document["exact"] is False and "late_success_while_open" in document["unexplained_scenarios"]
     unknown = run("hystrix")
     assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+
+
+def test_preset_summaries_put_each_fingerprint_into_words() -> None:
+    """`summary(name)` describes a preset's semantics point by point (notebook 05's table)."""
+    from breakerlab.model.presets import summary
+
+    pybreaker, r4j = summary("pybreaker"), summary("resilience4j")
+    assert pybreaker["trip rule"] == "5 consecutive failures" and pybreaker["serializes_calls"] is True
+    assert pybreaker["source"] == "measured: 1.4.1" and pybreaker["trip_error"] == "circuit_open"
+    assert r4j["trip rule"].startswith("failure rate ≥ 50% of the last 100 calls (min. 100)")
+    assert r4j["probes"] == "10 per episode" and r4j["source"].startswith("documented")
+    assert summary("aiobreaker")["probes"] == "unlimited per episode"
+    assert set(summary("akka")) == set(pybreaker)
