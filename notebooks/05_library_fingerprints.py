@@ -194,7 +194,7 @@ with pd.option_context("display.max_colwidth", None):
 #
 # `fit_fingerprint(runs)` compares a library's observations, scenario by scenario, with the
 # model's under each candidate option set: every combination of the values in
-# `CANDIDATE_OPTIONS`, 576 of them. The candidates that reproduce every scenario are the
+# `CANDIDATE_OPTIONS`, 1,152 of them. The candidates that reproduce every scenario are the
 # fingerprint. Options on which those candidates differ are *undetermined*: the catalogue
 # cannot tell their values apart. When no candidate matches, the closest one is reported
 # with the scenarios it cannot reproduce.
