@@ -233,7 +233,10 @@ class Run:
         """Attempt ``attempt`` of request ``index`` asks for a worker."""
         self.attempts += 1
         if self.busy < self.workers:
-            self._start(index, attempt)
+            if self.serialize:
+                self._start(index, attempt)
+            else:
+                self._admit_and_send(index, attempt)
         elif len(self.queue) < self.queue_limit:
             self.queue.append((index, attempt))
         else:
