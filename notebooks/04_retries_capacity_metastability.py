@@ -131,9 +131,11 @@ plt.show()
 #
 # `availability` is the fraction of requests that succeeded over the whole run;
 # `amplification` is attempts per request (1 means no retries were made); `time_to_close_s`
-# is how long after the capacity came back the breaker closed for good; the last column is
-# the success rate over the final 30 s of the run (about 150/s when recovered, 0 when
-# stuck).
+# is how long after the capacity came back the breaker closed for good (blank for the runs
+# without a breaker); `time_to_recover_s` is how long after the capacity came back the share
+# of requests succeeding was back to 90% of its share before the outage, for every run
+# (blank: not within the run); the last column is the success rate over the final 30 s of the
+# run (about 150/s when recovered, 0 when stuck).
 
 # %%
 TAIL_S = 30
@@ -144,7 +146,8 @@ table = pd.DataFrame(
             "policy": policy,
             "availability": run.metrics.availability,
             "amplification": run.metrics.amplification,
-            "time_to_close_s": run.metrics.time_to_close_s if policy == "breaker" else None,
+            "time_to_close_s": run.metrics.time_to_close_s,
+            "time_to_recover_s": run.metrics.time_to_recover_s,
             f"succeeded/s, last {TAIL_S} s": run.series.succeeded[-int(TAIL_S / run.series.bin_s):].sum() / TAIL_S,
         }
         for label, result in results.items()
