@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args) or 0)
     except BreakerError as exc:
         print(f"breakerlab: error: {exc}", file=sys.stderr)
+        for note in getattr(exc, "__notes__", ()):  # where it happened, e.g. a sweep's cell
+            print(f"  {note}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -47,7 +47,6 @@ import os
 SCALE = os.environ.get("BREAKERLAB_NOTEBOOK_SCALE", "full")  # "small": shorter outages and horizons
 # %matplotlib inline
 
-import importlib.resources
 
 import pandas as pd
 from IPython.display import display
@@ -56,6 +55,7 @@ from breakerlab.model import BreakerConfig
 from breakerlab.sim import Scenario, Service, Workload, simulate
 from breakerlab.sim import families
 from breakerlab.sim.plot import plot_timeline
+from breakerlab.sim.trace_file import EXAMPLE_INCIDENT
 
 # %% [markdown]
 # ## The scenarios
@@ -94,7 +94,7 @@ slow_call_breaker = BreakerConfig(
 caller = Workload(rate_rps=100, workers=64, call_timeout_s=1.0)
 capacity_caller = Workload(rate_rps=150, workers=512, call_timeout_s=1.0)
 capacity_service = Service(kind="capacity", servers=10, queue_limit=5000, latency_median_s=0.05, latency_sigma=0.3)
-incident = importlib.resources.files("breakerlab.sim") / "data" / "example-incident.csv"
+incident = EXAMPLE_INCIDENT
 
 scenarios = {
     "hard_down": Scenario(trace=families.HardDown(**window), breaker=breaker, workload=caller, horizon_s=HORIZON),

@@ -33,6 +33,13 @@ examples:
 """
 
 
+# The defaults are the dataclasses' own (one copy of them).
+_WORKLOAD = Workload()
+_RETRY = RetryPolicy()
+_SERVICE = Service()
+_SCENARIO = {f.name: f.default for f in dataclasses.fields(Scenario)}
+
+
 def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -65,11 +72,11 @@ def simulate_command(subparsers: Any) -> None:
         help=f"the outage: {', '.join(FAMILIES)} (default hard_down)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
-    parser.add_argument("--horizon", type=float, default=600.0, metavar="SECONDS", help="simulated time (default 600)")
-    parser.add_argument("--bin", type=float, default=1.0, metavar="SECONDS", help="time-series bin width (default 1)")
+    parser.add_argument("--horizon", type=float, default=_SCENARIO["horizon_s"], metavar="SECONDS", help="simulated time (default %(default)g)")
+    parser.add_argument("--bin", type=float, default=_SCENARIO["bin_s"], metavar="SECONDS", help="time-series bin width (default %(default)g)")
     parser.add_argument(
-        "--recovery-window", type=float, default=10.0, metavar="SECONDS",
-        help="window after the outage for recovery_load_* (default 10)",
+        "--recovery-window", type=float, default=_SCENARIO["recovery_window_s"], metavar="SECONDS",
+        help="window after the outage for recovery_load_* and time_to_recover_s (default %(default)g)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--series", action="store_true", help="with --json: include each run's time series")
@@ -91,33 +98,33 @@ def simulate_command(subparsers: Any) -> None:
         trace.add_argument(_option(name), dest=f"trace_{name}", metavar="VALUE", help=f"{doc} [{', '.join(families)}]")
 
     workload = parser.add_argument_group("caller")
-    workload.add_argument("--rate", type=float, default=100.0, metavar="RPS", help="offered requests per second (default 100)")
+    workload.add_argument("--rate", type=float, default=_WORKLOAD.rate_rps, metavar="RPS", help="offered requests per second (default %(default)g)")
     workload.add_argument(
         "--rate-schedule", metavar="T:RPS,...", default="",
         help="a rate that varies over time: from T seconds on, RPS requests per second (e.g. 60:200,120:100)",
     )
-    workload.add_argument("--arrivals", default="poisson", choices=[a.value for a in Arrivals], help="arrival process")
-    workload.add_argument("--workers", type=int, default=64, help="worker pool size (default 64)")
-    workload.add_argument("--queue-limit", type=int, default=0, help="requests that may wait for a worker (default 0)")
+    workload.add_argument("--arrivals", default=_WORKLOAD.arrivals.value, choices=[a.value for a in Arrivals], help="arrival process")
+    workload.add_argument("--workers", type=int, default=_WORKLOAD.workers, help="worker pool size (default %(default)s)")
+    workload.add_argument("--queue-limit", type=int, default=_WORKLOAD.queue_limit, help="requests that may wait for a worker (default %(default)s)")
     workload.add_argument(
-        "--timeout", type=float, default=1.0, metavar="SECONDS",
-        help="the caller's timeout per attempt (default 1); not the breaker's --call-timeout",
+        "--timeout", type=float, default=_WORKLOAD.call_timeout_s, metavar="SECONDS",
+        help="the caller's timeout per attempt (default %(default)g); not the breaker's --call-timeout",
     )
-    workload.add_argument("--retries", type=int, default=0, help="retries per request (default 0)")
-    workload.add_argument("--retry-backoff", type=float, default=0.1, metavar="SECONDS", help="delay before the first retry (default 0.1)")
-    workload.add_argument("--retry-backoff-multiplier", type=float, default=2.0, help="retry delay growth per retry (default 2)")
-    workload.add_argument("--retry-backoff-cap", type=float, default=10.0, metavar="SECONDS", help="largest retry delay (default 10)")
-    workload.add_argument("--retry-jitter", default="full", choices=[j.value for j in Jitter], help="retry delay jitter (default full)")
+    workload.add_argument("--retries", type=int, default=_RETRY.max_retries, help="retries per request (default %(default)s)")
+    workload.add_argument("--retry-backoff", type=float, default=_RETRY.backoff_s, metavar="SECONDS", help="delay before the first retry (default %(default)g)")
+    workload.add_argument("--retry-backoff-multiplier", type=float, default=_RETRY.backoff_multiplier, help="retry delay growth per retry (default %(default)g)")
+    workload.add_argument("--retry-backoff-cap", type=float, default=_RETRY.backoff_cap_s, metavar="SECONDS", help="largest retry delay (default %(default)g)")
+    workload.add_argument("--retry-jitter", default=_RETRY.jitter.value, choices=[j.value for j in Jitter], help="retry delay jitter (default %(default)s)")
     workload.add_argument("--retry-budget", type=float, metavar="RATIO", help="retries per request at most (token bucket)")
     workload.add_argument("--retry-rejected", action="store_true", help="also retry calls the breaker rejected")
 
     service = parser.add_argument_group("service")
-    service.add_argument("--service", default="open_loop", choices=[k.value for k in ServiceKind], help="service model")
-    service.add_argument("--latency", type=float, default=0.05, metavar="SECONDS", help="median latency (default 0.05)")
-    service.add_argument("--latency-sigma", type=float, default=0.5, help="log-normal shape (default 0.5)")
-    service.add_argument("--error-latency", type=float, default=0.005, metavar="SECONDS", help="time to an error")
-    service.add_argument("--servers", type=int, default=16, help="capacity service: servers (default 16)")
-    service.add_argument("--service-queue", type=int, default=1000, help="capacity service: queue limit (default 1000)")
+    service.add_argument("--service", default=_SERVICE.kind.value, choices=[k.value for k in ServiceKind], help="service model")
+    service.add_argument("--latency", type=float, default=_SERVICE.latency_median_s, metavar="SECONDS", help="median latency (default %(default)g)")
+    service.add_argument("--latency-sigma", type=float, default=_SERVICE.latency_sigma, help="log-normal shape (default %(default)g)")
+    service.add_argument("--error-latency", type=float, default=_SERVICE.error_latency_s, metavar="SECONDS", help="time to an error (default %(default)g)")
+    service.add_argument("--servers", type=int, default=_SERVICE.servers, help="capacity service: servers (default %(default)s)")
+    service.add_argument("--service-queue", type=int, default=_SERVICE.queue_limit, help="capacity service: queue limit (default %(default)s)")
 
     breaker = parser.add_argument_group(
         "breaker options", "every BreakerConfig option (defaults: the article's); meanings in model/SEMANTICS.md"

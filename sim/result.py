@@ -130,15 +130,6 @@ class TimeSeries:
         """Each bin's start time."""
         return np.arange(len(self.admitted)) * self.bin_s
 
-    def state_at(self, time_s: float) -> str:
-        """The breaker's state at ``time_s`` (``"none"`` for a baseline without states)."""
-        state = "none"
-        for change_s, name in self.state_changes:
-            if change_s > time_s:
-                break
-            state = name
-        return state
-
     def as_dict(self) -> dict[str, Any]:
         """Lists, JSON-ready."""
         return {

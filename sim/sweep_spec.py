@@ -91,6 +91,10 @@ def valid_options() -> dict[str, Any]:
     return options
 
 
+#: The sweep keys that are single values (the others are tables or arrays of tables).
+_SCALARS = ("name", "replications", "seed", "horizon_s", "bin_s", "recovery_window_s", "baselines")
+
+
 @dataclasses.dataclass(frozen=True)
 class Cell:
     """One point of the sweep: a trace family with its parameters and one grid combination.
@@ -152,14 +156,12 @@ class SweepSpec:
             params = {k: v for k, v in entry.items() if k != "family"}
             traces.append((str(entry["family"]), tuple(params.items())))
         objective = _table(document, "objective")
+        # Scalars the document leaves out keep the dataclass's defaults (one copy of them).
+        scalars = {key: document[key] for key in _SCALARS if key in document}
+        if "name" in scalars:
+            scalars["name"] = str(scalars["name"])
         spec = cls(
-            name=str(document.get("name", "sweep")),
-            replications=document.get("replications", 5),
-            seed=document.get("seed", 0),
-            horizon_s=document.get("horizon_s", 300.0),
-            bin_s=document.get("bin_s", 1.0),
-            recovery_window_s=document.get("recovery_window_s", 10.0),
-            baselines=document.get("baselines", True),
+            **scalars,
             grid=tuple(grid),
             base=tuple(base_table.items()),
             traces=tuple(traces),

@@ -86,7 +86,9 @@ def test_plot_writes_a_png_timeline(tmp_path: pathlib.Path) -> None:
 
 def test_replay_trace_from_the_shipped_example() -> None:
     """`--trace replay --path FILE` simulates a measured incident timeline."""
-    example = pathlib.Path(__file__).resolve().parents[1] / "sim" / "data" / "example-incident.csv"
+    from breakerlab.sim.trace_file import EXAMPLE_INCIDENT
+
+    example = EXAMPLE_INCIDENT
     out = _simulate("--trace", "replay", "--path", str(example), "--horizon", "300", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["trace"] == "example-incident"

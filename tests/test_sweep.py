@@ -234,6 +234,12 @@ def test_sweep_command_names_its_output_folder_and_never_overwrites(tmp_path: pa
     assert bad.returncode == 2 and "'--resume' must be used with --out DIR" in bad.stderr
     bad = _breakerlab("sweep", "--jobs", "0", cwd=tmp_path)
     assert bad.returncode == 2 and "'--jobs' must be an int >= 1 (got 0)" in bad.stderr
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('name = "wrong"\n[grid]\n"breaker.fail_max" = [3, -1]\n')
+    bad = _breakerlab("sweep", "--config", str(wrong), cwd=tmp_path)
+    assert bad.returncode == 2 and "'fail_max' must be an int >= 1 (got -1)" in bad.stderr
+    assert "in cell 1 of sweep 'wrong'" in bad.stderr  # where: the error's note
+    assert not (tmp_path / "breakerlab-sweeps" / "wrong").exists()  # nothing ran
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])

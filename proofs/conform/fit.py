@@ -17,11 +17,11 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .catalogue import CATALOGUE, EPSILON_S, FAIL_MAX, RESET_TIMEOUT_S
+from .catalogue import CATALOGUE, FAIL_MAX, RESET_TIMEOUT_S
 from .model_adapter import ModelAdapter, comparable
 from .script import Excluded, Observation
 
-__all__ = ["CANDIDATE_OPTIONS", "Fit", "candidates", "fit_fingerprint"]
+__all__ = ["CANDIDATE_OPTIONS", "Fit", "adapter_for", "candidates", "fit_fingerprint", "matching_candidates", "model_runs"]
 
 #: The options a fingerprint is made of, each with its candidate values (defaults first).
 CANDIDATE_OPTIONS: dict[str, tuple[Any, ...]] = {
@@ -45,7 +45,7 @@ def candidates() -> list[dict[str, Any]]:
     return [dict(zip(names, values)) for values in itertools.product(*CANDIDATE_OPTIONS.values())]
 
 
-def _adapter(candidate: Mapping[str, Any]) -> ModelAdapter:
+def adapter_for(candidate: Mapping[str, Any]) -> ModelAdapter:
     options = {k: v for k, v in candidate.items() if k != "serializes_calls"}
     adapter = ModelAdapter(options, serializes_calls=bool(candidate["serializes_calls"]))
     adapter.configure(FAIL_MAX, RESET_TIMEOUT_S, (Excluded,))
@@ -54,7 +54,7 @@ def _adapter(candidate: Mapping[str, Any]) -> ModelAdapter:
 
 def model_runs(candidate: Mapping[str, Any], names: Sequence[str] | None = None) -> dict[str, tuple[Observation, ...]]:
     """The catalogue's observations of the model configured with ``candidate``."""
-    adapter = _adapter(candidate)
+    adapter = adapter_for(candidate)
     return {name: adapter.run(CATALOGUE[name].steps) for name in (names or list(CATALOGUE))}
 
 
@@ -94,7 +94,7 @@ def _candidate_list() -> tuple[dict[str, Any], ...]:
 def _model_observations(index: int, name: str) -> tuple[tuple[Any, ...], ...]:
     """The model's observations (comparable form) of scenario ``name`` under candidate
     ``index``, computed once per process and only when asked for."""
-    return tuple(comparable(o) for o in _adapter(_candidate_list()[index]).run(CATALOGUE[name].steps))
+    return tuple(comparable(o) for o in adapter_for(_candidate_list()[index]).run(CATALOGUE[name].steps))
 
 
 def _observed(library: Run) -> dict[str, tuple[tuple[Any, ...], ...]]:
@@ -126,8 +126,3 @@ def fit_fingerprint(library: Run) -> Fit:
         scores.append((len(failed), index, candidate, failed))
     _, _, best, failed = min(scores, key=lambda item: (item[0], item[1]))
     return Fit(options=dict(best), matching=0, undetermined=(), unexplained=failed)
-
-
-def boundary_epsilon() -> float:
-    """The catalogue's "just before the deadline" offset (seconds), for reports."""
-    return EPSILON_S

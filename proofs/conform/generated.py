@@ -19,7 +19,7 @@ from hypothesis.errors import NoSuchExample
 
 from .adapters.base import Adapter
 from .catalogue import FAIL_MAX, RESET_TIMEOUT_S
-from .fit import _adapter, matching_candidates
+from .fit import adapter_for, matching_candidates
 from .model_adapter import comparable
 from .script import Advance, Begin, Call, Excluded, Finish, Observation, ReadState, Step, validate_script
 
@@ -130,7 +130,7 @@ def find_divergences(
         matching: Other candidates reproducing the whole catalogue, to classify divergences.
     """
     library.configure(FAIL_MAX, RESET_TIMEOUT_S, (Excluded,))
-    model = _adapter(fingerprint)
+    model = adapter_for(fingerprint)
     found: list[Divergence] = []
     seen: set[tuple[Any, ...]] = set()
     config = settings(
@@ -154,7 +154,7 @@ def find_divergences(
         lib, mod = library.run(steps), model.run(steps)
         explained: Mapping[str, Any] = {}
         for candidate in matching:
-            if [comparable(o) for o in _adapter(candidate).run(steps)] == [comparable(o) for o in lib]:
+            if [comparable(o) for o in adapter_for(candidate).run(steps)] == [comparable(o) for o in lib]:
                 explained = candidate
                 break
         divergence = Divergence(steps, lib, mod, _first_difference(lib, mod), explained)

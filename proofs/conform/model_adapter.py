@@ -21,7 +21,7 @@ from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClo
 from breakerlab.model.config import HalfOpenEntry, TripError
 from breakerlab.model.permit import Permit
 
-from .adapters.base import Backend, Flight, FrozenClock, LibraryConfig
+from .adapters.base import Backend, Flight, FrozenClock, LibraryConfig, caller_result
 from .adapters.runner import Runner
 from .script import Abort, Boom, Excluded, Observation, Step, validate_script
 
@@ -75,8 +75,8 @@ class _ModelBackend(Backend):
     def _enter(self, flight: Flight) -> None:
         try:
             permit = self._breaker.acquire()
-        except CircuitOpenError:
-            flight.done, flight.result = True, "rejected:CircuitOpenError"
+        except CircuitOpenError as rejection:
+            flight.done, flight.result = True, caller_result(False, rejection)
             self._changed(flight)
             return
         flight.entered = True
@@ -93,14 +93,15 @@ class _ModelBackend(Backend):
         outcome = flight.outcome
         if outcome == "success":
             breaker.record_success(permit)
-            flight.result = "ok"
+            flight.result = caller_result(True, None)
         else:
             error = _RAISED[str(outcome)]()
             generation = breaker.generation
             breaker.record_failure(permit, error)  # classified: excluded, cancellation, failure
             opened = breaker.generation != generation and breaker.state is State.OPEN
             tripped = opened and breaker.config.trip_error is TripError.CIRCUIT_OPEN
-            flight.result = "raised:CircuitOpenError" if tripped else f"raised:{type(error).__name__}"
+            # The tripping call raises the breaker's error (trip_error="circuit_open"), as call() does.
+            flight.result = caller_result(True, CircuitOpenError(0.0, breaker.state) if tripped else error)
         flight.done = True
         self._changed(flight)
         if self._holder is flight:

@@ -148,6 +148,14 @@ def normalise_state(raw: object, names: Mapping[Any, str]) -> str:
         raise AdapterError(f"unknown library state {raw!r}; expected one of {valid}") from None
 
 
+def caller_result(flight_entered: bool, error: BaseException | None) -> str:
+    """What the caller got, in the observation vocabulary: ``ok``, ``raised:<Exc>`` (the
+    protected function ran) or ``rejected:<Exc>`` (it never ran)."""
+    if error is None:
+        return "ok"
+    return f"{'raised' if flight_entered else 'rejected'}:{type(error).__name__}"
+
+
 @dataclasses.dataclass(eq=False)
 class Flight:
     """One call of a run: its scripted outcome and what the library has done with it so far.

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
 from ..script import Observation, Step, raise_outcome
-from .base import AdapterError, Backend, Flight, LibraryAdapter, LibraryConfig
+from .base import AdapterError, Backend, Flight, LibraryAdapter, LibraryConfig, caller_result
 
 __all__ = ["AsyncSession", "AsyncioAdapter", "TaskBackend"]
 
@@ -65,9 +65,9 @@ class TaskBackend(Backend):
         try:
             await self._session.call(protected)
         except BaseException as exc:  # the caller's view, including CancelledError and Abort
-            result = f"{'raised' if flight.entered else 'rejected'}:{type(exc).__name__}"
+            result = caller_result(flight.entered, exc)
         else:
-            result = "ok"
+            result = caller_result(flight.entered, None)
         self._mark(flight, result=result)
 
     def start(self, flight: Flight) -> None:

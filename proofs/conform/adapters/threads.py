@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from ..script import raise_outcome
-from .base import AdapterError, Backend, Flight, LibraryAdapter, LibraryConfig
+from .base import AdapterError, Backend, Flight, LibraryAdapter, LibraryConfig, caller_result
 
 __all__ = ["SyncSession", "ThreadBackend", "ThreadedAdapter"]
 
@@ -74,9 +74,9 @@ class ThreadBackend(Backend):
         try:
             self._session.call(protected)
         except BaseException as exc:  # the caller's view: whatever reached it
-            result = f"{'raised' if flight.entered else 'rejected'}:{type(exc).__name__}"
+            result = caller_result(flight.entered, exc)
         else:
-            result = "ok"
+            result = caller_result(flight.entered, None)
         self._mark(flight, result=result)
 
     def start(self, flight: Flight) -> None:
