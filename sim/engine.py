@@ -383,14 +383,15 @@ class Run:
 
     def _failed(self, index: int, attempt: int, now: float, rejected: bool) -> None:
         """Attempt ``attempt`` failed: schedule a retry, or end the request as failed."""
-        if attempt < self.max_retries and (self.retry_rejected or not rejected):
-            if self.budget_ratio is None or self.tokens >= 1.0:
-                if self.budget_ratio is not None:
-                    self.tokens -= 1.0
-                delay = self.retry.delay_s(attempt, self.jitter_draws[index * self.stride + attempt])
-                event = Timeout(self.env, delay, (index, attempt + 1))
-                event.callbacks.append(self._on_retry)
-                return
+        budget = self.budget_ratio
+        may_retry = attempt < self.max_retries and (self.retry_rejected or not rejected)
+        if may_retry and (budget is None or self.tokens >= 1.0):
+            if budget is not None:
+                self.tokens -= 1.0  # the retry spends a token
+            delay = self.retry.delay_s(attempt, self.jitter_draws[index * self.stride + attempt])
+            event = Timeout(self.env, delay, (index, attempt + 1))
+            event.callbacks.append(self._on_retry)
+            return
         self.latencies_s.append(now - self.arrivals_s[index])
         self.resolved += 1
 
