@@ -15,12 +15,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from breakerlab.model import BreakerConfig
 from breakerlab.model import presets as model_presets
 
 from .errors import InvalidConfigError
 
-__all__ = ["PRESETS", "Preset", "PresetMark", "preset_marks", "preset_named"]
+__all__ = ["PRESETS", "Preset", "PresetMark", "preset_marks"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -48,10 +47,6 @@ class Preset:
         if not math.isfinite(self.reset_timeout_s) or self.reset_timeout_s <= 0:
             raise InvalidConfigError("reset_timeout_s", "a finite number of seconds > 0", self.reset_timeout_s)
 
-    def config(self) -> BreakerConfig:
-        """Our breaker with this preset's ``fail_max`` and ``reset_timeout`` (other options at
-        their defaults)."""
-        return BreakerConfig(fail_max=self.fail_max, reset_timeout=self.reset_timeout_s)
 
 
 def _consecutive(name: str) -> Preset:
@@ -93,18 +88,6 @@ PRESETS: tuple[Preset, ...] = (
     _consecutive("gobreaker"),
     _consecutive("circuitbreaker"),
 )
-
-
-def preset_named(name: str) -> Preset:
-    """The preset called ``name`` (case-insensitive).
-
-    Raises:
-        InvalidConfigError: No preset has that name; the message lists the valid names.
-    """
-    for preset in PRESETS:
-        if preset.name.lower() == name.lower():
-            return preset
-    raise InvalidConfigError("preset", f"one of {', '.join(p.name for p in PRESETS)}", name)
 
 
 @dataclasses.dataclass(frozen=True)

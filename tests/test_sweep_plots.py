@@ -16,7 +16,7 @@ from scipy import stats
 
 from breakerlab.model import BreakerConfig
 from breakerlab.sim.errors import InvalidConfigError
-from breakerlab.sim.presets import PRESETS, Preset, preset_marks, preset_named
+from breakerlab.sim.presets import PRESETS, Preset, preset_marks
 from breakerlab.sim.recommend import (
     DEFAULT_OBJECTIVE,
     format_recommendation,
@@ -302,16 +302,17 @@ def test_format_recommendation_names_trace_parameters_and_interval(rows: pd.Data
     assert "(95% CI " in lines[1] and "4 runs)" in lines[1] and "clearly better" in lines[1]
 
 
-def test_presets_map_library_defaults_onto_breaker_configs() -> None:
-    """Each preset's config() is a BreakerConfig with its fail_max and reset_timeout; bad values are refused."""
+def test_preset_marks_place_library_defaults_on_the_grid() -> None:
+    """The marks carry each library's fail_max and reset_timeout; those of consecutive-count
+    libraries are their model presets' (BreakerConfig.preset); bad values are refused."""
     assert [(p.name, p.fail_max, p.reset_timeout_s) for p in PRESETS] == [
         ("pybreaker", 5, 60.0), ("Hystrix-like", 20, 5.0), ("Resilience4j-like", 50, 60.0),
         ("gobreaker", 6, 60.0), ("circuitbreaker", 5, 30.0),
     ]
-    config = preset_named("GOBREAKER").config()
-    assert isinstance(config, BreakerConfig) and (config.fail_max, config.reset_timeout) == (6, 60.0)
-    with pytest.raises(InvalidConfigError, match="'preset' must be one of pybreaker"):
-        preset_named("polly")
+    for mark in PRESETS:
+        if not mark.name.endswith("-like"):
+            config = BreakerConfig.preset(mark.name)
+            assert (config.fail_max, config.reset_timeout) == (mark.fail_max, mark.reset_timeout_s)
     with pytest.raises(InvalidConfigError, match="'fail_max' must be an integer >= 1"):
         Preset(name="x", fail_max=0, reset_timeout_s=1.0, note="")
 
