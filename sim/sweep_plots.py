@@ -38,10 +38,13 @@ __all__ = [
 FAIL_MAX = "breaker.fail_max"
 RESET_TIMEOUT = "breaker.reset_timeout"
 #: The metrics ``plot_heatmaps`` draws by default (those present in the summary).
+#: The metrics drawn by default: every metric the issue names for tables and plots (counts of
+#: requests and attempts, which the sweep does not change, are left out).
 DEFAULT_HEATMAP_METRICS: tuple[str, ...] = (
     "time_to_open_s", "calls_to_unhealthy", "failed_calls", "time_to_close_s", "time_to_recover_s",
-    "false_rejections", "false_trips_per_hour",
-    "availability",
+    "false_rejections", "false_trips_per_hour", "recovery_load_rps", "recovery_load_peak_concurrency",
+    "goodput", "availability", "latency_p50_s", "latency_p99_s", "latency_p999_s", "pool_saturated_s",
+    "pool_peak", "amplification", "trips",
 )
 _DPI = 120
 _PANELS_PER_ROW = 3
