@@ -41,7 +41,8 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
-from breakerlab.model import BreakerConfig, CircuitBreaker, State
+from breakerlab.model import BreakerConfig, State
+from breakerlab.runtime import CircuitBreaker
 
 FAIL_MAX = 5
 RESET_TIMEOUT_S = 60.0

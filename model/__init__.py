@@ -30,9 +30,7 @@ from .config import (
     TripRule,
 )
 from .errors import BreakerError, CircuitOpenError, InvalidConfigError, PermitError, TableError
-from .eventlog import EventLogError, JsonLinesLog
 from .events import BreakerListener, Outcome, Rejection, StateChange
-from .runtime import CircuitBreaker
 from .states import State
 from .table import TABLE, Table
 
@@ -43,16 +41,13 @@ __all__ = [
     "BreakerListener",
     "BreakerStats",
     "CancellationOutcome",
-    "CircuitBreaker",
     "CircuitOpenError",
     "Clock",
     "CloseRule",
-    "EventLogError",
     "ExcludedOutcome",
     "HalfOpenEntry",
     "HalfOpenLimit",
     "InvalidConfigError",
-    "JsonLinesLog",
     "LateResultPolicy",
     "ManualClock",
     "MonotonicClock",

@@ -60,7 +60,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from breakerlab.model import BreakerConfig
-from breakerlab.model.presets import PRESETS, summary
+from breakerlab.model.presets import PRESETS
+from breakerlab.model.preset_summary import summary
 from breakerlab.proofs.conform import CATALOGUE, FAIL_MAX, RESET_TIMEOUT_S, Excluded, make_adapter, run_catalogue
 from breakerlab.proofs.conform.fit import CANDIDATE_OPTIONS, fit_fingerprint
 from breakerlab.proofs.conform.model_adapter import ModelAdapter

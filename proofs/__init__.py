@@ -4,3 +4,7 @@ z3 proves the safety properties for every parameter value by induction; SPIN mod
 concurrent callers and liveness under fairness; the refinement check ties both to the
 executable Python breaker. ``breakerlab prove`` runs them all.
 """
+
+from breakerlab.model.extras import require_extra
+
+require_extra("breakerlab.proofs", "proofs", ("z3",))

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from breakerlab.model.errors import BreakerError
-from breakerlab.model.mutants import MUTANTS
+from breakerlab.proofs.mutants import MUTANTS
 
 __all__ = ["prove_command"]
 

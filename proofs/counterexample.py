@@ -28,7 +28,7 @@ from breakerlab.model.config import (
     OpenDurationPolicy,
     TripRule,
 )
-from breakerlab.model.replay import Driver
+from breakerlab.runtime.replay import Driver
 from breakerlab.model.table import TABLE, TRIGGERS, VARIABLES, Table
 
 from .encoding import ENUM_PARAMS, PARAM_SORTS, Encoding, Step, StateVars, code, decode, model_value

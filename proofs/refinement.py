@@ -68,7 +68,7 @@ from breakerlab.model import (
     TripRule,
 )
 from breakerlab.model.expr import Assign, Value, Var, names
-from breakerlab.model.mutants import Mutant
+from breakerlab.proofs.mutants import Mutant
 from breakerlab.model.table import TABLE, VARIABLES, Table
 
 from .concrete import ConcreteRelation, concrete_relation

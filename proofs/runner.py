@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from breakerlab.model.mutants import MUTANTS, Mutant
+from breakerlab.proofs.mutants import MUTANTS, Mutant
 from breakerlab.model.table import TABLE, Table
 
 from .counterexample import find_first_trace

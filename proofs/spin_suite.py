@@ -30,8 +30,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 
 from breakerlab.model import TABLE, BreakerConfig, Table
-from breakerlab.model.replay import EVENTS, Driver
-from breakerlab.model.mutants import MUTANTS
+from breakerlab.runtime.replay import EVENTS, Driver
+from breakerlab.proofs.mutants import MUTANTS
 
 from .promela import Scenario, generate, time_floor
 from .spin import CFLAGS, SpinResult, check_ltl, check_safety

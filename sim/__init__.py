@@ -12,6 +12,11 @@
 
 from __future__ import annotations
 
+from breakerlab.model.extras import require_extra
+
+require_extra("breakerlab.sim", "sim", ("simpy", "numpy", "matplotlib", "pandas", "scipy", "tqdm"))
+
+
 from .errors import SimulationError, TraceFileError
 from .families import FAMILIES, make_trace_spec
 from .result import Metrics, RunResult, SimResult, TimeSeries, metric_definitions

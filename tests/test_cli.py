@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from breakerlab.model.cli import main
-from breakerlab.model.demo import run_demo
+from breakerlab.cli import main
+from breakerlab.cli.demo import run_demo
 from breakerlab.model.diagram import mermaid
 from breakerlab.model.options import parse_assignments
 

@@ -115,7 +115,7 @@ def test_conform_command_reports_and_exits_by_verdict() -> None:
     """`breakerlab conform purgatory` prints the fingerprint and exits 0; circuitbreaker exits 1
     naming the unexplained scenarios; --json prints one object."""
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "breakerlab.model.cli", "conform", *args],
+        return subprocess.run([sys.executable, "-m", "breakerlab.cli", "conform", *args],
                               capture_output=True, text=True, timeout=300)
 
     ok = run("purgatory", "--examples", "10")
@@ -131,7 +131,7 @@ def test_conform_command_reports_and_exits_by_verdict() -> None:
 
 def test_preset_summaries_put_each_fingerprint_into_words() -> None:
     """`summary(name)` describes a preset's semantics point by point (notebook 05's table)."""
-    from breakerlab.model.presets import summary
+    from breakerlab.model.preset_summary import summary
 
     pybreaker, r4j = summary("pybreaker"), summary("resilience4j")
     assert pybreaker["trip rule"] == "5 consecutive failures" and pybreaker["serializes_calls"] is True

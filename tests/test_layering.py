@@ -12,11 +12,11 @@ MODEL = pathlib.Path(__file__).resolve().parents[1] / "model"
 
 def test_model_imports_neither_simpy_nor_numpy_nor_upper_layers() -> None:
     """Importing breakerlab.model (and its CLI) loads no simulator, numeric, upper-layer or
-    OpenTelemetry module (only an explicit ``import breakerlab.model.otel`` does)."""
+    OpenTelemetry module (only an explicit ``import breakerlab.runtime.otel`` does)."""
     code = (
-        "import sys, breakerlab.model, breakerlab.model.cli, breakerlab.model.diagram, breakerlab.model.mutants;"
+        "import sys, breakerlab.model, breakerlab.cli, breakerlab.model.diagram;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('simpy', 'numpy', 'z3', 'matplotlib', 'opentelemetry')"
-        " or m.startswith(('breakerlab.sim', 'breakerlab.proofs', 'breakerlab.model.otel'))];"
+        " or m.startswith(('breakerlab.sim', 'breakerlab.proofs', 'breakerlab.runtime.otel'))];"
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -132,7 +132,7 @@ def test_the_command_line_works_without_the_optional_extras() -> None:
         "for m in ('hypothesis', 'pybreaker', 'circuitbreaker', 'aiobreaker', 'purgatory', 'time_machine',\n"
         "          'distributed', 'pyarrow', 'jupytext', 'nbclient', 'pytest'):\n"
         "    sys.modules[m] = None\n"
-        "from breakerlab.model.cli import main\n"
+        "from breakerlab.cli import main\n"
         "assert main(['diagram']) == 0\n"
         "sys.exit(main(['conform', 'pybreaker']))\n"
     )

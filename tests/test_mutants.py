@@ -15,7 +15,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from test_stateful import BreakerComparison
 
 from breakerlab.model import BreakerError
-from breakerlab.model.mutants import MUTANTS
+from breakerlab.proofs.mutants import MUTANTS
 
 MUTANT_SETTINGS = settings(
     derandomize=True,

@@ -1,4 +1,4 @@
-"""Tests of ``breakerlab.model.otel``, read back through the SDK's in-memory exporter and reader.
+"""Tests of ``breakerlab.runtime.otel``, read back through the SDK's in-memory exporter and reader.
 
 They need ``opentelemetry-sdk`` and are never skipped, like the SPIN layer.
 """
@@ -18,8 +18,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
-from breakerlab.model import Breaker, BreakerConfig, CircuitBreaker, CircuitOpenError, ManualClock, State
-from breakerlab.model.otel import OpenTelemetryListener, instrument
+from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClock, State
+from breakerlab.runtime import CircuitBreaker
+from breakerlab.runtime.otel import OpenTelemetryListener, instrument
 
 Points = dict[tuple[tuple[str, object], ...], float]
 
@@ -187,6 +188,6 @@ def test_two_breakers_on_one_meter_provider_are_reported_apart(telemetry: Teleme
 def test_missing_opentelemetry_says_which_extra_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     """Importing the module without the OpenTelemetry API names the extra to install."""
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
-    monkeypatch.delitem(sys.modules, "breakerlab.model.otel")
+    monkeypatch.delitem(sys.modules, "breakerlab.runtime.otel")
     with pytest.raises(ImportError, match=r"pip install 'breakerlab\[otel\]'"):
-        importlib.import_module("breakerlab.model.otel")
+        importlib.import_module("breakerlab.runtime.otel")

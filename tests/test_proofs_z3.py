@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from strategies import configs
 
 from breakerlab.model import BreakerConfig
-from breakerlab.model.mutants import MUTANTS
+from breakerlab.proofs.mutants import MUTANTS
 from breakerlab.model.table import TABLE
 from breakerlab.proofs.counterexample import find_first_trace, replay
 from breakerlab.proofs.encoding import Encoding, z3_value

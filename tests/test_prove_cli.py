@@ -7,8 +7,8 @@ import pathlib
 
 import pytest
 
-from breakerlab.model.cli import main
-from breakerlab.model.mutants import MUTANTS
+from breakerlab.cli import main
+from breakerlab.proofs.mutants import MUTANTS
 from breakerlab.model.table import TABLE
 from breakerlab.proofs.catalogue import CATALOGUE, markdown_table
 from breakerlab.proofs.drift import GENERATED_DIR, check_drift, write_all

@@ -12,7 +12,7 @@ import functools
 import pytest
 
 from breakerlab.model import BreakerConfig, State
-from breakerlab.model.mutants import MUTANTS
+from breakerlab.proofs.mutants import MUTANTS
 from breakerlab.model.table import TABLE, TRIGGERS
 from breakerlab.proofs.refinement import (
     REFINEMENT_CONFIGS,

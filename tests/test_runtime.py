@@ -28,9 +28,7 @@ from strategies import configs
 
 from breakerlab.model import (
     BreakerConfig,
-    CircuitBreaker,
     CircuitOpenError,
-    EventLogError,
     ManualClock,
     Outcome,
     Permit,
@@ -39,8 +37,9 @@ from breakerlab.model import (
     State,
     StateChange,
 )
-from breakerlab.model.cli import main
-from breakerlab.model.replay import replay_log
+from breakerlab.runtime import CircuitBreaker, EventLogError
+from breakerlab.cli import main
+from breakerlab.runtime.replay import replay_log
 
 T = TypeVar("T")
 

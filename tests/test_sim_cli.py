@@ -33,7 +33,7 @@ ISSUE_METRICS = (
 
 def _simulate(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "breakerlab.model.cli", "simulate", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "breakerlab.cli", "simulate", *args], capture_output=True, text=True, timeout=120
     )
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from breakerlab.model import TABLE, BreakerConfig, BreakerError
 from breakerlab.model.expr import Cmp, Const, Var
-from breakerlab.model.mutants import MUTANTS
+from breakerlab.proofs.mutants import MUTANTS
 from breakerlab.model.states import State
 from breakerlab.model.table import Assign, Table
 from breakerlab.proofs import spin as spin_module

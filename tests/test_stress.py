@@ -24,14 +24,14 @@ import pytest
 
 from breakerlab.model import (
     BreakerConfig,
-    CircuitBreaker,
     CircuitOpenError,
     ManualClock,
     Rejection,
     State,
     StateChange,
 )
-from breakerlab.model.replay import replay_log
+from breakerlab.runtime import CircuitBreaker
+from breakerlab.runtime.replay import replay_log
 
 T = TypeVar("T")
 

@@ -217,7 +217,7 @@ def _write_small(tmp_path: pathlib.Path, replications: int = 3, horizon_s: float
 
 def _breakerlab(*args: str, cwd: pathlib.Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "breakerlab.model.cli", *args], capture_output=True, text=True, timeout=300, cwd=cwd
+        [sys.executable, "-m", "breakerlab.cli", *args], capture_output=True, text=True, timeout=300, cwd=cwd
     )
 
 
@@ -250,7 +250,7 @@ def test_an_interrupted_sweep_resumes_to_identical_tables(tmp_path: pathlib.Path
     config = _write_small(tmp_path, replications=6, horizon_s=120.0)
     folder = tmp_path / "interrupted"
     process = subprocess.Popen(
-        [sys.executable, "-m", "breakerlab.model.cli", "sweep", "--config", str(config), "--out", str(folder),
+        [sys.executable, "-m", "breakerlab.cli", "sweep", "--config", str(config), "--out", str(folder),
          "--jobs", "2", "--quiet", "--no-plots"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True,
     )

@@ -8,6 +8,15 @@ fresh breaker of one library and returns uniform ``Observation``s. The catalogue
 
 from __future__ import annotations
 
+from breakerlab.model.extras import require_extra
+
+require_extra(
+    "breakerlab.proofs.conform",
+    "conform",
+    ("hypothesis", "time_machine", "pybreaker", "circuitbreaker", "aiobreaker", "purgatory"),
+)
+
+
 from .adapters import (
     ADAPTERS,
     Adapter,

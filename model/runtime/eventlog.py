@@ -22,8 +22,8 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
-from .config import BreakerConfig
-from .errors import BreakerError
+from breakerlab.model.config import BreakerConfig
+from breakerlab.model.errors import BreakerError
 
 __all__ = ["EventLogError", "JsonLinesLog", "config_from_json", "config_to_json", "read_log"]
 

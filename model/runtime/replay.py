@@ -16,12 +16,12 @@ from typing import IO, Any
 
 from collections.abc import Hashable
 
-from .breaker import Breaker, Permit
-from .clock import ManualClock
-from .config import BreakerConfig
-from .errors import CircuitOpenError
+from breakerlab.model.breaker import Breaker, Permit
+from breakerlab.model.clock import ManualClock
+from breakerlab.model.config import BreakerConfig
+from breakerlab.model.errors import CircuitOpenError
 from .eventlog import EventLogError, read_log
-from .table import TABLE, Table
+from breakerlab.model.table import TABLE, Table
 
 __all__ = ["Driver", "Mismatch", "ReplayReport", "replay_log"]
 

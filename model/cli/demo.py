@@ -13,11 +13,11 @@ import argparse
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from .breaker import Breaker
-from .clock import ManualClock
-from .config import BreakerConfig
-from .errors import CircuitOpenError
-from .events import BreakerListener, StateChange
+from breakerlab.model.breaker import Breaker
+from breakerlab.model.clock import ManualClock
+from breakerlab.model.config import BreakerConfig
+from breakerlab.model.errors import CircuitOpenError
+from breakerlab.model.events import BreakerListener, StateChange
 
 __all__ = ["demo_command", "run_demo"]
 

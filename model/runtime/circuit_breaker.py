@@ -30,17 +30,17 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import IO, Any, ParamSpec, TypeVar, overload
 
-from .breaker import Breaker, BreakerStats, Permit
-from .classify import Classification, classify_exception
-from .clock import Clock, MonotonicClock
-from .config import BreakerConfig, ExcludedOutcome, TripError
-from .errors import BreakerError, CircuitOpenError
+from breakerlab.model.breaker import Breaker, BreakerStats, Permit
+from breakerlab.model.classify import Classification, classify_exception
+from breakerlab.model.clock import Clock, MonotonicClock
+from breakerlab.model.config import BreakerConfig, ExcludedOutcome, TripError
+from breakerlab.model.errors import BreakerError, CircuitOpenError
 from .eventlog import JsonLinesLog, Record, Sink, header
-from .breaker import LISTENER_METHODS
-from .events import Outcome, Rejection, StateChange
-from .expr import Value
-from .states import State
-from .table import TABLE, Table
+from breakerlab.model.breaker import LISTENER_METHODS
+from breakerlab.model.events import Outcome, Rejection, StateChange
+from breakerlab.model.expr import Value
+from breakerlab.model.states import State
+from breakerlab.model.table import TABLE, Table
 
 __all__ = ["CircuitBreaker"]
 
@@ -95,7 +95,8 @@ class CircuitBreaker:
             callable taking one record (dict). ``None``: no log.
         table: The transition table (``TABLE``; seeded mutants use others).
 
-    >>> from breakerlab.model import CircuitBreaker, BreakerConfig, ManualClock
+    >>> from breakerlab.model import BreakerConfig, ManualClock
+    >>> from breakerlab.runtime import CircuitBreaker
     >>> breaker = CircuitBreaker(BreakerConfig(fail_max=3), clock=ManualClock())
     >>> @breaker
     ... def fetch() -> str:

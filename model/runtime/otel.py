@@ -21,26 +21,25 @@ What is recorded, for a breaker named ``name``:
 States are their lower-case values (``"half_open"``). Times on the breaker's clock are not
 recorded: that clock is monotonic, not wall time, and OpenTelemetry stamps events itself.
 
->>> from breakerlab.model import CircuitBreaker
->>> from breakerlab.model.otel import instrument
+>>> from breakerlab.runtime import CircuitBreaker
+>>> from breakerlab.runtime.otel import instrument
 >>> breaker = CircuitBreaker(name="payments")
 >>> listener = instrument(breaker)  # the global meter provider; pass meter_provider= for another
 """
 
 from __future__ import annotations
 
-from .breaker import Breaker
-from .events import BreakerListener, Rejection, StateChange
-from .runtime import CircuitBreaker
-from .states import State
+from breakerlab.model.extras import require_extra
 
-try:
-    from opentelemetry import metrics, trace
-except ModuleNotFoundError as exc:
-    raise ImportError(
-        "breakerlab.model.otel needs the OpenTelemetry API, which is not installed; "
-        "install it with: pip install 'breakerlab[otel]'"
-    ) from exc
+require_extra("breakerlab.runtime.otel", "otel", ("opentelemetry",))
+
+from opentelemetry import metrics, trace  # noqa: E402
+
+from breakerlab.model.breaker import Breaker  # noqa: E402
+from breakerlab.model.events import BreakerListener, Rejection, StateChange  # noqa: E402
+from breakerlab.model.states import State  # noqa: E402
+
+from .circuit_breaker import CircuitBreaker  # noqa: E402
 
 __all__ = ["OpenTelemetryListener", "instrument"]
 

@@ -15,9 +15,9 @@ import dataclasses
 import functools
 from collections.abc import Callable
 
-from .expr import FALSE, Assign, Cmp, Param, replace
-from .states import State
-from .table import (
+from breakerlab.model.expr import FALSE, Assign, Cmp, Param, replace
+from breakerlab.model.states import State
+from breakerlab.model.table import (
     COUNT_FAILURE,
     ENTER_CLOSED,
     ENTER_OPEN,
