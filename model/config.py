@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
+from . import validate
 from .errors import InvalidConfigError
 from .expr import Value
 
@@ -111,7 +112,7 @@ class TripError(enum.StrEnum):
     CIRCUIT_OPEN = "circuit_open"
 
 
-ExceptionTypes = tuple[type[BaseException], ...]
+ExceptionTypes = validate.ExceptionTypes
 
 #: The enum-valued options and their enums (strings are accepted and converted).
 ENUM_OPTIONS: Mapping[str, type[enum.StrEnum]] = {
@@ -189,17 +190,17 @@ class BreakerConfig:
 
     def __post_init__(self) -> None:
         for name, kind in ENUM_OPTIONS.items():
-            object.__setattr__(self, name, _enum_value(name, kind, getattr(self, name)))
+            object.__setattr__(self, name, validate.enum_value(name, kind, getattr(self, name)))
 
-        _int_at_least("fail_max", self.fail_max, 1)
-        _int_at_least("window_size", self.window_size, 1)
-        _int_at_least("minimum_calls", self.minimum_calls, 1)
-        _positive("window_duration", self.window_duration)
-        _fraction("failure_rate_threshold", self.failure_rate_threshold)
-        _fraction("slow_call_rate_threshold", self.slow_call_rate_threshold)
-        _bool("trip_on_equal_rate", self.trip_on_equal_rate)
+        validate.int_at_least("fail_max", self.fail_max, 1)
+        validate.int_at_least("window_size", self.window_size, 1)
+        validate.int_at_least("minimum_calls", self.minimum_calls, 1)
+        validate.positive("window_duration", self.window_duration)
+        validate.fraction("failure_rate_threshold", self.failure_rate_threshold)
+        validate.fraction("slow_call_rate_threshold", self.slow_call_rate_threshold)
+        validate.boolean("trip_on_equal_rate", self.trip_on_equal_rate)
         if self.slow_call_duration_threshold is not None:
-            _non_negative("slow_call_duration_threshold", self.slow_call_duration_threshold)
+            validate.non_negative("slow_call_duration_threshold", self.slow_call_duration_threshold)
         if self.trip_rule is TripRule.COUNT_WINDOW and self.minimum_calls > self.window_size:
             raise InvalidConfigError(
                 "minimum_calls",
@@ -215,18 +216,18 @@ class BreakerConfig:
                 "the slow-call rate is measured over a window",
             )
 
-        _non_negative("reset_timeout", self.reset_timeout)
-        _finite_at_least("backoff_factor", self.backoff_factor, 1.0)
+        validate.non_negative("reset_timeout", self.reset_timeout)
+        validate.finite_at_least("backoff_factor", self.backoff_factor, 1.0)
         if self.backoff_cap is not None:
-            _finite_at_least("backoff_cap", self.backoff_cap, self.reset_timeout, "reset_timeout")
-        if not _is_number(self.jitter_ratio) or not 0 <= self.jitter_ratio < math.inf:
+            validate.finite_at_least("backoff_cap", self.backoff_cap, self.reset_timeout, "reset_timeout")
+        if not validate.is_number(self.jitter_ratio) or not 0 <= self.jitter_ratio < math.inf:
             raise InvalidConfigError("jitter_ratio", "a finite number >= 0 (0.1 adds up to 10%)", self.jitter_ratio)
         if not isinstance(self.jitter_seed, int) or isinstance(self.jitter_seed, bool):
             raise InvalidConfigError("jitter_seed", "an int", self.jitter_seed)
-        _bool("admit_at_deadline", self.admit_at_deadline)
+        validate.boolean("admit_at_deadline", self.admit_at_deadline)
 
-        _int_at_least("half_open_max_calls", self.half_open_max_calls, 1)
-        _int_at_least("success_threshold", self.success_threshold, 1)
+        validate.int_at_least("half_open_max_calls", self.half_open_max_calls, 1)
+        validate.int_at_least("success_threshold", self.success_threshold, 1)
         if (
             self.close_rule is CloseRule.CONSECUTIVE
             and self.half_open_limit is HalfOpenLimit.PER_EPISODE
@@ -239,20 +240,20 @@ class BreakerConfig:
                 "otherwise half-open can never collect enough successes to close",
             )
         if self.half_open_max_wait is not None:
-            _positive("half_open_max_wait", self.half_open_max_wait)
+            validate.positive("half_open_max_wait", self.half_open_max_wait)
 
         object.__setattr__(
-            self, "failure_exceptions", _exception_types("failure_exceptions", self.failure_exceptions)
+            self, "failure_exceptions", validate.exception_types("failure_exceptions", self.failure_exceptions)
         )
         object.__setattr__(
-            self, "excluded_exceptions", _exception_types("excluded_exceptions", self.excluded_exceptions)
+            self, "excluded_exceptions", validate.exception_types("excluded_exceptions", self.excluded_exceptions)
         )
         for name in ("is_failure", "is_failure_result"):
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise InvalidConfigError(name, "None or a callable", value)
         if self.call_timeout is not None:
-            _positive("call_timeout", self.call_timeout)
+            validate.positive("call_timeout", self.call_timeout)
 
     # -- derived views -----------------------------------------------------------------------
 
@@ -296,64 +297,3 @@ class BreakerConfig:
             "half_open_max_wait": 0.0 if self.half_open_max_wait is None else float(self.half_open_max_wait),
             "late_result": self.late_result.value,
         }
-
-
-# -- validators: one message template, "'<field>' must be <rule> (got <value>)" ----------------
-
-
-def _enum_value(name: str, kind: type[enum.StrEnum], value: object) -> enum.StrEnum:
-    if isinstance(value, kind):
-        return value
-    if isinstance(value, str) and not isinstance(value, enum.Enum):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    valid = ", ".join(repr(m.value) for m in kind)
-    raise InvalidConfigError(name, f"one of {valid}", value)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _int_at_least(name: str, value: object, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise InvalidConfigError(name, f"an int >= {low}", value)
-
-
-def _bool(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise InvalidConfigError(name, "a bool", value)
-
-
-def _non_negative(name: str, value: object) -> None:
-    if not _is_number(value) or not 0 <= value < math.inf:  # type: ignore[operator]
-        raise InvalidConfigError(name, "a finite number of seconds >= 0", value)
-
-
-def _positive(name: str, value: object) -> None:
-    if not _is_number(value) or not 0 < value < math.inf:  # type: ignore[operator]
-        raise InvalidConfigError(name, "a finite number > 0", value)
-
-
-def _finite_at_least(name: str, value: object, low: float, low_name: str = "") -> None:
-    if not _is_number(value) or not low <= value < math.inf:  # type: ignore[operator]
-        bound = f"{low_name} ({low!r})" if low_name else repr(low)
-        raise InvalidConfigError(name, f"a finite number >= {bound}", value)
-
-
-def _fraction(name: str, value: object) -> None:
-    if not _is_number(value) or not 0 < value <= 1:  # type: ignore[operator]
-        raise InvalidConfigError(name, "a fraction in (0, 1], e.g. 0.5 for 50%", value)
-
-
-def _exception_types(name: str, value: object) -> ExceptionTypes:
-    items = (value,) if isinstance(value, type) else value
-    if not isinstance(items, list | tuple | set | frozenset):
-        raise InvalidConfigError(name, "a tuple of exception types", value)
-    result = tuple(items)
-    for item in result:
-        if not (isinstance(item, type) and issubclass(item, BaseException)):
-            raise InvalidConfigError(name, "a tuple of exception types", value, f"{item!r} is not one")
-    return result

@@ -33,13 +33,13 @@ from breakerlab.model.extras import require_extra
 
 require_extra("breakerlab.runtime.otel", "otel", ("opentelemetry",))
 
-from opentelemetry import metrics, trace  # noqa: E402
+from opentelemetry import metrics, trace
 
-from breakerlab.model.breaker import Breaker  # noqa: E402
-from breakerlab.model.events import BreakerListener, Rejection, StateChange  # noqa: E402
-from breakerlab.model.states import State  # noqa: E402
+from breakerlab.model.breaker import Breaker
+from breakerlab.model.events import BreakerListener, Rejection, StateChange
+from breakerlab.model.states import State
 
-from .circuit_breaker import CircuitBreaker  # noqa: E402
+from .circuit_breaker import CircuitBreaker
 
 __all__ = ["OpenTelemetryListener", "instrument"]
 
