@@ -1,17 +1,21 @@
 """``Breaker``: the reference circuit breaker, executing the transition table on an injected clock.
 
-Admission and outcome are separate steps because calls overlap::
+Admission and outcome are separate events because calls overlap. The stepping API takes each
+event with an explicit time (``None``: the breaker's clock) and returns what happened::
 
-    permit = breaker.acquire()          # or CircuitOpenError
-    breaker.record_success(permit)      # or record_failure(permit, error) / release(permit)
+    admission = breaker.admit(now)          # (generation, state, is_probe, admitted_at), or CircuitOpenError
+    change = breaker.succeed(admission, now)  # or fail / discard / settle_exception: a StateChange or None
 
-Every event is resolved against the table compiled for this breaker's configuration. When the
-row taken does not change state (admitting or recording a call in the closed state, the common
-case), the compiled dispatch function performs it directly. When it changes state, the
-``transitions`` machine built from the same table performs it, and the breaker checks that the
-machine took the very row the dispatch selected.
+The ``Permit`` API (``acquire``/``record_success``/``record_failure``/``release``) wraps it and
+checks that each permit is settled once. Every event is resolved against the table compiled
+for this breaker's configuration. When the row taken does not change state (admitting or
+recording a call in the closed state, the common case), the compiled dispatch function
+performs it directly. When it changes state, the ``transitions`` machine built from the same
+table performs it, and the breaker checks that the machine took the very row the dispatch
+selected.
 
-A ``Breaker`` is not thread-safe: one thread or event loop drives it (the simulator does).
+A ``Breaker`` is not thread-safe: one thread or event loop drives it (the simulator does;
+``breakerlab.runtime.CircuitBreaker`` puts a lock around each event).
 """
 
 from __future__ import annotations
@@ -23,23 +27,22 @@ from typing import Any, ParamSpec, TypeVar
 
 from transitions import Machine
 
-from .classify import Classification, classify_exception
+from .classify import Settlement, settlement_for
 from .clock import Clock
-from .config import BreakerConfig, ExcludedOutcome, TripError, TripRule
+from .config import BreakerConfig, TripError, TripRule
 from .errors import CircuitOpenError, PermitError, TableError
 from .events import Outcome, Rejection, StateChange
-
-#: The methods a listener may have (each optional).
-LISTENER_METHODS = ("state_change", "rejection", "success", "failure")
 from .expr import Value, evaluate
+from .entries import Entries, Tally, build_entries
+from .listeners import Listeners
 from .machine import build_machine
-from .permit import BreakerStats, Permit
+from .permit import Admission, BreakerStats, Permit
 from .pycompile import CompiledTable, compile_table
 from .states import State
 from .table import TABLE, VARIABLES, Table, Verdict
 from .window import CountWindow, TimeWindow
 
-__all__ = ["Breaker", "BreakerStats", "Permit"]
+__all__ = ["Admission", "Breaker", "BreakerStats", "Permit"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -74,8 +77,8 @@ class _EventArgs:
         "window_slow",
         "failed",
         "slow",
-        "_rng",
-        "_jitter_ratio",
+        "rng",
+        "jitter_ratio",
     )
 
     def __init__(self, rng: random.Random, jitter_ratio: float) -> None:
@@ -84,14 +87,22 @@ class _EventArgs:
         self.permit_state = State.CLOSED
         self.window_calls = self.window_failures = self.window_slow = 0
         self.failed = self.slow = False
-        self._rng = rng
-        self._jitter_ratio = jitter_ratio
+        self.rng = rng
+        self.jitter_ratio = jitter_ratio
 
     def jitter(self) -> float:
         """The fraction added to this opening's duration; draws only when jitter is on."""
-        if self._jitter_ratio > 0:
-            return self._rng.random() * self._jitter_ratio
+        if self.jitter_ratio > 0:
+            return self.rng.random() * self.jitter_ratio
         return 0.0
+
+
+def _window(config: BreakerConfig) -> CountWindow | TimeWindow | None:
+    if config.trip_rule is TripRule.COUNT_WINDOW:
+        return CountWindow(config.window_size)
+    if config.trip_rule is TripRule.TIME_WINDOW:
+        return TimeWindow(config.window_duration)
+    return None
 
 
 class Breaker:
@@ -100,14 +111,18 @@ class Breaker:
     Args:
         config: Options (``BreakerConfig()`` when omitted: the article's defaults).
         clock: The only source of time: a callable returning seconds (``ManualClock`` in
-            tests, ``MonotonicClock`` in real use, the simulator's virtual time).
+            tests, ``MonotonicClock`` in real use, the simulator's virtual time). Events given
+            an explicit time do not read it.
         table: An alternative table (seeded mutants use this); defaults to ``TABLE``.
         name: Shown in ``repr`` and messages.
+        fast_path: Dispatch rows that change no state directly (default); ``False`` sends
+            every event through the ``transitions`` machine (tests compare the two).
 
     Invariants (proved in ``proofs/``, tested in ``tests/``): no call is admitted while open
     before the deadline; half-open never admits more than ``half_open_max_calls`` probes; the
     breaker opens exactly when the trip rule is met; a stale permit changes nothing under the
-    default late-result policy; each event performs at most one state change.
+    default late-result policy; each event performs at most one state change; time never runs
+    back (an event timed before the latest one is performed at the latest one's time).
     """
 
     def __init__(
@@ -125,63 +140,39 @@ class Breaker:
         self.name = name
         self._clock_object = clock
         # A clock may offer a faster function giving the same readings (MonotonicClock does).
-        self._clock: Clock = getattr(clock, "reading_function", clock)
-        self._clock_never_runs_back = bool(getattr(clock, "never_runs_back", False))
+        self._read_clock: Callable[[], float] = getattr(clock, "reading_function", clock)
         self._table = table
         params = self.config.table_params()
-        self._compiled: CompiledTable = compile_table(table, params)
-
-        window: CountWindow | TimeWindow | None = None
-        if self.config.trip_rule is TripRule.COUNT_WINDOW:
-            window = CountWindow(self.config.window_size)
-        elif self.config.trip_rule is TripRule.TIME_WINDOW:
-            window = TimeWindow(self.config.window_duration)
-        self._window = window
-
+        compiled = compile_table(table, params)
+        self._compiled: CompiledTable = compiled
+        self._window = _window(self.config)
         core = _Core()
         for variable, initial in VARIABLES.items():
             setattr(core, variable, evaluate(initial, params))
         core.row_taken = -1
         self._core = core
-        self._machine: Machine = build_machine(core, self._compiled, window)
+        self._machine: Machine = build_machine(core, compiled, self._window)
         self._args = _EventArgs(random.Random(self.config.jitter_seed), self.config.jitter_ratio)
-
-        rows = table.rows
-        self._changes = tuple(row.dest is not None for row in rows)
-        self._trivial_admission = self._state_admitting_trivially() if fast_path else None
-        self._verdicts = tuple(row.verdict for row in rows)
-        dispatch = self._compiled.dispatch
         self._fast_path = fast_path
-        self._acquire = {s: dispatch[s]["acquire"] for s in State}
-        self._success = {s: dispatch[s]["record_success"] for s in State}
-        self._success_kernels = {s: self._compiled.kernels.get((s, "record_success")) for s in State}
-        self._failure = {s: dispatch[s]["record_failure"] for s in State}
-        self._release = {s: dispatch[s]["release"] for s in State}
+        # Read on every call: references into the compiled table, not computed here.
+        self._dispatch = compiled.dispatch
+        self._kernels = compiled.kernels
+        self._changes = compiled.changes
         self._triggers: dict[str, Callable[..., bool]] = {
-            trigger: getattr(core, trigger) for trigger in {r.trigger for r in rows}
+            trigger: getattr(core, trigger) for trigger in {r.trigger for r in table.rows}
         }
-        self._call_timeout = self.config.call_timeout
-        self._slow_threshold = self.config.slow_call_duration_threshold
-        self._last_now = -math.inf
+        self._listeners = Listeners()
         self._next_id = 0
-        self._admitted = self._successes = self._failures = self._released = 0
-        self._rejections = self._state_changes = 0
-        self._on_state_change: list[Callable[[StateChange], object]] = []
-        self._on_rejection: list[Callable[[Rejection], object]] = []
-        self._on_success: list[Callable[[Outcome], object]] = []
-        self._on_failure: list[Callable[[Outcome], object]] = []
-        self._plain_success = self._success_is_plain()
-
-    def _state_admitting_trivially(self) -> State | None:
-        """``closed`` if, under this configuration, the table's only live ``acquire`` row in
-        ``closed`` admits with no action and no state change; else ``None``."""
-        live = self._compiled.live_rows[(State.CLOSED, "acquire")]
-        if len(live) != 1:
-            return None
-        row = self._table.rows[live[0]]
-        if row.dest is None and not row.actions and row.verdict is Verdict.ADMIT:
-            return State.CLOSED
-        return None
+        tally = self._tally = Tally()
+        tally.plain_success = self._success_is_plain()
+        entries = self._entries = build_entries(
+            compiled, core, tally, self._read_clock, self._admit_at, self._succeed_at, fast_path=fast_path
+        )
+        self._time = entries.time
+        # The generated entry points replace the methods of the same name on this instance
+        # (the methods delegate to them, so both are the same code).
+        self.admit = entries.admit  # type: ignore[method-assign]
+        self.succeed = entries.succeed  # type: ignore[method-assign]
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -192,7 +183,7 @@ class Breaker:
 
     @property
     def generation(self) -> int:
-        """Number of state changes so far; permits from earlier generations are stale."""
+        """Number of state changes so far; admissions from earlier generations are stale."""
         return self._core.generation
 
     @property
@@ -202,8 +193,8 @@ class Breaker:
 
     @property
     def last_event_time(self) -> float:
-        """The clock reading the latest event was performed at (``-inf`` before any event)."""
-        return self._last_now
+        """The time the latest event was performed at (``-inf`` before any event)."""
+        return self._tally.last_now
 
     @property
     def clock(self) -> Clock:
@@ -228,23 +219,43 @@ class Breaker:
     @property
     def stats(self) -> BreakerStats:
         """Totals since construction: admitted, successes, failures, released, rejections."""
+        tally = self._tally
         return BreakerStats(
-            admitted=self._admitted,
-            successes=self._successes,
-            failures=self._failures,
-            released=self._released,
-            rejections=self._rejections,
-            state_changes=self._state_changes,
+            admitted=tally.admitted,
+            successes=tally.successes,
+            failures=tally.failures,
+            released=tally.released,
+            rejections=tally.rejections,
+            state_changes=tally.state_changes,
         )
 
-    def time_until_half_open(self) -> float:
-        """Seconds until a probe can be admitted: 0 unless open (``inf`` when forced open)."""
+    def remaining_s(self, now: float | None = None) -> float:
+        """Seconds from ``now`` (default: the clock, never before the latest event) until a
+        call can be admitted again: 0 unless open, ``inf`` when forced open."""
         state = self._core.state
         if state is State.OPEN:
-            return max(0.0, self._core.open_until - self._peek_now())
+            if now is None:
+                now = max(self._read_clock(), self._tally.last_now)
+            return max(0.0, self._core.open_until - now)
         if state is State.FORCED_OPEN:
             return math.inf
         return 0.0
+
+    def time_until_half_open(self) -> float:
+        """``remaining_s()`` at the clock's time: seconds until a probe can be admitted."""
+        return self.remaining_s()
+
+    def next_deadline(self) -> float | None:
+        """When the next time-driven transition (a ``poll`` row) can be taken, or ``None``.
+
+        Computed from the table's time guards for the current state and configuration,
+        honouring the deadline boundary: with ``admit_at_deadline=False`` the open deadline is
+        the first float after ``open_until``, the first instant the guard ``now > open_until``
+        holds. ``poll()`` at or after this time takes the transition (unless another event
+        changed the state first). ``None`` for a breaker whose time-driven transitions are all
+        disabled (e.g. lazy half-open entry and no half-open maximum wait).
+        """
+        return self._compiled.deadlines[self._core.state](self._core)
 
     def snapshot(self) -> dict[str, Value]:
         """The formal state: ``state`` plus every table variable, by name."""
@@ -258,26 +269,134 @@ class Breaker:
         """Register ``listener``: its ``state_change(change)``, ``rejection(rejection)``,
         ``success(outcome)`` and ``failure(outcome)`` methods (each optional) are called
         synchronously after the event."""
-        methods = {name: getattr(listener, name, None) for name in LISTENER_METHODS}
-        if all(method is None for method in methods.values()):
-            raise TypeError(
-                f"listener {listener!r} has none of {', '.join(m + '()' for m in LISTENER_METHODS)}; "
-                "subclass breakerlab.model.BreakerListener"
-            )
-        for name, method in methods.items():
-            if method is not None:
-                getattr(self, f"_on_{name}").append(method)
-        self._plain_success = self._success_is_plain()
+        self._listeners.add(listener)
+        self._tally.plain_success = self._success_is_plain()
 
     def _success_is_plain(self) -> bool:
-        """Whether recording a success needs nothing but the table's dispatch: no window, no
+        """Whether recording a success needs nothing but the table's kernel: no window, no
         ``call_timeout``, no success listener, and the fast path on."""
-        return self._window is None and self._call_timeout is None and not self._on_success and self._fast_path
+        return (
+            self._window is None
+            and self.config.call_timeout is None
+            and not self._listeners.success
+            and self._fast_path
+        )
 
-    # -- events ------------------------------------------------------------------------------
+    # -- the stepping API --------------------------------------------------------------------
+
+    def admit(self, now: float | None = None) -> Admission:
+        """Ask to make a call at ``now`` (``None``: the clock's time; time never runs back).
+
+        Returns:
+            The ``Admission`` ``(generation, state, is_probe, admitted_at)``; settle it exactly
+            once with ``succeed``, ``fail``, ``discard`` or ``settle_exception``.
+
+        Raises:
+            CircuitOpenError: the call is rejected (``remaining_s`` says for how long).
+        """
+        return self._entries.admit(now)
+
+    def succeed(self, admission: Admission, now: float | None = None) -> StateChange | None:
+        """The call admitted as ``admission`` succeeded at ``now`` (a failure if it overran
+        ``call_timeout``). Returns the state change it caused, if any."""
+        return self._entries.succeed(admission, now)  # type: ignore[no-any-return]
+
+    def _admit_at(self, now: float) -> Admission:
+        """``admit`` at a clamped ``now``, in the cases the generated entry does not inline."""
+        core = self._core
+        self._args.now = now
+        index = self._take("acquire", core.state, now)[0]
+        verdict = self._compiled.verdicts[index]
+        if verdict is Verdict.REJECT:
+            self._reject(now, index)
+        self._tally.admitted += 1
+        return core.generation, core.state, verdict is Verdict.ADMIT_PROBE, now
+
+    def _succeed_at(self, admission: Admission, now: float) -> StateChange | None:
+        """``succeed`` at a clamped ``now``, in the cases the generated entry does not inline."""
+        if self._tally.plain_success:
+            core = self._core
+            source = core.state
+            kernel = self._kernels[source]
+            if kernel is not None:
+                generation, state = admission[0], admission[1]
+                index = kernel(core, now, generation, state)
+                self._tally.successes += 1
+                if not self._changes[index]:
+                    return None
+                args = self._args
+                args.now = now
+                args.permit_generation = generation
+                args.permit_state = state
+                return self._fire("record_success", index, source, now)[1]
+        timeout = self.config.call_timeout
+        return self._record(admission, now, timeout is not None and now - admission[3] > timeout)
+
+    def fail(self, admission: Admission, now: float | None = None) -> StateChange | None:
+        """The call admitted as ``admission`` failed at ``now`` (counted, unclassified).
+        Returns the state change it caused (``dest`` ``open`` when it tripped), if any."""
+        return self._record(admission, self._time(now), True)
+
+    def discard(self, admission: Admission, now: float | None = None) -> StateChange | None:
+        """Settle ``admission`` without an outcome (an excluded error, a cancellation): nothing
+        is counted, and a current half-open probe frees its slot."""
+        now = self._time(now)
+        self._tally.released += 1
+        args = self._args
+        args.now = now
+        args.permit_generation = admission[0]
+        args.permit_state = admission[1]
+        return self._take("release", self._core.state, now)[1]
+
+    def settle_exception(
+        self, admission: Admission, error: BaseException, now: float | None = None
+    ) -> StateChange | None:
+        """Settle ``admission`` with the exception its call raised, classified per the
+        configuration (``failure_exceptions``, ``excluded_exceptions``, ``is_failure``,
+        ``excluded_outcome``, ``cancellation_outcome``): a failure, a success, or discarded."""
+        settlement = settlement_for(self.config, error)
+        if settlement is Settlement.FAILURE:
+            return self.fail(admission, now)
+        if settlement is Settlement.SUCCESS:
+            return self.succeed(admission, now)
+        return self.discard(admission, now)
+
+    def settle_result(self, admission: Admission, result: object, now: float | None = None) -> StateChange | None:
+        """Settle ``admission`` with its call's return value: a failure if ``is_failure_result``
+        says so, else a success. If the predicate raises, the admission is discarded and the
+        predicate's exception propagates."""
+        predicate = self.config.is_failure_result
+        if predicate is None:
+            return self.succeed(admission, now)
+        try:
+            failed = bool(predicate(result))
+        except BaseException:
+            self.discard(admission, now)
+            raise
+        return self.fail(admission, now) if failed else self.succeed(admission, now)
+
+    def poll(self, now: float | None = None) -> StateChange | None:
+        """Let time-driven transitions happen with no call: open→half_open at the deadline
+        (``half_open_entry="at_deadline"``) and the half-open maximum wait; see
+        ``next_deadline``."""
+        return self._event("poll", now)
+
+    def force_open(self, now: float | None = None) -> StateChange | None:
+        """Reject every call until ``reset()`` or ``disable()``."""
+        return self._event("force_open", now)
+
+    def disable(self, now: float | None = None) -> StateChange | None:
+        """Admit every call and count nothing until ``reset()`` or ``force_open()``."""
+        return self._event("disable", now)
+
+    def reset(self, now: float | None = None) -> StateChange | None:
+        """Close the breaker, clearing every counter, the window and the backoff."""
+        return self._event("reset", now)
+
+    # -- the permit API ----------------------------------------------------------------------
 
     def acquire(self) -> Permit:
-        """Ask to make a call.
+        """Ask to make a call now (``admit`` at the clock's time, as a ``Permit``).
 
         Returns:
             A ``Permit`` to settle with ``record_success``, ``record_failure`` or ``release``.
@@ -285,145 +404,43 @@ class Breaker:
         Raises:
             CircuitOpenError: the call is rejected (``remaining_s`` says for how long).
         """
-        generation, state, probe, now = self._admit()
+        admission = self.admit()
         self._next_id += 1
-        return Permit(self._next_id, generation, state, probe, now, self)
-
-    def _admit(self) -> tuple[int, State, bool, float]:
-        """Admit a call or raise ``CircuitOpenError``: (generation, state, is_probe, time).
-
-        The per-call path without a ``Permit`` object, for callers that settle the call
-        themselves exactly once (``call``, the runtime and the simulator).
-        """
-        now = self._clock()
-        if now < self._last_now:  # time never runs back (see _now)
-            now = self._last_now
-        else:
-            self._last_now = now
-        core = self._core
-        source = core.state
-        if source is self._trivial_admission:
-            # The table admits every call in this state with no action and no state change
-            # (derived from the compiled rows at construction): nothing to dispatch.
-            self._admitted += 1
-            return core.generation, source, False, now
-        args = self._args
-        args.now = now
-        if self._fast_path:
-            index = self._acquire[source](core, args, self._window)
-            if self._changes[index]:
-                self._fire("acquire", index, source, now)
-        else:
-            index = self._fire("acquire", -1, source, now)
-        verdict = self._verdicts[index]
-        if verdict is Verdict.REJECT:
-            self._reject(now, index)
-        self._admitted += 1
-        return core.generation, core.state, verdict is Verdict.ADMIT_PROBE, now
-
-    def _succeed(self, generation: int, state: State, acquired_at: float) -> int:
-        """Record the success of a call admitted by ``_admit`` (a failure past
-        ``call_timeout``); returns the row taken."""
-        if not self._plain_success:
-            return self._record_at(generation, state, acquired_at, None, False)
-        # The common case, with nothing that depends on the call's duration: the same steps
-        # as _record_at, without its branches.
-        now = self._clock()
-        if now < self._last_now:
-            now = self._last_now
-        else:
-            self._last_now = now
-        return self._plain_succeed(now, generation, state)
-
-    def _plain_succeed(self, now: float, generation: int, state: State) -> int:
-        """Dispatch a success at ``now`` when ``_plain_success`` holds (positional kernel when
-        the compiled table has one for the current state)."""
-        core = self._core
-        source = core.state
-        self._successes += 1
-        kernel = self._success_kernels[source]
-        if kernel is not None:
-            index = kernel(core, now, generation, state)
-            if not self._changes[index]:
-                return index
-        args = self._args
-        args.now = now
-        args.permit_generation = generation
-        args.permit_state = state
-        if kernel is None:
-            index = self._success[source](core, args, None)
-            if not self._changes[index]:
-                return index
-        self._fire("record_success", index, source, now)
-        return index
+        return Permit(self._next_id, admission, self)
 
     def record_success(self, permit: Permit) -> None:
         """The call made with ``permit`` succeeded (a failure if it overran ``call_timeout``)."""
-        now = self._now()
-        if permit._owner is not self or permit.settled:
-            self._settle(permit)  # raises the right PermitError
-        permit.settled = True
-        timeout = self._call_timeout
-        acquired_at = permit.acquired_at
-        self._record_at(
-            permit.generation, permit.state, acquired_at, now, timeout is not None and now - acquired_at > timeout
-        )
+        self._settle(permit)
+        self.succeed(permit.admission)
 
     def record_failure(self, permit: Permit, error: BaseException | None = None) -> None:
         """The call made with ``permit`` failed.
 
-        With ``error``, the error is classified first: a cancellation releases the permit, and
-        an excluded error is recorded per ``excluded_outcome`` (released, or a success).
+        With ``error``, the error is classified first (``settle_exception``): a cancellation
+        releases the permit, and an excluded error is recorded per ``excluded_outcome``.
         """
-        if error is not None:
-            kind = classify_exception(self.config, error)
-            if kind is Classification.CANCELLED:
-                self.release(permit)
-                return
-            if kind is Classification.EXCLUDED:
-                self._record_excluded(permit)
-                return
-            if kind is Classification.SUCCESS:
-                self.record_success(permit)
-                return
-        now = self._now()
         self._settle(permit)
-        self._record(permit, now, True)
+        if error is None:
+            self.fail(permit.admission)
+        else:
+            self.settle_exception(permit.admission, error)
 
     def release(self, permit: Permit) -> None:
-        """Settle ``permit`` without an outcome (excluded error, cancellation): nothing is
-        counted, and a current half-open probe frees its slot."""
-        now = self._now()
+        """Settle ``permit`` without an outcome (``discard``)."""
         self._settle(permit)
-        self._released += 1
-        args = self._args
-        args.now = now
-        args.permit_generation = permit.generation
-        args.permit_state = permit.state
-        core = self._core
-        self._step("release", self._release[core.state], now)
+        self.discard(permit.admission)
 
-    def poll(self) -> None:
-        """Let time-driven transitions happen with no call: open→half_open at the deadline
-        (``half_open_entry="at_deadline"``) and the half-open maximum wait."""
-        self._event("poll")
-
-    def force_open(self) -> None:
-        """Reject every call until ``reset()`` or ``disable()``."""
-        self._event("force_open")
-
-    def disable(self) -> None:
-        """Admit every call and count nothing until ``reset()`` or ``force_open()``."""
-        self._event("disable")
-
-    def reset(self) -> None:
-        """Close the breaker, clearing every counter, the window and the backoff."""
-        self._event("reset")
+    def _settle(self, permit: Permit) -> None:
+        if permit.owner is not self:
+            raise PermitError(f"{permit!r} was issued by another breaker; settle it with the breaker that issued it")
+        if permit.settled:
+            raise PermitError(f"{permit!r} was already settled: record each call's outcome exactly once")
+        permit.settled = True
 
     # -- protected calls ---------------------------------------------------------------------
 
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Acquire, run ``fn(*args, **kwargs)``, classify and record the outcome.
+        """Admit, run ``fn(*args, **kwargs)``, classify and record the outcome.
 
         Returns ``fn``'s result and re-raises ``fn``'s exception. With
         ``trip_error="circuit_open"``, the call whose failure opens the breaker raises
@@ -433,151 +450,81 @@ class Breaker:
             CircuitOpenError: the call was rejected (``fn`` was not called), or it tripped the
                 breaker and ``trip_error`` is ``"circuit_open"``.
         """
-        permit = self.acquire()
+        admission = self.admit()
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
-            opened = self._settle_exception(permit, exc)
-            if opened and self.config.trip_error is TripError.CIRCUIT_OPEN:
-                raise self._open_error() from exc
+            error = self.trip_error(self.settle_exception(admission, exc))
+            if error is not None:
+                raise error from exc
             raise
-        predicate = self.config.is_failure_result
-        try:
-            failed_result = predicate is not None and bool(predicate(result))
-        except BaseException:
-            self.release(permit)
-            raise
-        if failed_result:
-            opened = self._record_failure_result(permit)
-            if opened and self.config.trip_error is TripError.CIRCUIT_OPEN:
-                raise self._open_error()
-        else:
-            self.record_success(permit)
+        error = self.trip_error(self.settle_result(admission, result))
+        if error is not None:
+            raise error
         return result
+
+    def trip_error(self, change: StateChange | None) -> CircuitOpenError | None:
+        """The error a call whose settlement caused ``change`` raises instead of its own
+        outcome: ``CircuitOpenError`` if its failure opened the breaker under
+        ``trip_error="circuit_open"``, else ``None``."""
+        if (
+            change is None
+            or change.dest is not State.OPEN
+            or change.trigger != "record_failure"
+            or self.config.trip_error is not TripError.CIRCUIT_OPEN
+        ):
+            return None
+        return CircuitOpenError(self.remaining_s(change.time), State.OPEN)
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _now(self) -> float:
-        now = self._clock()
-        if now < self._last_now:  # time never runs back (protects the open duration)
-            return self._last_now
-        self._last_now = now
-        return now
-
-    def _peek_now(self) -> float:
-        return max(self._clock(), self._last_now)
-
-    def _settle(self, permit: Permit) -> None:
-        if permit._owner is not self:
-            raise PermitError(f"{permit!r} was issued by another breaker; settle it with the breaker that issued it")
-        if permit.settled:
-            raise PermitError(f"{permit!r} was already settled: record each call's outcome exactly once")
-        permit.settled = True
-
-    def _record(self, permit: Permit, now: float, failed: bool) -> int:
-        return self._record_at(permit.generation, permit.state, permit.acquired_at, now, failed)
-
-    def _record_at(
-        self, generation: int, state: State, acquired_at: float, now: float | None, failed: bool
-    ) -> int:
-        """Record an outcome of a call admitted at ``acquired_at`` in ``generation``/``state``.
-
-        ``now=None``: read the clock here, and apply ``call_timeout`` to a success.
-        """
-        if now is None:
-            now = self._now()
-            timeout = self._call_timeout
-            if timeout is not None and not failed and now - acquired_at > timeout:
-                failed = True
+    def _record(self, admission: Admission, now: float, failed: bool) -> StateChange | None:
+        """Record an outcome of the call admitted as ``admission`` at ``now``."""
+        generation, state, _, admitted_at = admission
         args = self._args
         args.now = now
         args.permit_generation = generation
         args.permit_state = state
         window = self._window
         if window is not None:
-            threshold = self._slow_threshold
-            slow = threshold is not None and now - acquired_at > threshold
+            threshold = self.config.slow_call_duration_threshold
+            slow = threshold is not None and now - admitted_at > threshold
             args.failed = failed
             args.slow = slow
             args.window_calls, args.window_failures, args.window_slow = window.counts_after(now, failed, slow)
         core = self._core
         source = core.state
         if failed:
-            self._failures += 1
-            trigger, dispatch, listeners = "record_failure", self._failure[source], self._on_failure
+            self._tally.failures += 1
+            trigger, listeners = "record_failure", self._listeners.failure
         else:
-            self._successes += 1
-            trigger, dispatch, listeners = "record_success", self._success[source], self._on_success
+            self._tally.successes += 1
+            trigger, listeners = "record_success", self._listeners.success
         if listeners:
-            outcome = Outcome(now, source, core.generation, state, generation != core.generation, now - acquired_at)
-        if self._fast_path:
-            index = dispatch(core, args, window)
-            if self._changes[index]:
-                self._fire(trigger, index, source, now)
-        else:
-            index = self._fire(trigger, -1, source, now)
-        if listeners:
-            for callback in listeners:
-                callback(outcome)
-        return index
+            outcome = Outcome(now, source, core.generation, state, generation != core.generation, now - admitted_at)
+        change = self._take(trigger, source, now)[1]
+        for callback in listeners:
+            callback(outcome)
+        return change
 
-    def _step(self, trigger: str, dispatch: Callable[[Any, Any, Any], int], now: float) -> int:
-        """Take the row ``dispatch`` selects; a state change goes through the machine."""
-        core = self._core
-        source = core.state
+    def _take(self, trigger: str, source: State, now: float) -> tuple[int, StateChange | None]:
+        """Take the row the compiled dispatch selects for ``trigger`` (the event's arguments are
+        set); a state change goes through the machine."""
         if self._fast_path:
-            index = dispatch(core, self._args, self._window)
-            if self._changes[index]:
-                self._fire(trigger, index, source, now)
-            return index
+            index = self._dispatch[source][trigger](self._core, self._args, self._window)
+            if not self._changes[index]:
+                return index, None
+            return self._fire(trigger, index, source, now)
         return self._fire(trigger, -1, source, now)
 
-    def _opened_by(self, index: int) -> bool:
-        return self._table.rows[index].dest is State.OPEN
+    def _event(self, trigger: str, now: float | None) -> StateChange | None:
+        now = self._time(now)
+        self._args.now = now
+        return self._take(trigger, self._core.state, now)[1]
 
-    def _record_excluded(self, permit: Permit) -> None:
-        if self.config.excluded_outcome is ExcludedOutcome.SUCCESS:
-            self.record_success(permit)
-        else:
-            self.release(permit)
-
-    def _record_failure_result(self, permit: Permit) -> bool:
-        now = self._now()
-        self._settle(permit)
-        return self._opened_by(self._record(permit, now, True))
-
-    def _settle_exception(self, permit: Permit, exc: BaseException) -> bool:
-        """Record ``exc`` as ``permit``'s outcome; True if that opened the breaker."""
-        kind = classify_exception(self.config, exc)
-        if kind is Classification.CANCELLED:
-            self.release(permit)
-            return False
-        if kind is Classification.EXCLUDED:
-            self._record_excluded(permit)
-            return False
-        if kind is Classification.SUCCESS:
-            self.record_success(permit)
-            return False
-        now = self._now()
-        self._settle(permit)
-        return self._opened_by(self._record(permit, now, True))
-
-    def _open_error(self) -> CircuitOpenError:
-        """The error raised by a call that opened the breaker (timed at that call's record)."""
-        state = self._core.state
-        if state is State.OPEN:
-            return CircuitOpenError(max(0.0, self._core.open_until - self._last_now), state)
-        return CircuitOpenError(math.inf if state is State.FORCED_OPEN else 0.0, state)
-
-    def _event(self, trigger: str) -> None:
-        now = self._now()
-        args = self._args
-        args.now = now
-        self._step(trigger, self._compiled.dispatch[self._core.state][trigger], now)
-
-    def _fire(self, trigger: str, expected: int, source: State, now: float) -> int:
+    def _fire(self, trigger: str, expected: int, source: State, now: float) -> tuple[int, StateChange | None]:
         """Let the ``transitions`` machine take a row (checking it is ``expected`` unless -1),
-        then notify listeners of a state change. Returns the row's index."""
+        then notify listeners of a state change. Returns the row's index and the change."""
         core = self._core
         core.row_taken = -1
         self._triggers[trigger](self._args)
@@ -589,26 +536,20 @@ class Breaker:
             )
         row = self._table.rows[index]
         if row.dest is None:
-            return index
-        self._state_changes += 1
-        if self._on_state_change:
-            change = StateChange(now, source, core.state, row.cause, core.generation)
-            for callback in self._on_state_change:
-                callback(change)
-        return index
+            return index, None
+        self._tally.state_changes += 1
+        change = StateChange(now, source, core.state, row.cause, core.generation, trigger)
+        for callback in self._listeners.state_change:
+            callback(change)
+        return index, change
 
     def _reject(self, now: float, index: int) -> None:
         state = self._core.state
-        if state is State.OPEN:
-            remaining = max(0.0, self._core.open_until - now)
-        elif state is State.FORCED_OPEN:
-            remaining = math.inf
-        else:
-            remaining = 0.0
-        self._rejections += 1
-        if self._on_rejection:
+        remaining = self.remaining_s(now)
+        self._tally.rejections += 1
+        if self._listeners.rejection:
             rejection = Rejection(now, state, remaining, self._table.rows[index].cause)
-            for callback in self._on_rejection:
+            for callback in self._listeners.rejection:
                 callback(rejection)
         raise CircuitOpenError(remaining, state)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 
-from .config import BreakerConfig, CancellationOutcome
+from .config import BreakerConfig, CancellationOutcome, ExcludedOutcome
 
-__all__ = ["Classification", "classify_exception"]
+__all__ = ["Classification", "Settlement", "classify_exception", "settlement_for"]
 
 
 class Classification(enum.StrEnum):
@@ -42,3 +42,26 @@ def classify_exception(config: BreakerConfig, exc: BaseException) -> Classificat
     if isinstance(exc, config.failure_exceptions) and (config.is_failure is None or config.is_failure(exc)):
         return Classification.FAILURE
     return Classification.EXCLUDED
+
+
+class Settlement(enum.StrEnum):
+    """How a call that raised is settled; the values are the table's triggers."""
+
+    FAILURE = "record_failure"
+    SUCCESS = "record_success"
+    DISCARD = "release"
+    """Settled without an outcome: nothing counted, a current probe frees its slot."""
+
+
+def settlement_for(config: BreakerConfig, exc: BaseException) -> Settlement:
+    """How a call that raised ``exc`` is settled under ``config``: its classification, with
+    ``excluded_outcome`` applied to an excluded error. The one place this rule is written;
+    ``Breaker.settle_exception`` and the runtime's event log both use it."""
+    kind = classify_exception(config, exc)
+    if kind is Classification.FAILURE:
+        return Settlement.FAILURE
+    if kind is Classification.SUCCESS:
+        return Settlement.SUCCESS
+    if kind is Classification.EXCLUDED and config.excluded_outcome is ExcludedOutcome.SUCCESS:
+        return Settlement.SUCCESS
+    return Settlement.DISCARD

@@ -1,8 +1,8 @@
 """Clocks: the only source of time for a breaker.
 
 A clock is any zero-argument callable returning seconds as a float that never decreases. A
-breaker does not trust that: it never lets its time run back, unless the clock declares
-``never_runs_back = True`` (both clocks here do, by construction). A clock may also offer
+breaker does not trust that: it never lets its time run back (an event read before the
+latest one is performed at the latest one's time). A clock may also offer
 ``reading_function``, a cheaper plain function giving the same readings.
 ``ManualClock`` moves only when told (tests, notebooks); ``MonotonicClock`` reads the operating
 system's monotonic clock (real use) and is the only place in ``breakerlab.model`` that touches
@@ -37,9 +37,6 @@ class ManualClock:
 
     __slots__ = ("_now_s",)
 
-    never_runs_back = True
-    """``advance`` refuses negative steps, so readings never decrease."""
-
     def __init__(self, start_s: float = 0.0) -> None:
         if not isinstance(start_s, int | float) or isinstance(start_s, bool) or not -math.inf < start_s < math.inf:
             raise ValueError(f"'start_s' must be a finite number of seconds (got {start_s!r})")
@@ -69,10 +66,6 @@ class MonotonicClock:
     __slots__ = ()
 
     reading_function = staticmethod(time.monotonic)
-
-    never_runs_back = True
-    """The operating system guarantees the readings never decrease, across threads too, so a
-    breaker may skip its own check."""
 
     def __call__(self) -> float:
         return time.monotonic()

@@ -12,7 +12,6 @@ import dataclasses
 import enum
 import math
 from collections.abc import Callable, Mapping
-from fractions import Fraction
 from typing import Any
 
 from . import validate
@@ -269,31 +268,9 @@ class BreakerConfig:
     def table_params(self) -> dict[str, Value]:
         """The values of the transition table's ``Param`` names for this configuration.
 
-        Rates become exact integer fractions so guards compare them without rounding.
+        Each parameter, and how it is read from a configuration, is declared once in
+        ``breakerlab.model.params``; rates become exact integer fractions there.
         """
-        failure_rate = Fraction(self.failure_rate_threshold).limit_denominator(RATE_DENOMINATOR_LIMIT)
-        slow_rate = Fraction(self.slow_call_rate_threshold).limit_denominator(RATE_DENOMINATOR_LIMIT)
-        return {
-            "trip_rule": self.trip_rule.value,
-            "fail_max": self.fail_max,
-            "minimum_calls": self.minimum_calls,
-            "failure_rate_num": failure_rate.numerator,
-            "failure_rate_den": failure_rate.denominator,
-            "slow_rule_enabled": self.slow_call_duration_threshold is not None,
-            "slow_rate_num": slow_rate.numerator,
-            "slow_rate_den": slow_rate.denominator,
-            "trip_on_equal_rate": self.trip_on_equal_rate,
-            "reset_timeout": float(self.reset_timeout),
-            "exponential_backoff": self.open_duration_policy is OpenDurationPolicy.EXPONENTIAL,
-            "backoff_factor": float(self.backoff_factor),
-            "backoff_cap": math.inf if self.backoff_cap is None else float(self.backoff_cap),
-            "admit_at_deadline": self.admit_at_deadline,
-            "half_open_entry": self.half_open_entry.value,
-            "half_open_max_calls": self.half_open_max_calls,
-            "half_open_limit": self.half_open_limit.value,
-            "close_rule": self.close_rule.value,
-            "success_threshold": self.success_threshold,
-            "max_wait_enabled": self.half_open_max_wait is not None,
-            "half_open_max_wait": 0.0 if self.half_open_max_wait is None else float(self.half_open_max_wait),
-            "late_result": self.late_result.value,
-        }
+        from .params import PARAMETERS  # params.py reads BreakerConfig: import it on first use
+
+        return {spec.name: spec.read(self) for spec in PARAMETERS}

@@ -16,7 +16,8 @@ class StateChange:
 
     ``cause`` names the table row that fired (``"trip"``, ``"deadline_reached"``,
     ``"probe_failed"``, ``"probes_succeeded"``, ``"half_open_timeout"``, ``"reset"``, ...);
-    ``generation`` is the breaker's generation after the change.
+    ``generation`` is the breaker's generation after the change; ``trigger`` the event that
+    caused it (``"record_failure"``, ``"acquire"``, ``"poll"``, ...).
     """
 
     time: float
@@ -24,6 +25,7 @@ class StateChange:
     dest: State
     cause: str
     generation: int
+    trigger: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

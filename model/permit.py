@@ -1,4 +1,4 @@
-"""Permits (permission to make one call) and the breaker's observable totals."""
+"""Admissions and permits (permission to make one call), and the breaker's observable totals."""
 
 from __future__ import annotations
 
@@ -6,32 +6,43 @@ import dataclasses
 
 from .states import State
 
-__all__ = ["BreakerStats", "Permit"]
+__all__ = ["Admission", "BreakerStats", "Permit"]
+
+Admission = tuple[int, State, bool, float]
+"""What ``Breaker.admit`` returns: ``(generation, state, is_probe, admitted_at)``.
+
+The breaker's generation and the state that admitted the call, whether it is a half-open
+probe, and the admission time (seconds on the breaker's clock). A plain tuple, because it is
+made on every call; unpack it by position. Settle it exactly once with ``succeed``, ``fail``,
+``discard`` or ``settle_exception``.
+"""
 
 
 class Permit:
     """Permission to make one call, returned by ``Breaker.acquire``; settle it exactly once.
 
+    The ``Permit`` API checks what the stepping API (``admit``/``succeed``) leaves to its
+    caller: that a permit is settled once, by the breaker that issued it.
+
     Attributes:
         id: Sequence number of the admission (1, 2, ...) within its breaker.
+        admission: The ``Admission`` it carries.
         generation: The breaker's generation when the call was admitted.
         state: The state that admitted the call.
         is_probe: Whether the call is a half-open probe.
         acquired_at: Admission time, seconds on the breaker's clock.
+        owner: The breaker that issued it.
+        settled: Whether its outcome has been recorded.
     """
 
-    __slots__ = ("id", "generation", "state", "is_probe", "acquired_at", "settled", "_owner")
+    __slots__ = ("id", "admission", "generation", "state", "is_probe", "acquired_at", "owner", "settled")
 
-    def __init__(
-        self, id: int, generation: int, state: State, is_probe: bool, acquired_at: float, owner: object
-    ) -> None:
+    def __init__(self, id: int, admission: Admission, owner: object) -> None:
         self.id = id
-        self.generation = generation
-        self.state = state
-        self.is_probe = is_probe
-        self.acquired_at = acquired_at
+        self.admission = admission
+        self.generation, self.state, self.is_probe, self.acquired_at = admission
+        self.owner = owner
         self.settled = False
-        self._owner = owner
 
     def __repr__(self) -> str:
         probe = ", probe" if self.is_probe else ""

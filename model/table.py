@@ -35,6 +35,7 @@ from .expr import (
     minimum,
     names,
 )
+from .params import PARAMETERS
 from .states import State
 
 __all__ = [
@@ -106,31 +107,9 @@ VARIABLES: Mapping[str, Expr] = {
     "probe_failures": Const(0),
 }
 
-#: Configuration parameters the table reads (``BreakerConfig.table_params()`` supplies them).
-PARAMS: tuple[str, ...] = (
-    "trip_rule",
-    "fail_max",
-    "minimum_calls",
-    "failure_rate_num",
-    "failure_rate_den",
-    "slow_rule_enabled",
-    "slow_rate_num",
-    "slow_rate_den",
-    "trip_on_equal_rate",
-    "reset_timeout",
-    "exponential_backoff",
-    "backoff_factor",
-    "backoff_cap",
-    "admit_at_deadline",
-    "half_open_entry",
-    "half_open_max_calls",
-    "half_open_limit",
-    "close_rule",
-    "success_threshold",
-    "max_wait_enabled",
-    "half_open_max_wait",
-    "late_result",
-)
+#: Configuration parameters the table reads, declared (with their sorts, constraints and how
+#: ``BreakerConfig.table_params()`` reads them) in ``breakerlab.model.params``.
+PARAMS: tuple[str, ...] = tuple(spec.name for spec in PARAMETERS)
 
 #: Event arguments and their types. ``window_*`` count the trip window *including* the outcome
 #: being recorded; ``jitter`` is drawn from the breaker's seeded generator only when a row needs

@@ -20,23 +20,21 @@ from typing import Any
 import z3
 
 from breakerlab.model import BreakerConfig, State
-from breakerlab.model.config import (
-    CloseRule,
-    HalfOpenEntry,
-    HalfOpenLimit,
-    LateResultPolicy,
-    OpenDurationPolicy,
-    TripRule,
-)
-from breakerlab.runtime.replay import Driver
+from breakerlab.model.config import TripRule
+from breakerlab.model.expr import Value
+from breakerlab.model.params import NOT_INVERTIBLE, config_from_params
 from breakerlab.model.table import TABLE, TRIGGERS, VARIABLES, Table
+from breakerlab.runtime.replay import Driver
 
-from .encoding import ENUM_PARAMS, PARAM_SORTS, Encoding, Step, StateVars, code, decode, model_value
+from .encoding import PARAM_SORTS, VERDICTS, Encoding, Step, StateVars, code, decode, model_value, z3_value
 from .properties import INVARIANTS, STEP_PROPERTIES
 
-__all__ = ["Trace", "TraceStep", "config_from_params", "find_first_trace", "find_trace", "replay"]
+__all__ = ["Trace", "TraceReplay", "TraceStep", "find_first_trace", "find_trace", "replay_trace"]
 
 MAX_DEPTH = 12
+#: Bounds on the parameters of a counterexample: integers, and real parameters (whole seconds).
+MAX_INT = 100
+MAX_SECONDS = 1000
 PERMIT_SLOTS = 3
 OUTCOME_TRIGGERS = ("record_success", "record_failure", "release")
 
@@ -116,81 +114,42 @@ def _kwargs(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v.value if hasattr(v, 'value') else v!r}" for k, v in values.items())
 
 
-def config_from_params(values: dict[str, Any]) -> BreakerConfig:
-    """The ``BreakerConfig`` whose ``table_params()`` are ``values`` (as found by z3)."""
-
-    def number(name: str) -> float:
-        return float(values[name])
-
-    failure_rate = Fraction(values["failure_rate_num"], values["failure_rate_den"])
-    slow_rate = Fraction(values["slow_rate_num"], values["slow_rate_den"])
-    cap = values.get("backoff_cap")
-    return BreakerConfig(
-        trip_rule=TripRule(decode(values["trip_rule"])),
-        fail_max=int(values["fail_max"]),
-        minimum_calls=int(values["minimum_calls"]),
-        window_size=max(100, int(values["minimum_calls"])),
-        failure_rate_threshold=float(failure_rate),
-        slow_call_rate_threshold=float(slow_rate),
-        trip_on_equal_rate=bool(values["trip_on_equal_rate"]),
-        reset_timeout=number("reset_timeout"),
-        open_duration_policy=OpenDurationPolicy.EXPONENTIAL if values["exponential_backoff"] else OpenDurationPolicy.FIXED,
-        backoff_factor=number("backoff_factor"),
-        backoff_cap=float(cap) if values["exponential_backoff"] and cap is not None else None,
-        admit_at_deadline=bool(values["admit_at_deadline"]),
-        half_open_entry=HalfOpenEntry(decode(values["half_open_entry"])),
-        half_open_max_calls=int(values["half_open_max_calls"]),
-        half_open_limit=HalfOpenLimit(decode(values["half_open_limit"])),
-        close_rule=CloseRule(decode(values["close_rule"])),
-        success_threshold=int(values["success_threshold"]),
-        half_open_max_wait=number("half_open_max_wait") if values["max_wait_enabled"] else None,
-        late_result=LateResultPolicy(decode(values["late_result"])),
-    )
+def _python_value(name: str, value: Any) -> Value:
+    """A z3 model's value of parameter ``name`` as ``BreakerConfig.table_params()`` holds it."""
+    sort = PARAM_SORTS[name]
+    if sort == "enum":
+        return decode(value)
+    if sort == "real":
+        return float(value)
+    return bool(value) if sort == "bool" else int(value)
 
 
 def _replayable_parameters(enc: Encoding) -> z3.BoolRef:
+    """Parameters whose runs replay on a ``Breaker`` exactly and read well: the consecutive trip
+    rule (a trace's window counts are free inputs, which no real window need produce), whole
+    seconds, small numbers, and the default value of every parameter ``config_from_params``
+    cannot set back."""
     p = enc.params
-    facts = [
-        p["trip_rule"] == code(TripRule.CONSECUTIVE),
-        z3.Not(p["slow_rule_enabled"]),
-        p["failure_rate_den"] <= 100,
-        p["slow_rate_den"] <= 100,
-        p["fail_max"] <= 6,
-        p["half_open_max_calls"] <= 4,
-    ]
-    for name in ("reset_timeout", "backoff_factor", "backoff_cap", "half_open_max_wait"):
-        facts.append(z3.IsInt(p[name]))
-        facts.append(p[name] <= 1000)
+    defaults = BreakerConfig().table_params()
+    facts = [p["trip_rule"] == code(TripRule.CONSECUTIVE)]
+    facts += [p[name] == z3_value(defaults[name]) for name in NOT_INVERTIBLE]
+    for name, sort in PARAM_SORTS.items():
+        if sort == "real":
+            facts += [z3.IsInt(p[name]), p[name] <= MAX_SECONDS]
+        elif sort == "int":
+            facts.append(p[name] <= MAX_INT)
     return z3.And(*facts)
 
 
-#: Parameter values a counterexample should use unless the violation needs others: the
-#: article's defaults with small numbers, so the printed configuration is short.
-_PREFERRED: dict[str, object] = {
-    "fail_max": 2,
-    "reset_timeout": 2,
-    "half_open_max_calls": 1,
-    "success_threshold": 1,
-    "minimum_calls": 100,
-    "failure_rate_num": 1,
-    "failure_rate_den": 2,
-    "slow_rate_num": 1,
-    "slow_rate_den": 1,
-    "trip_on_equal_rate": True,
-    "exponential_backoff": False,
-    "backoff_factor": 2,
-    "admit_at_deadline": True,
-    "max_wait_enabled": False,
-    "half_open_max_wait": 0,
-}
+#: The configuration whose parameter values a counterexample should use unless the violation
+#: needs others: the article's defaults with small numbers, so the printed configuration is short.
+PREFERRED = BreakerConfig(fail_max=2, reset_timeout=2)
 
 
 def _prefer_simple(enc: Encoding, solver: z3.Optimize) -> None:
-    defaults = BreakerConfig().table_params()
-    for name, value in _PREFERRED.items():
-        solver.add_soft(enc.params[name] == value, weight=2)
-    for name in ENUM_PARAMS:
-        solver.add_soft(enc.params[name] == code(str(defaults[name])), weight=2)
+    for name, value in PREFERRED.table_params().items():
+        if not (isinstance(value, float) and math.isinf(value)):
+            solver.add_soft(enc.params[name] == z3_value(value), weight=2)
 
 
 class _Pool:
@@ -316,18 +275,13 @@ def _trace(
     slots: Sequence[z3.ArithRef],
     table: Table,
 ) -> Trace:
-    params: dict[str, Any] = {}
-    for name, sort in PARAM_SORTS.items():
-        value = model_value(model, enc.params[name])
-        params[name] = value
+    params = {name: _python_value(name, model_value(model, enc.params[name])) for name in PARAM_SORTS}
     config = config_from_params(params)
     initial = _state_values(model, states[0]) | {"clock": float(model_value(model, states[0].clock))}
     out: list[TraceStep] = []
     for number, (step, slot) in enumerate(zip(steps, slots), start=1):
         trigger = TRIGGERS[model_value(model, step.event.trigger)]
         verdict_code = model_value(model, step.event.verdict)
-        from .encoding import VERDICTS
-
         row = table.rows[model_value(model, step.event.row)]
         uses_slot = trigger in OUTCOME_TRIGGERS or (trigger == "acquire" and VERDICTS[verdict_code].startswith("admit"))
         out.append(
@@ -345,7 +299,7 @@ def _trace(
 
 
 @dataclasses.dataclass(frozen=True)
-class Replay:
+class TraceReplay:
     """The outcome of replaying a trace on a Python breaker."""
 
     matches: bool
@@ -353,7 +307,7 @@ class Replay:
     detail: str
 
 
-def replay(trace: Trace, table: Table | None = None) -> Replay:
+def replay_trace(trace: Trace, table: Table | None = None) -> TraceReplay:
     """Run ``trace`` on a real ``Breaker`` (with ``table``, default the reference) and compare
     every state with the trace's."""
     driver = Driver(trace.config, table if table is not None else TABLE)
@@ -369,8 +323,8 @@ def replay(trace: Trace, table: Table | None = None) -> Replay:
             detail = f"step {step.number}: " + ", ".join(
                 f"{k}: trace {expected.get(k, step.verdict)!r} vs breaker {actual.get(k, verdict)!r}" for k in mismatched
             )
-            return Replay(False, step.number - 1, detail)
-    return Replay(True, len(trace.steps), "every step matches")
+            return TraceReplay(False, step.number - 1, detail)
+    return TraceReplay(True, len(trace.steps), "every step matches")
 
 
 def _same(a: Any, b: Any) -> bool:

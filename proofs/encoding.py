@@ -13,7 +13,6 @@ same rules as the config's validation, and a test checks every valid config sati
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
@@ -21,10 +20,9 @@ from typing import Any
 import z3
 
 from breakerlab.model import BreakerConfig, State
-from breakerlab.model.config import ENUM_OPTIONS, CloseRule, HalfOpenLimit, TripRule
-from breakerlab.model.expr import Arg, BinOp, BoolOp, Cmp, Const, Expr, Ite, Not, Param, Var, evaluate
-from breakerlab.model.expr import Assign
-from breakerlab.model.table import ARGS, PARAMS, TRIGGERS, VARIABLES, Table, Verdict
+from breakerlab.model.expr import Arg, Assign, BinOp, BoolOp, Cmp, Const, Expr, Ite, Not, Param, Var, evaluate
+from breakerlab.model.params import PARAMETERS
+from breakerlab.model.table import ARGS, TRIGGERS, VARIABLES, Table, Verdict
 
 __all__ = [
     "Encoding",
@@ -35,19 +33,17 @@ __all__ = [
     "decode",
 ]
 
-#: Enum-valued parameters of the table and their domains (the config's enum options).
-ENUM_PARAMS: Mapping[str, type[enum.StrEnum]] = {
-    name: kind for name, kind in ENUM_OPTIONS.items() if name in PARAMS
-}
-
-_DOMAINS: tuple[type[enum.StrEnum], ...] = (State, *ENUM_PARAMS.values())
 _ALL_STRINGS: list[str] = []
-for _value in (str(member.value) for domain in _DOMAINS for member in domain):
+for _value in (*(state.value for state in State), *(value for spec in PARAMETERS for value in spec.values)):
     if _value not in _ALL_STRINGS:
         _ALL_STRINGS.append(_value)
 _CODES: dict[str, int] = {value: i for i, value in enumerate(_ALL_STRINGS)}
 
 VERDICTS: tuple[str, ...] = ("none", *(v.value for v in Verdict))
+
+#: The window counts of the event arguments besides ``window_calls``: each counts some of the
+#: window's calls (``window_failures``, ``window_slow``, any count a new trip rule adds).
+WINDOW_SUBCOUNTS: tuple[str, ...] = tuple(n for n in ARGS if n.startswith("window_") and n != "window_calls")
 
 
 def code(value: str) -> int:
@@ -60,21 +56,13 @@ def decode(number: int) -> str:
     return _ALL_STRINGS[number]
 
 
-def _param_sorts() -> dict[str, str]:
-    sample = BreakerConfig().table_params()
-    sorts: dict[str, str] = {}
-    for name in PARAMS:
-        value = sample[name]
-        sorts[name] = {bool: "bool", int: "int", float: "real", str: "enum"}[type(value)]
-    return sorts
-
-
 def _var_sorts() -> dict[str, str]:
     params = BreakerConfig().table_params()
     return {name: "int" if isinstance(evaluate(init, params), int) else "real" for name, init in VARIABLES.items()}
 
 
-PARAM_SORTS = _param_sorts()
+#: The z3 sort of every parameter, from its declaration (an enum is an integer code).
+PARAM_SORTS: Mapping[str, str] = {spec.name: spec.sort.value for spec in PARAMETERS}
 VAR_SORTS = _var_sorts()
 ARG_SORTS = {name: {float: "real", int: "int", State: "enum"}[kind] for name, kind in ARGS.items()}
 
@@ -223,36 +211,9 @@ class Encoding:
     # -- assumptions ---------------------------------------------------------------------------
 
     def parameter_assumptions(self) -> z3.BoolRef:
-        """What ``BreakerConfig`` validation guarantees about the table's parameters."""
-        p = self.params
-        facts: list[z3.BoolRef] = []
-        for name, domain in ENUM_PARAMS.items():
-            facts.append(z3.Or(*[p[name] == code(m.value) for m in domain]))
-        facts += [
-            p["fail_max"] >= 1,
-            p["minimum_calls"] >= 1,
-            p["failure_rate_den"] >= 1,
-            p["failure_rate_num"] >= 1,
-            p["failure_rate_num"] <= p["failure_rate_den"],
-            p["slow_rate_den"] >= 1,
-            p["slow_rate_num"] >= 1,
-            p["slow_rate_num"] <= p["slow_rate_den"],
-            z3.Implies(p["slow_rule_enabled"], p["trip_rule"] != code(TripRule.CONSECUTIVE)),
-            p["reset_timeout"] >= 0,
-            p["backoff_factor"] >= 1,
-            p["backoff_cap"] >= p["reset_timeout"],
-            p["half_open_max_calls"] >= 1,
-            p["success_threshold"] >= 1,
-            z3.Implies(
-                z3.And(
-                    p["close_rule"] == code(CloseRule.CONSECUTIVE),
-                    p["half_open_limit"] == code(HalfOpenLimit.PER_EPISODE),
-                ),
-                p["success_threshold"] <= p["half_open_max_calls"],
-            ),
-            z3.If(p["max_wait_enabled"], p["half_open_max_wait"] > 0, p["half_open_max_wait"] == 0),
-        ]
-        return z3.And(*facts)
+        """What ``BreakerConfig`` validation guarantees about the table's parameters: every
+        declared assumption of ``breakerlab.model.params.PARAMETERS``, as a z3 term."""
+        return z3.And(*[to_z3(fact, self.params, {}, {}) for spec in PARAMETERS for fact in spec.assumptions])
 
     def concrete_parameters(self, config: BreakerConfig) -> z3.BoolRef:
         """Fix every parameter to ``config``'s value (an uncapped backoff is left symbolic:
@@ -285,17 +246,15 @@ class Encoding:
         trigger = event.trigger
         is_outcome = z3.Or(*[trigger == TRIGGERS.index(t) for t in ("record_success", "record_failure", "release")])
         current = a["permit_generation"] == pre["generation"]
-        admitting = z3.Or(*[a["permit_state"] == code(s.value) for s in (State.CLOSED, State.HALF_OPEN, State.DISABLED)])
+        admitting_states = (State.CLOSED, State.HALF_OPEN, State.DISABLED)
+        admitting = z3.Or(*[a["permit_state"] == code(s.value) for s in admitting_states])
         return z3.And(
             trigger >= 0,
             trigger < len(TRIGGERS),
             a["now"] >= pre.clock,
             a["jitter"] >= 0,
             a["window_calls"] >= 1,
-            a["window_failures"] >= 0,
-            a["window_failures"] <= a["window_calls"],
-            a["window_slow"] >= 0,
-            a["window_slow"] <= a["window_calls"],
+            *[z3.And(a[name] >= 0, a[name] <= a["window_calls"]) for name in WINDOW_SUBCOUNTS],
             z3.Implies(trigger == TRIGGERS.index("record_failure"), a["window_failures"] >= 1),
             z3.Implies(trigger == TRIGGERS.index("record_success"), a["window_failures"] <= a["window_calls"] - 1),
             z3.Implies(

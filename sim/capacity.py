@@ -99,7 +99,7 @@ class CapacityService:
         event.callbacks.append(self._on_served)
 
     def _on_served(self, event: Event) -> None:
-        record = event._value
+        record = event.value
         self.busy -= 1
         queue = self.queue
         while queue and self.busy < self.servers:
@@ -110,11 +110,11 @@ class CapacityService:
         self._deliver(record, True)
 
     def _on_error_answer(self, event: Event) -> None:
-        record, ok = event._value
+        record, ok = event.value
         self._deliver(record, ok)
 
     def _on_timeout(self, event: Event) -> None:
-        self._deliver(event._value, False)
+        self._deliver(event.value, False)
 
     def _deliver(self, record: list[Any], ok: bool) -> None:
         if record[DONE]:

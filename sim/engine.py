@@ -6,10 +6,12 @@ each kind per attempt (common random numbers). The breaker is ``breakerlab.model
 itself, on the environment's clock.
 
 Where the time goes: a request is two SimPy events (its arrival and its answer), each a bare
-``Timeout`` with a callback rather than a process, and the breaker is driven through its
-per-call entry points (``_admit``/``_succeed``/``_record_at``: the compiled table's kernels,
-no ``Permit`` objects), so a request that changes no state fires no ``transitions`` trigger.
-State changes still go through the ``transitions`` machine.
+``Timeout`` with a callback rather than a process, and the breaker is driven through the
+model's stepping API (``admit``/``succeed``/``fail`` at the simulated time: the generated
+entry points, no ``Permit`` objects), so a request that changes no state fires no
+``transitions`` trigger. State changes still go through the ``transitions`` machine. The
+breaker says when its next time-driven transition is due (``next_deadline``); the run polls
+it then.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from simpy import Environment
 from simpy.events import Event, Timeout
 
 from breakerlab.model.breaker import Breaker
-from breakerlab.model.config import HalfOpenEntry
 from breakerlab.model.errors import CircuitOpenError
 from breakerlab.model.events import StateChange
 from breakerlab.model.states import State
@@ -78,8 +79,6 @@ class Plan:
 
 class SimClock:
     """The breaker's clock: the SimPy environment's ``now`` (simulated seconds)."""
-
-    never_runs_back = True
 
     def __init__(self, env: Environment) -> None:
         self._env = env
@@ -193,7 +192,7 @@ class Run:
         event.callbacks.append(callback)
 
     def _on_segment(self, event: Event) -> None:
-        index: int = event._value
+        index: int = event.value
         segments = self.trace.segments
         segment = segments[index]
         self.condition = segment.condition
@@ -211,14 +210,11 @@ class Run:
         self.capacity_factor = condition.capacity_factor
         self.healthy = condition.is_healthy
 
-    # The per-request path below reads ``env._now`` (SimPy's attribute behind ``env.now``) and
-    # ``event._value``: they are read several times per request, and the property costs more.
-
     def _on_arrival(self, event: Event) -> None:
-        index: int = event._value
+        index: int = event.value
         arrivals = self.arrivals_s
         if index + 1 < len(arrivals):
-            following = Timeout(self.env, arrivals[index + 1] - self.env._now, index + 1)
+            following = Timeout(self.env, arrivals[index + 1] - self.env.now, index + 1)
             following.callbacks.append(self._on_arrival)
         budget = self.budget_ratio
         if budget is not None:
@@ -226,7 +222,7 @@ class Run:
         self._attempt(index, 0)
 
     def _on_retry(self, event: Event) -> None:
-        index, attempt = event._value
+        index, attempt = event.value
         self._attempt(index, attempt)
 
     def _attempt(self, index: int, attempt: int) -> None:
@@ -241,7 +237,7 @@ class Run:
             self.queue.append((index, attempt))
         else:
             self.pool_full += 1
-            now: float = self.env._now
+            now: float = self.env.now
             self.failed_at.append(now)
             self._failed(index, attempt, now, False)
 
@@ -250,7 +246,7 @@ class Run:
         if not self.serialize:
             self._admit_and_send(index, attempt)
             return
-        now: float = self.env._now
+        now: float = self.env.now
         self.busy += 1  # the caller holds its worker while it waits for the breaker's lock
         self.pool_at.append(now)
         self.pool_busy.append(self.busy)
@@ -275,7 +271,7 @@ class Run:
 
         ``holding``: the caller already holds its worker and the breaker's lock (serialised calls).
         """
-        now: float = self.env._now
+        now: float = self.env.now
         j = index * self.stride + attempt
         capacity = self.capacity
         # The attempt's outcome if sent now (drawn whether or not it is sent).
@@ -299,7 +295,7 @@ class Run:
         kind = HEALTHY_CALL
         if breaker is not None:
             try:
-                generation, state, probe, acquired_at = breaker._admit()
+                generation, state, probe, acquired_at = breaker.admit(now)
             except CircuitOpenError:
                 if holding:  # give back the worker and the lock
                     self.busy -= 1
@@ -342,13 +338,13 @@ class Run:
         self._failed(index, attempt, now, True)
 
     def _on_answer(self, event: Event) -> None:
-        self.answered(*event._value)
+        self.answered(*event.value)
 
     def answered(
         self, index: int, attempt: int, ok: bool, generation: int, state: State, acquired_at: float, kind: int
     ) -> None:
         """An admitted attempt's answer (or its timeout) reached the caller."""
-        now: float = self.env._now
+        now: float = self.env.now
         self.busy -= 1
         self.pool_at.append(now)
         self.pool_busy.append(self.busy)
@@ -359,10 +355,11 @@ class Run:
             else:
                 self.before_trip += 1
         if breaker is not None:
+            admission = (generation, state, False, acquired_at)
             if ok:
-                breaker._succeed(generation, state, acquired_at)
+                breaker.succeed(admission, now)
             else:
-                breaker._record_at(generation, state, acquired_at, None, True)
+                breaker.fail(admission, now)
             if self.serialize:
                 self._release_lock()
         if ok:
@@ -407,11 +404,19 @@ class Run:
                 self.first_open_s = change.time
                 if self.admitted_at_fault is not None:
                     self.requests_to_open = self.admitted - self.admitted_at_fault
-            if breaker.config.half_open_entry is HalfOpenEntry.AT_DEADLINE:
-                self._schedule(change.time + breaker.time_until_half_open(), None, self._poll)
-        elif change.dest is State.HALF_OPEN and breaker.config.half_open_max_wait is not None:
-            self._schedule(change.time + breaker.config.half_open_max_wait, None, self._poll)
+        self._schedule_poll()
+
+    def _schedule_poll(self) -> None:
+        """Poll the breaker when the model says its next time-driven transition is due."""
+        assert self.breaker is not None
+        due = self.breaker.next_deadline()
+        if due is not None:
+            self._schedule(due, due, self._poll)
 
     def _poll(self, event: Event) -> None:
-        assert self.breaker is not None
-        self.breaker.poll()
+        breaker = self.breaker
+        assert breaker is not None
+        if breaker.poll(event.value) is None:
+            due = breaker.next_deadline()
+            if due is not None and due > self.env.now:
+                self._schedule_poll()  # not due yet (the delay rounded early, or the deadline moved)

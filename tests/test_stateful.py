@@ -262,7 +262,7 @@ class BreakerComparison(RuleBasedStateMachine):
     @invariant()
     def agrees_with_oracle(self) -> None:
         """The breaker's state, generation and relevant counters equal the oracle's."""
-        snapshot = self._snapshot()
+        snapshot = self.formal_snapshot()
         expected = self._expected_snapshot()
         actual = {key: snapshot[key] for key in expected}
         actual["state"] = str(actual["state"])
@@ -276,7 +276,7 @@ class BreakerComparison(RuleBasedStateMachine):
     @invariant()
     def counters_within_bounds(self) -> None:
         """Counters stay inside the ranges the contract allows in the current state."""
-        snapshot = self._snapshot()
+        snapshot = self.formal_snapshot()
         config = self.config
         state = str(snapshot["state"])
         generation = snapshot["generation"]
@@ -309,7 +309,7 @@ class BreakerComparison(RuleBasedStateMachine):
     # ----------------------------------------------------------------------------------------
     # Helpers
 
-    def _snapshot(self) -> dict[str, Any]:
+    def formal_snapshot(self) -> dict[str, Any]:
         """The breaker's snapshot, typed loosely: values are compared, not type-checked."""
         return dict(self.breaker.snapshot())
 
@@ -340,7 +340,7 @@ class BreakerComparison(RuleBasedStateMachine):
 
     def _admit(self) -> HeldPermit | None:
         """Acquire on both sides and compare; return the permit, or None if rejected."""
-        before = self._snapshot()
+        before = self.formal_snapshot()
         now = self._begin()
         expected = self.oracle.acquire(now)
         try:
@@ -388,14 +388,14 @@ class BreakerComparison(RuleBasedStateMachine):
 
     def _settle(self, held: HeldPermit, kind: Kind, settle: Callable[[], None]) -> None:
         """Settle a permit on both sides, then check the contract's postconditions."""
-        before = self._snapshot()
+        before = self.formal_snapshot()
         now = self._begin()
         stale = held.expected.generation != self.oracle.generation
         counted = self.oracle.effective_kind(held.expected, kind, now)
         self.oracle.record(held.expected, kind, now)
         settle()
         self._check_changes(now)
-        after = self._snapshot()
+        after = self.formal_snapshot()
         config = self.config
 
         if stale and config.late_result == "ignore":
@@ -495,7 +495,7 @@ class Replay:
     @property
     def snapshot(self) -> dict[str, Any]:
         """The breaker's current snapshot."""
-        return self.machine._snapshot()
+        return self.machine.formal_snapshot()
 
 
 def test_stale_probe_success_closes_a_later_episode_under_admitting_state() -> None:

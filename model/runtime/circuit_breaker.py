@@ -30,17 +30,18 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import IO, Any, ParamSpec, TypeVar, overload
 
-from breakerlab.model.breaker import Breaker, BreakerStats, Permit
-from breakerlab.model.classify import Classification, classify_exception
+from breakerlab.model.breaker import Admission, Breaker, BreakerStats, Permit
+from breakerlab.model.classify import Settlement, settlement_for
 from breakerlab.model.clock import Clock, MonotonicClock
-from breakerlab.model.config import BreakerConfig, ExcludedOutcome, TripError
+from breakerlab.model.config import BreakerConfig
 from breakerlab.model.errors import BreakerError, CircuitOpenError
-from .eventlog import JsonLinesLog, Record, Sink, header
-from breakerlab.model.breaker import LISTENER_METHODS
 from breakerlab.model.events import Outcome, Rejection, StateChange
 from breakerlab.model.expr import Value
+from breakerlab.model.listeners import Listeners
 from breakerlab.model.states import State
 from breakerlab.model.table import TABLE, Table
+
+from .eventlog import JsonLinesLog, Record, Sink, header
 
 __all__ = ["CircuitBreaker"]
 
@@ -66,6 +67,11 @@ class _Relay:
 
     def rejection(self, rejection: Rejection) -> None:
         self.pending.append(rejection)
+
+    def take(self) -> list[Note]:
+        """The notifications collected so far, emptying the list."""
+        notes, self.pending = self.pending, []
+        return notes
 
 
 class _OutcomeRelay:
@@ -120,10 +126,7 @@ class CircuitBreaker:
         self._lock = threading.Lock()
         self._relay = _Relay()
         self._breaker.add_listener(self._relay)
-        self._on_state_change: list[Callable[[StateChange], object]] = []
-        self._on_rejection: list[Callable[[Rejection], object]] = []
-        self._on_success: list[Callable[[Outcome], object]] = []
-        self._on_failure: list[Callable[[Outcome], object]] = []
+        self._listeners = Listeners()
         self._owned_log: JsonLinesLog | None = None
         self._sink: Sink | None
         if event_log is None:
@@ -175,15 +178,11 @@ class CircuitBreaker:
         """Register ``listener`` (``state_change(change)``, ``rejection(rejection)``,
         ``success(outcome)``, ``failure(outcome)``, each optional). Listeners run after the
         event, outside the critical section."""
-        methods = {name: getattr(listener, name, None) for name in LISTENER_METHODS}
-        if all(method is None for method in methods.values()):
-            raise TypeError(f"listener {listener!r} has none of {', '.join(m + '()' for m in LISTENER_METHODS)}")
+        listeners = self._listeners
         with self._lock:
-            wants_outcomes = not (self._on_success or self._on_failure)
-            for name, method in methods.items():
-                if method is not None:
-                    getattr(self, f"_on_{name}").append(method)
-            if wants_outcomes and (self._on_success or self._on_failure):
+            wanted_outcomes = bool(listeners.success or listeners.failure)
+            listeners.add(listener)
+            if not wanted_outcomes and (listeners.success or listeners.failure):
                 self._breaker.add_listener(_OutcomeRelay(self._relay))
 
     def close(self) -> None:
@@ -208,19 +207,9 @@ class CircuitBreaker:
         self._event("record_success", permit)
 
     def record_failure(self, permit: Permit, error: BaseException | None = None) -> None:
-        """The call failed; ``error`` is classified first (see ``Breaker.record_failure``)."""
-        if error is not None:
-            kind = classify_exception(self.config, error)
-            if kind is Classification.CANCELLED:
-                self._event("release", permit)
-                return
-            if kind is Classification.EXCLUDED:
-                self._excluded(permit)
-                return
-            if kind is Classification.SUCCESS:
-                self._event("record_success", permit)
-                return
-        self._event("record_failure", permit)
+        """The call failed; ``error`` is classified first (see ``Breaker.settle_exception``)."""
+        event = Settlement.FAILURE if error is None else settlement_for(self.config, error)
+        self._event(event.value, permit)
 
     def release(self, permit: Permit) -> None:
         """Settle without an outcome (excluded error, cancellation)."""
@@ -242,9 +231,9 @@ class CircuitBreaker:
         """Close, clearing every counter, the window and the backoff."""
         self._event("reset", None)
 
-    def _event(self, event: str, permit: Permit | None) -> tuple[Permit | None, bool]:
+    def _event(self, event: str, permit: Permit | None) -> tuple[Permit | None, StateChange | None]:
         """Perform one event in the critical section; returns the permit an acquire got and
-        whether this event opened the breaker. Listeners run after the lock is released."""
+        the state change the event caused. Listeners run after the lock is released."""
         breaker = self._breaker
         relay = self._relay
         result: Permit | None = None
@@ -266,14 +255,13 @@ class CircuitBreaker:
             except CircuitOpenError as exc:
                 rejected = exc
             finally:
-                notes, relay.pending = relay.pending, []
+                notes = relay.take()
             if self._sink is not None:
                 self._log(event, permit if permit is not None else result, rejected, source, notes)
         self._notify(notes)
         if rejected is not None:
             raise rejected
-        opened = any(isinstance(n, StateChange) and n.dest is State.OPEN for n in notes)
-        return result, opened
+        return result, next((n for n in notes if isinstance(n, StateChange)), None)
 
     def _log(
         self,
@@ -310,39 +298,28 @@ class CircuitBreaker:
         self._sink(record)
 
     def _notify(self, notes: list[Note]) -> None:
+        listeners = self._listeners
         for note in notes:
             callbacks: list[Callable[[Any], object]]
             if isinstance(note, tuple):
                 kind, payload = note
-                callbacks = self._on_success if kind == "success" else self._on_failure
+                callbacks = listeners.success if kind == "success" else listeners.failure
                 for callback in callbacks:
                     callback(payload)
                 continue
-            callbacks = self._on_state_change if isinstance(note, StateChange) else self._on_rejection
+            callbacks = listeners.state_change if isinstance(note, StateChange) else listeners.rejection
             for callback in callbacks:
                 callback(note)
 
     # -- protected calls ---------------------------------------------------------------------
 
-    def _excluded(self, permit: Permit) -> None:
-        if self.config.excluded_outcome is ExcludedOutcome.SUCCESS:
-            self._event("record_success", permit)
-        else:
-            self._event("release", permit)
-
-    def _settle_error(self, permit: Permit, exc: BaseException, *, force_failure: bool = False) -> bool:
-        """Record ``exc`` as the outcome; True if the breaker is open afterwards because of it."""
-        kind = Classification.FAILURE if force_failure else classify_exception(self.config, exc)
-        if kind is Classification.CANCELLED:
-            self._event("release", permit)
-            return False
-        if kind is Classification.EXCLUDED:
-            self._excluded(permit)
-            return False
-        if kind is Classification.SUCCESS:
-            self._event("record_success", permit)
-            return False
-        return self._event("record_failure", permit)[1]
+    def _settle_error(self, permit: Permit, exc: BaseException, *, force_failure: bool = False) -> None:
+        """Record ``exc`` as the permit's outcome; raise ``CircuitOpenError`` from it if its
+        failure opened the breaker under ``trip_error="circuit_open"``."""
+        event = Settlement.FAILURE if force_failure else settlement_for(self.config, exc)
+        error = self._breaker.trip_error(self._event(event.value, permit)[1])
+        if error is not None:
+            raise error from exc
 
     def _settle_result(self, permit: Permit, result: object) -> None:
         predicate = self.config.is_failure_result
@@ -351,101 +328,69 @@ class CircuitBreaker:
         except BaseException:
             self._event("release", permit)
             raise
-        if not failed:
-            self._event("record_success", permit)
-            return
-        _, opened = self._event("record_failure", permit)
-        if opened and self.config.trip_error is TripError.CIRCUIT_OPEN:
-            raise CircuitOpenError(self.time_until_half_open(), State.OPEN)
-
-    def _trip_error(self, opened: bool, exc: BaseException) -> None:
-        if opened and self.config.trip_error is TripError.CIRCUIT_OPEN:
-            raise CircuitOpenError(self.time_until_half_open(), State.OPEN) from exc
+        error = self._breaker.trip_error(self._event("record_failure" if failed else "record_success", permit)[1])
+        if error is not None:
+            raise error
 
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Acquire, run ``fn`` outside the critical section, classify and record the outcome."""
+        """Admit, run ``fn`` outside the critical section, classify and record the outcome."""
         if self._general_calls:
             return self._call_with_permit(fn, *args, **kwargs)
-        # The per-call path: no Permit object and one short critical section on each side of
-        # the call. Its two common cases (an admission the table makes with no action, a
-        # success that changes no state) perform the same steps as Breaker._admit/_succeed,
-        # inlined because this is the cost users pay on every call, and produce no
-        # notification; everything else goes through the breaker's general methods. The
-        # equivalence with the general path is tested (tests/test_runtime.py).
+        # The per-call path: no Permit object, the model's stepping API (admit, succeed), one
+        # short critical section on each side of the call. lock.acquire()/release() rather
+        # than `with lock:`: the same critical section, cheaper.
         breaker = self._breaker
         lock = self._lock
-        probe = False
-        # lock.acquire()/release() rather than `with lock:`: the same critical section, cheaper.
+        relay = self._relay
         lock.acquire()
-        core = breaker._core
-        state = core.state
-        if state is breaker._trivial_admission:
-            try:
-                acquired_at = breaker._clock()
-                if breaker._clock_never_runs_back:
-                    breaker._last_now = acquired_at
-                elif acquired_at < breaker._last_now:
-                    acquired_at = breaker._last_now
-                else:
-                    breaker._last_now = acquired_at
-                breaker._admitted += 1
-                generation = core.generation
-            finally:
-                lock.release()
-        else:
-            rejected: CircuitOpenError | None = None
-            relay = self._relay
-            try:
-                generation, state, probe, acquired_at = breaker._admit()
-            except CircuitOpenError as exc:
-                rejected = exc
-            finally:
-                notes = relay.pending
-                relay.pending = []
-                lock.release()
-            if notes:
-                self._notify(notes)
-            if rejected is not None:
-                raise rejected
+        try:
+            admission = breaker.admit()
+        except BaseException:
+            notes = relay.take()
+            lock.release()
+            self._notify(notes)
+            raise
+        notes = relay.pending
+        if notes:
+            relay.pending = []
+        lock.release()
+        if notes:
+            self._notify(notes)
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
-            permit = Permit(0, generation, state, probe, acquired_at, breaker)
-            self._trip_error(self._settle_error(permit, exc), exc)
+            error = self._settle_admission(admission, exc)
+            if error is not None:
+                raise error from exc
             raise
         lock.acquire()
-        pending: list[Note] | None = None
         try:
-            if breaker._plain_success:  # no timeout, window or success listener needs more
-                now = breaker._clock()
-                if breaker._clock_never_runs_back:
-                    breaker._last_now = now
-                elif now < breaker._last_now:
-                    now = breaker._last_now
-                else:
-                    breaker._last_now = now
-                kernel = breaker._success_kernels[core.state]  # core: the breaker's, as above
-                if kernel is not None and not breaker._changes[kernel(core, now, generation, state)]:
-                    breaker._successes += 1  # done: the row changed no state, nothing to notify
-                    return result
-                breaker._plain_succeed(now, generation, state)  # a state change, or no kernel
-            else:
-                breaker._succeed(generation, state, acquired_at)
-            relay = self._relay
-            pending = relay.pending
-            relay.pending = []
+            breaker.succeed(admission)
         finally:
+            notes = relay.pending
+            if notes:
+                relay.pending = []
             lock.release()
-            if pending:
-                self._notify(pending)
+        if notes:
+            self._notify(notes)
         return result
+
+    def _settle_admission(self, admission: Admission, exc: BaseException) -> CircuitOpenError | None:
+        """Settle the per-call path's admission with ``exc``; the trip error to raise, if any."""
+        with self._lock:
+            try:
+                change = self._breaker.settle_exception(admission, exc)
+            finally:
+                notes = self._relay.take()
+        self._notify(notes)
+        return self._breaker.trip_error(change)
 
     def _call_with_permit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         permit = self.acquire()
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
-            self._trip_error(self._settle_error(permit, exc), exc)
+            self._settle_error(permit, exc)
             raise
         self._settle_result(permit, result)
         return result
@@ -464,7 +409,7 @@ class CircuitBreaker:
         except BaseException as exc:
             # our timeout fired (not the caller's cancellation racing with it)
             timed_out = timeout is not None and scope.expired() and isinstance(exc, TimeoutError)
-            self._trip_error(self._settle_error(permit, exc, force_failure=timed_out), exc)
+            self._settle_error(permit, exc, force_failure=timed_out)
             raise
         self._settle_result(permit, result)
         return result
@@ -505,7 +450,7 @@ class CircuitBreaker:
         if exc is None:
             self._event("record_success", permit)
             return
-        self._trip_error(self._settle_error(permit, exc), exc)
+        self._settle_error(permit, exc)
 
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} {self.state.value}>"

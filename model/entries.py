@@ -1,0 +1,143 @@
+"""A breaker's per-call entry points (the clock clamp, admit, succeed), generated per configuration.
+
+Admitting and recording a call are the cost every protected call pays, so they are generated
+as closures with everything they read bound as free variables, and the common case inlined:
+the clock clamp (written once, in ``CLAMP``), an admission the compiled table makes with no
+action and no state change, and a success whose rows read only ``now`` and the admission (the
+rows themselves, inlined from the table by ``pycompile.first_match_lines``). Everything else is
+handed to the breaker's general methods. Tests check the generated entries against the general
+path (``tests/test_table.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+from .permit import Admission
+from .pycompile import KERNEL_ARGS, CompiledTable, first_match_lines
+from .states import State
+from .table import Row
+
+__all__ = ["CLAMP", "Entries", "Tally", "build_entries"]
+
+#: The one definition of the clock clamp: time never runs back. An event read before the latest
+#: one is performed at the latest one's time (this protects the open duration from a clock, or a
+#: caller passing explicit times, that steps back). ``t`` is the breaker's ``Tally``.
+CLAMP = (
+    "if now is None:",
+    "    now = read_clock()",
+    "if now < t.last_now:",
+    "    now = t.last_now",
+    "else:",
+    "    t.last_now = now",
+)
+
+
+class Tally:
+    """A breaker's bookkeeping beside the formal state: the latest event time and the totals."""
+
+    __slots__ = (
+        "last_now",
+        "admitted",
+        "successes",
+        "failures",
+        "released",
+        "rejections",
+        "state_changes",
+        "plain_success",
+    )
+
+    def __init__(self) -> None:
+        self.last_now = -math.inf
+        self.admitted = self.successes = self.failures = self.released = 0
+        self.rejections = self.state_changes = 0
+        self.plain_success = False
+        """Whether a success needs nothing but the table's rows (no window, no call_timeout,
+        no success listener): the breaker keeps it current."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Entries:
+    """The generated entry points of one breaker.
+
+    Attributes:
+        time: ``time(now) -> float``: the clamp alone (``now=None`` reads the clock).
+        admit: ``admit(now=None) -> Admission``, or the general admission's exception.
+        succeed: ``succeed(admission, now=None) -> StateChange | None``.
+        source: The generated Python source.
+    """
+
+    time: Callable[[float | None], float]
+    admit: Callable[..., Admission]
+    succeed: Callable[..., Any]
+    source: str
+
+
+def _indent(lines: tuple[str, ...] | list[str], spaces: int) -> list[str]:
+    return [" " * spaces + line for line in lines]
+
+
+def build_entries(
+    compiled: CompiledTable,
+    core: Any,
+    tally: Tally,
+    read_clock: Callable[[], float],
+    general_admit: Callable[[float], Admission],
+    general_succeed: Callable[[Admission, float], Any],
+    *,
+    fast_path: bool,
+) -> Entries:
+    """Generate the entry points of a breaker whose formal state is ``core``.
+
+    ``general_admit(now)`` and ``general_succeed(admission, now)`` perform an event at an
+    already clamped ``now`` in every case the inlined code does not cover.
+    """
+    trivial = compiled.trivial_admission if fast_path else None
+    lines = ["def make(v, t, read_clock, general_admit, general_succeed, TRIVIAL):"]
+    lines += ["    def time_of(now):", *_indent(CLAMP, 8), "        return now", ""]
+    lines += ["    def admit(now=None):", *_indent(CLAMP, 8)]
+    if trivial is not None:
+        lines += [
+            "        if v.state is TRIVIAL:",
+            "            t.admitted += 1",
+            "            return (v.generation, TRIVIAL, False, now)",
+        ]
+    lines += ["        return general_admit(now)", ""]
+    lines += ["    def succeed(admission, now=None):", *_indent(CLAMP, 8)]
+    inlined = _inlined_success(compiled) if trivial is not None else None
+    if inlined is not None:
+        lines += [
+            "        if t.plain_success and v.state is TRIVIAL:",
+            "            permit_generation = admission[0]",
+            "            permit_state = admission[1]",
+            *_indent(inlined, 8),
+        ]
+    lines += ["        return general_succeed(admission, now)", ""]
+    lines += ["    return time_of, admit, succeed", ""]
+    source = "\n".join(lines)
+    namespace: dict[str, Any] = {"_inf": math.inf, "_min": min}
+    exec(compile(source, "<breakerlab entries>", "exec"), namespace)  # noqa: S102
+    time_of, admit, succeed = namespace["make"](core, tally, read_clock, general_admit, general_succeed, trivial)
+    return Entries(time_of, admit, succeed, source)
+
+
+def _success_terminal(index: int, row: Row) -> list[str]:
+    if row.changes_state:
+        return ["return general_succeed(admission, now)"]
+    return ["t.successes += 1", "return None"]
+
+
+def _inlined_success(compiled: CompiledTable) -> list[str] | None:
+    """The closed state's ``record_success`` rows inlined (internal rows performed there), or
+    ``None`` if they read more of the event than ``now`` and the admission."""
+    indices = compiled.live_rows.get((State.CLOSED, "record_success"))
+    if indices is None:
+        return None
+    try:
+        body, _ = first_match_lines(compiled.table, indices, compiled.params, KERNEL_ARGS, _success_terminal)
+    except KeyError:
+        return None
+    return body
