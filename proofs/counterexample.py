@@ -24,9 +24,9 @@ from breakerlab.model.config import TripRule
 from breakerlab.model.expr import Value
 from breakerlab.model.params import NOT_INVERTIBLE, config_from_params
 from breakerlab.model.table import TABLE, TRIGGERS, VARIABLES, Table
-from breakerlab.runtime.replay import Driver
+from breakerlab.model.driver import Driver
 
-from .encoding import PARAM_SORTS, VERDICTS, Encoding, Step, StateVars, code, decode, model_value, z3_value
+from .encoding import PARAM_SORTS, VERDICTS, Encoding, StateVars, Step, code, decode, model_value, z3_value
 from .properties import INVARIANTS, STEP_PROPERTIES
 
 __all__ = ["Trace", "TraceReplay", "TraceStep", "find_first_trace", "find_trace", "replay_trace"]
@@ -99,7 +99,8 @@ class Trace:
         lines = [f"counterexample to {self.property_id} ({self.kind}) with BreakerConfig({_kwargs(changed)}):"]
         first = {k: v for k, v in self.initial.items() if k != "clock"}
         counters = " ".join(f"{k}={_fmt(v)}" for k, v in first.items() if k != "state")
-        lines.append(f"    0. t={_fmt(self.initial['clock']):<6} {'(initial state)':<36} -> {first['state']:<11} {counters}")
+        start = f"    0. t={_fmt(self.initial['clock']):<6} {'(initial state)':<36}"
+        lines.append(f"{start} -> {first['state']:<11} {counters}")
         previous = first
         for step in self.steps:
             lines.append("  " + step.describe(previous))
@@ -279,7 +280,7 @@ def _trace(
     config = config_from_params(params)
     initial = _state_values(model, states[0]) | {"clock": float(model_value(model, states[0].clock))}
     out: list[TraceStep] = []
-    for number, (step, slot) in enumerate(zip(steps, slots), start=1):
+    for number, (step, slot) in enumerate(zip(steps, slots, strict=True), start=1):
         trigger = TRIGGERS[model_value(model, step.event.trigger)]
         verdict_code = model_value(model, step.event.verdict)
         row = table.rows[model_value(model, step.event.row)]
@@ -321,7 +322,8 @@ def replay_trace(trace: Trace, table: Table | None = None) -> TraceReplay:
             mismatched.append("verdict")
         if mismatched:
             detail = f"step {step.number}: " + ", ".join(
-                f"{k}: trace {expected.get(k, step.verdict)!r} vs breaker {actual.get(k, verdict)!r}" for k in mismatched
+                f"{k}: trace {expected.get(k, step.verdict)!r} vs breaker {actual.get(k, verdict)!r}"
+                for k in mismatched
             )
             return TraceReplay(False, step.number - 1, detail)
     return TraceReplay(True, len(trace.steps), "every step matches")

@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 
 from breakerlab.model import TABLE, BreakerConfig, Table
-from breakerlab.runtime.replay import EVENTS, Driver
+from breakerlab.model.driver import EVENTS, Driver
 from breakerlab.proofs.mutants import MUTANTS
 
 from .promela import Scenario, generate, time_floor

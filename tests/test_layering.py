@@ -7,7 +7,8 @@ import pathlib
 import subprocess
 import sys
 
-MODEL = pathlib.Path(__file__).resolve().parents[1] / "model"
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MODEL = ROOT / "model"
 
 
 def test_model_imports_neither_simpy_nor_numpy_nor_upper_layers() -> None:
@@ -139,3 +140,127 @@ def test_the_command_line_works_without_the_optional_extras() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 2, out.stderr
     assert "pip install -e '.[conform]'" in out.stderr and "Traceback" not in out.stderr
+
+
+# -- packages and their allowed imports ---------------------------------------------------------
+
+#: Each package of the distribution and the other breakerlab packages it may import. The
+#: reference model is the bottom layer; the runtime breaker, the command line, the simulator
+#: and the proofs each build on the model's public API alone (conformance also on the proofs).
+ALLOWED_IMPORTS: dict[str, set[str]] = {
+    "breakerlab.model": set(),
+    "breakerlab.runtime": {"breakerlab.model"},
+    "breakerlab.cli": {"breakerlab.model"},
+    "breakerlab.sim": {"breakerlab.model"},
+    "breakerlab.proofs": {"breakerlab.model"},
+    "breakerlab.proofs.conform": {"breakerlab.model", "breakerlab.proofs"},
+}
+
+
+def _package_dirs() -> dict[str, pathlib.Path]:
+    """``package-dir`` of pyproject.toml: each installed package and its folder."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return {name: ROOT / folder for name, folder in config["tool"]["setuptools"]["package-dir"].items()}
+
+
+def _modules() -> dict[str, pathlib.Path]:
+    """Every module of the distribution by dotted name (each file under its own package only)."""
+    dirs = _package_dirs()
+    owned = set(dirs.values())
+    modules: dict[str, pathlib.Path] = {}
+    for package, folder in dirs.items():
+        for path in folder.rglob("*.py"):
+            parts = path.relative_to(folder).with_suffix("").parts
+            # a subfolder mapped to a package of its own belongs to that package
+            if any((folder.joinpath(*parts[:k]) in owned) for k in range(1, len(parts))):
+                continue
+            name = ".".join((package, *parts)).removesuffix(".__init__")
+            modules[name] = path
+    return modules
+
+
+def _imported(name: str, path: pathlib.Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                found.add(".".join([*base, *([node.module] if node.module else [])]))
+            elif node.module:
+                found.add(node.module)
+    return {m for m in found if m.startswith("breakerlab.")}
+
+
+def _owner(module: str) -> str:
+    """The most specific package of ALLOWED_IMPORTS that ``module`` belongs to."""
+    return max((p for p in ALLOWED_IMPORTS if module == p or module.startswith(p + ".")), key=len)
+
+
+def test_packages_import_only_the_packages_they_build_on() -> None:
+    """Every import between breakerlab's packages is one ALLOWED_IMPORTS lists (the runtime, the
+    command line, the simulator and the proofs use the model; the model uses none of them), and
+    nothing reaches the runtime or the command line as breakerlab.model.*."""
+    bad = []
+    for name, path in _modules().items():
+        package = _owner(name)
+        for imported in _imported(name, path):
+            target = _owner(imported)
+            if imported.startswith(("breakerlab.model.runtime", "breakerlab.model.cli")):
+                bad.append(f"{name} imports {imported}: use breakerlab.runtime / breakerlab.cli")
+            elif target != package and target not in ALLOWED_IMPORTS[package]:
+                bad.append(f"{name} imports {imported} ({package} may import {sorted(ALLOWED_IMPORTS[package])})")
+    assert not bad, "\n".join(bad)
+
+
+#: The one deliberate exception, with its reason: the conformance harness replaces pybreaker's
+#: internal lock by a FIFO lock so that blocked callers are handed the lock in a deterministic
+#: order (pybreaker has no public way to choose its lock); the adapter documents it.
+ALLOWED_PRIVATE = {"proofs/conform/adapters/pybreaker_adapter.py: setattr(..., '_lock')"}
+
+
+def _is_own(value: ast.expr) -> bool:
+    """``self``, ``cls`` or ``super()``: the object's own names."""
+    if isinstance(value, ast.Name):
+        return value.id in ("self", "cls")
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "super"
+
+
+def _underscore_reads(path: pathlib.Path) -> list[str]:
+    """``x._name`` (and ``getattr``/``setattr``/``hasattr`` with a ``"_name"`` string) where ``x``
+    is not ``self``, ``cls`` or ``super()``: a read of another object's private name."""
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            if not _is_own(node.value):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: .{node.attr}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "setattr", "hasattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+            and node.args[1].value.startswith("_")
+            and not node.args[1].value.startswith("__")
+        ):
+            where = f"{path.relative_to(ROOT)}: {node.func.id}(..., {node.args[1].value!r})"
+            if where not in ALLOWED_PRIVATE:
+                found.append(where)
+    return found
+
+
+def test_no_module_reads_another_objects_underscore_names() -> None:
+    """No library module, benchmark or notebook reads another object's underscore names (of
+    breakerlab's or of a third-party library's, such as SimPy's ``env._now``): modules talk
+    through public APIs."""
+    paths = [*_modules().values(), *(ROOT / "benchmarks").glob("*.py"), *(ROOT / "notebooks").glob("*.py")]
+    found = [hit for path in paths for hit in _underscore_reads(path)]
+    assert not found, "\n".join(found)

@@ -12,7 +12,7 @@ from strategies import configs
 from breakerlab.model import BreakerConfig
 from breakerlab.proofs.mutants import MUTANTS
 from breakerlab.model.table import TABLE
-from breakerlab.proofs.counterexample import find_first_trace, replay
+from breakerlab.proofs.counterexample import find_first_trace, replay_trace
 from breakerlab.proofs.encoding import Encoding, z3_value
 from breakerlab.proofs.induction import prove_all
 from breakerlab.proofs.properties import INVARIANTS, STEP_PROPERTIES
@@ -57,8 +57,8 @@ def test_every_mutant_is_refuted_with_a_replayable_counterexample(name: str) -> 
     assert violated, f"no z3 property refutes {name}"
     trace = find_first_trace(mutant.table, [(r.id, r.kind) for r in violated], max_depth=8)
     assert trace is not None, f"no reachable counterexample for {name}"
-    assert replay(trace, mutant.table).matches, trace.describe()
-    assert not replay(trace).matches, trace.describe()
+    assert replay_trace(trace, mutant.table).matches, trace.describe()
+    assert not replay_trace(trace).matches, trace.describe()
     text = trace.describe()
     assert text.startswith(f"counterexample to {trace.property_id}") and "  1. t=" in text
 

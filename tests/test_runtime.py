@@ -673,22 +673,50 @@ def test_caller_cancellation_releases_the_probe_slot() -> None:
 def test_caller_cancellation_racing_the_timeout_is_still_a_release() -> None:
     """A caller cancellation that lands together with call_timeout's expiry re-raises CancelledError and releases the permit uncounted."""
     breaker, _ = make(fail_max=5, call_timeout=0.01)
+    cancels_seen: list[int] = []
 
-    async def blocks_past_both() -> None:
-        await asyncio.sleep(0)
-        time.sleep(0.05)  # blocks the loop past the timeout and the caller's cancel
-        await asyncio.sleep(30)
+    class SteppedLoop(asyncio.SelectorEventLoop):
+        """An event loop whose clock moves only when told, so timers fire exactly when the test says."""
+
+        def __init__(self) -> None:
+            self.now = 0.0
+            super().__init__()
+
+        def time(self) -> float:
+            return self.now
+
+    async def waits_past_both() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            assert task is not None
+            cancels_seen.append(task.cancelling())
+            raise
 
     async def scenario() -> None:
-        task = asyncio.create_task(breaker.call_async(blocks_past_both))
-        await asyncio.sleep(0)
-        asyncio.get_running_loop().call_later(0.02, task.cancel)
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, SteppedLoop)
+        task = asyncio.create_task(breaker.call_async(waits_past_both))
+        await asyncio.sleep(0)  # the call is admitted and waits; its timeout is due at now + call_timeout
+        assert breaker.stats.admitted == 1 and not task.done()
+        # The caller's cancel is due at the same instant as the timeout's expiry; moving the clock
+        # past both makes the loop run both callbacks in one iteration, before the task resumes.
+        loop.call_at(loop.time() + 0.01, task.cancel)
+        loop.now += 1.0
         with pytest.raises(asyncio.CancelledError):
             await task
+        assert task.cancelled()
 
-    run(scenario())
+    def run_on_stepped_loop() -> None:
+        with asyncio.Runner(loop_factory=SteppedLoop) as runner:
+            runner.run(scenario())
+
+    bounded(run_on_stepped_loop)
+    assert cancels_seen == [2], "both the timeout and the caller had cancelled the task when it resumed"
     stats = breaker.stats
-    assert (stats.released, stats.failures) == (1, 0)
+    assert (stats.released, stats.failures, stats.successes) == (1, 0, 0)
+    assert breaker.snapshot()["consecutive_failures"] == 0
 
 
 # -- manual events -----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClock, State
-from breakerlab.model.config import HalfOpenEntry, TripError
+from breakerlab.model.config import TripError
 from breakerlab.model.permit import Permit
 
 from .adapters.base import Backend, Flight, FrozenClock, LibraryConfig, caller_result
@@ -124,8 +124,14 @@ class _ModelBackend(Backend):
 
     def read_state(self) -> str:
         breaker = self._breaker
-        if breaker.config.half_open_entry is HalfOpenEntry.AT_DEADLINE or breaker.config.half_open_max_wait is not None:
-            breaker.poll()  # the timer such a breaker runs on
+        now = breaker.clock()
+        due = breaker.next_deadline()
+        while due is not None and now >= due:  # the timer such a breaker runs on has fired
+            breaker.poll(now)
+            after = breaker.next_deadline()
+            if after == due:
+                break
+            due = after
         return str(breaker.state.value)
 
     def close(self) -> None:
