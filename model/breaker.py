@@ -30,10 +30,10 @@ from transitions import Machine
 from .classify import Settlement, settlement_for
 from .clock import Clock
 from .config import BreakerConfig, TripError, TripRule
+from .entries import Tally, build_entries
 from .errors import CircuitOpenError, PermitError, TableError
 from .events import Outcome, Rejection, StateChange
 from .expr import Value, evaluate
-from .entries import Entries, Tally, build_entries
 from .listeners import Listeners
 from .machine import build_machine
 from .permit import Admission, BreakerStats, Permit

@@ -14,11 +14,11 @@ from .config import BreakerConfig
 from .errors import CircuitOpenError
 from .table import TABLE, Table
 
-__all__ = ["EVENTS", "Driver"]
+__all__ = ["EVENTS", "OTHERS", "OUTCOMES", "Driver"]
 
-_OUTCOMES = ("record_success", "record_failure", "release")
-_OTHERS = ("poll", "force_open", "disable", "reset")
-EVENTS = ("acquire", *_OUTCOMES, *_OTHERS)
+OUTCOMES = ("record_success", "record_failure", "release")
+OTHERS = ("poll", "force_open", "disable", "reset")
+EVENTS = ("acquire", *OUTCOMES, *OTHERS)
 
 
 class Driver:
@@ -49,9 +49,9 @@ class Driver:
             if key is not None:
                 self.permits[key] = permit
             return "admit_probe" if permit.is_probe else "admit"
-        if event in _OUTCOMES:
+        if event in OUTCOMES:
             getattr(breaker, event)(self.permits.pop(key))
-        elif event in _OTHERS:
+        elif event in OTHERS:
             getattr(breaker, event)()
         else:
             raise ValueError(f"unknown event {event!r}; valid: {', '.join(EVENTS)}")

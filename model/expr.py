@@ -51,8 +51,8 @@ __all__ = [
     "FALSE",
 ]
 
-Value = Union[int, float, bool, str]
-Operand = Union["Expr", int, float, bool, str]
+Value = int | float | bool | str
+Operand = Union["Expr", int, float, bool, str]  # noqa: UP007 (a forward reference)
 
 
 def _lift(value: Operand) -> Expr:
@@ -272,7 +272,7 @@ class Effect:
         return self.name if self.when == TRUE else f"{self.name} if {self.when}"
 
 
-Action = Union[Assign, Effect]
+Action = Assign | Effect
 
 
 def children(expr: Expr) -> tuple[Expr, ...]:

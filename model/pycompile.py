@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .errors import TableError
 from .expr import (
     Arg,
     Assign,
@@ -39,7 +40,6 @@ from .expr import (
     fold,
     names,
 )
-from .errors import TableError
 from .states import State
 from .table import Row, Table, Verdict
 

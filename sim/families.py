@@ -19,8 +19,20 @@ import numpy as np
 
 from .errors import InvalidConfigError
 from .family_base import (
-    ABOVE_1, COUNT, DOWN, DURATION, FRACTION, OPEN_UNIT, PATH, PROBABILITY, TIME, FamilyField, TraceFamily,
-    duration, noise, param,
+    ABOVE_1,
+    COUNT,
+    DOWN,
+    DURATION,
+    FRACTION,
+    OPEN_UNIT,
+    PATH,
+    PROBABILITY,
+    TIME,
+    FamilyField,
+    TraceFamily,
+    duration,
+    noise,
+    param,
 )
 from .trace import Condition, Segment, Trace
 from .trace_file import load_trace

@@ -27,7 +27,7 @@ from matplotlib.patches import Rectangle
 
 from .errors import InvalidConfigError
 from .presets import PRESETS, Preset, PresetMark, preset_marks
-from .recommend import HIGHER_IS_BETTER, breaker_columns, format_value, pareto_front, parameter_columns
+from .recommend import HIGHER_IS_BETTER, breaker_columns, format_value, parameter_columns, pareto_front
 from .result import metric_definitions
 
 __all__ = [

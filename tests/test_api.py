@@ -4,8 +4,8 @@ Every test drives a ``Breaker`` on a ``ManualClock`` (or a hand-set clock), so n
 """
 
 from __future__ import annotations
-
 import __future__
+
 import asyncio
 import math
 import pickle
@@ -21,10 +21,10 @@ from breakerlab.model import (
     BreakerConfig,
     BreakerError,
     BreakerListener,
-    Outcome,
     BreakerStats,
     CircuitOpenError,
     ManualClock,
+    Outcome,
     Permit,
     PermitError,
     Rejection,

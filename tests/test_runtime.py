@@ -26,6 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import configs
 
+from breakerlab.cli import main
 from breakerlab.model import (
     BreakerConfig,
     CircuitOpenError,
@@ -38,7 +39,6 @@ from breakerlab.model import (
     StateChange,
 )
 from breakerlab.runtime import CircuitBreaker, EventLogError
-from breakerlab.cli import main
 from breakerlab.runtime.replay import replay_log
 
 T = TypeVar("T")
@@ -1217,7 +1217,7 @@ def test_fast_call_path_equals_the_general_path(config: BreakerConfig, program: 
         outcomes = []
         for breaker, clock in zip((general, fast), clocks):
 
-            def work(clock: ManualClock = clock) -> str:
+            def work(clock: ManualClock = clock, step: str = step) -> str:
                 if step == "slow":
                     clock.advance(0.5)
                 if step == "fail":

@@ -13,12 +13,12 @@ import statistics
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import configs
 
 from breakerlab.model import BreakerConfig
 from breakerlab.sim import Scenario, Service, Workload, simulate
 from breakerlab.sim.families import BackgroundNoise, Brownout, FlappingSquare, HardDown, HardDownHang
 from breakerlab.sim.scenario import Arrivals, Baseline
-from strategies import configs
 
 #: A service that answers at once: with zero latency no call overlaps another, so the order of
 #: outcomes is the order of arrivals, as the closed forms assume.

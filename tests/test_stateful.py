@@ -52,7 +52,6 @@ from breakerlab.model import (
 )
 from breakerlab.model.table import TABLE
 
-
 MANUAL_STATES = (FORCED_OPEN, DISABLED)
 
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import configs
 from transitions import MachineError
 
 from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClock, State, TableError
 from breakerlab.model.expr import TRUE, Arg, Var, evaluate, fold
 from breakerlab.model.pycompile import compile_table
 from breakerlab.model.table import ARGS, PARAMS, TABLE, TRIGGERS, VARIABLES, Table
-
-from strategies import configs
 
 
 def test_table_is_total_every_pair_ends_with_a_true_row() -> None:

@@ -14,16 +14,9 @@ import math
 import os
 from typing import IO, Any
 
-from collections.abc import Hashable
-
-from breakerlab.model.breaker import Breaker, Permit
-from breakerlab.model.clock import ManualClock
-from breakerlab.model.config import BreakerConfig
-from breakerlab.model.errors import CircuitOpenError
-from breakerlab.model.driver import Driver
+from breakerlab.model.driver import OUTCOMES, Driver
 
 from .eventlog import EventLogError, read_log
-from breakerlab.model.table import TABLE, Table
 
 __all__ = ["Mismatch", "ReplayReport", "replay_log"]
 
@@ -81,7 +74,7 @@ def replay_log(source: str | os.PathLike[str] | IO[str]) -> ReplayReport:
         if not isinstance(record.get("counters") or {}, dict):
             raise EventLogError(f"line {line}: 'counters' must be an object (got {record['counters']!r})")
         differences: list[str] = []
-        if event in _OUTCOMES and record.get("permit") not in driver.permits:
+        if event in OUTCOMES and record.get("permit") not in driver.permits:
             raise EventLogError(
                 f"line {line}: {event} of permit {record.get('permit')!r}, which no earlier acquire admitted"
             )

@@ -6,9 +6,7 @@ import argparse
 import dataclasses
 import json
 import sys
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from breakerlab.model.errors import BreakerError
 from breakerlab.model.presets import PRESETS

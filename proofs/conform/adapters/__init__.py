@@ -13,8 +13,8 @@ from collections.abc import Callable
 from .aiobreaker_adapter import AiobreakerAdapter
 from .base import START_EPOCH_S, Adapter, AdapterError, LibraryAdapter, LibraryConfig, frozen_time
 from .circuitbreaker_adapter import CircuitbreakerAdapter
-from .pybreaker_adapter import FifoRLock, PybreakerAdapter
 from .purgatory_adapter import PurgatoryAdapter
+from .pybreaker_adapter import FifoRLock, PybreakerAdapter
 from .tasks import AsyncioAdapter
 from .threads import ThreadedAdapter
 

@@ -85,7 +85,7 @@ class _Session:
         self._breaker = pybreaker.CircuitBreaker(
             fail_max=config.fail_max, reset_timeout=config.reset_timeout_s, exclude=list(config.excluded)
         )
-        setattr(self._breaker, "_lock", FifoRLock())  # deterministic hand-over; see FifoRLock
+        setattr(self._breaker, "_lock", FifoRLock())  # noqa: B010  (deterministic hand-over; see FifoRLock)
 
     def call(self, fn: Callable[[], None]) -> object:
         return self._breaker.call(fn)
