@@ -30,7 +30,7 @@ from transitions import Machine
 from .classify import Settlement, settlement_for
 from .clock import Clock
 from .config import BreakerConfig, TripError, TripRule
-from .entries import Tally, build_entries
+from .entries import Tally, build_call, build_entries
 from .errors import CircuitOpenError, PermitError, TableError
 from .events import Outcome, Rejection, StateChange
 from .expr import Value, evaluate
@@ -300,6 +300,33 @@ class Breaker:
         """The call admitted as ``admission`` succeeded at ``now`` (a failure if it overran
         ``call_timeout``). Returns the state change it caused, if any."""
         return self._entries.succeed(admission, now)  # type: ignore[no-any-return]
+
+    def compile_call(
+        self,
+        *,
+        enter: Callable[[], object],
+        leave: Callable[[], object],
+        admit: Callable[[], Admission],
+        succeed: Callable[[Admission], object],
+        settle: Callable[[Admission, BaseException], None],
+    ) -> Callable[[Callable[..., R], tuple[Any, ...], dict[str, Any]], R]:
+        """A generated ``call(fn, args, kwargs)`` for a caller that wraps each event in a
+        critical section (``breakerlab.runtime.CircuitBreaker``: ``enter``/``leave`` are its
+        lock's acquire and release).
+
+        It admits, runs ``fn(*args, **kwargs)`` outside the section and records a success,
+        performing the common cases (an admission with no action, a success that changes no
+        state, no listener to call) inline between ``enter()`` and ``leave()``; every other case
+        it hands to ``admit()`` / ``succeed(admission)`` (which perform the whole event,
+        notifying listeners), and an exception from ``fn`` to ``settle(admission, error)``,
+        outside the section. Valid while no listener is added that wants successes (the
+        generated code checks the breaker's current ``plain success`` condition on each call).
+        """
+        if not self._fast_path:
+            raise ValueError("compile_call needs the fast path (Breaker(..., fast_path=True))")
+        return build_call(
+            self._compiled, self._core, self._tally, self._read_clock, enter, leave, admit, succeed, settle
+        )
 
     def _admit_at(self, now: float) -> Admission:
         """``admit`` at a clamped ``now``, in the cases the generated entry does not inline."""

@@ -21,7 +21,7 @@ from .pycompile import KERNEL_ARGS, CompiledTable, first_match_lines
 from .states import State
 from .table import Row
 
-__all__ = ["CLAMP", "Entries", "Tally", "build_entries"]
+__all__ = ["CLAMP", "Entries", "Tally", "build_call", "build_entries"]
 
 #: The one definition of the clock clamp: time never runs back. An event read before the latest
 #: one is performed at the latest one's time (this protects the open duration from a clock, or a
@@ -141,3 +141,74 @@ def _inlined_success(compiled: CompiledTable) -> list[str] | None:
     except KeyError:
         return None
     return body
+
+
+def build_call(
+    compiled: CompiledTable,
+    core: Any,
+    tally: Tally,
+    read_clock: Callable[[], float],
+    enter: Callable[[], object],
+    leave: Callable[[], object],
+    admit: Callable[[], Admission],
+    succeed: Callable[[Admission], object],
+    settle: Callable[[Admission, BaseException], None],
+) -> Callable[..., Any]:
+    """Generate ``call(fn, args, kwargs)``: admit, run ``fn(*args, **kwargs)``, record its
+    success, with the clock clamp, the trivial admission and the closed state's success rows
+    inlined, each between ``enter()`` and ``leave()`` (a lock's acquire and release).
+
+    Every case the inlined code does not cover is handed over outside ``enter``/``leave``:
+    ``admit()`` and ``succeed(admission)`` perform the event in full (and notify), and
+    ``settle(admission, error)`` records the exception ``fn`` raised (raising a trip error).
+    """
+    trivial = compiled.trivial_admission
+    inlined = _inlined_success(compiled) if trivial is not None else None
+    lines = ["def make(v, t, read_clock, enter, leave, admit, succeed, settle, TRIVIAL):"]
+    lines += ["    def call(fn, args, kwargs):"]
+    if trivial is not None:
+        lines += [
+            "        enter()",
+            "        now = None",
+            *_indent(CLAMP, 8),
+            "        if v.state is TRIVIAL:",
+            "            t.admitted += 1",
+            "            admission = (v.generation, TRIVIAL, False, now)",
+            "            leave()",
+            "        else:",
+            "            leave()",
+            "            admission = admit()",
+        ]
+    else:
+        lines += ["        admission = admit()"]
+    lines += [
+        "        try:",
+        "            result = fn(*args, **kwargs)",
+        "        except BaseException as error:",
+        "            settle(admission, error)",
+        "            raise",
+    ]
+    if inlined is not None:
+        body, _ = first_match_lines(compiled.table, compiled.live_rows[(State.CLOSED, "record_success")],
+                                    compiled.params, KERNEL_ARGS, _call_terminal)
+        lines += [
+            "        enter()",
+            "        now = None",
+            *_indent(CLAMP, 8),
+            "        if t.plain_success and v.state is TRIVIAL:",
+            "            permit_generation = admission[0]",
+            "            permit_state = admission[1]",
+            *_indent(body, 8),
+            "        leave()",
+        ]
+    lines += ["        succeed(admission)", "        return result", "", "    return call", ""]
+    namespace: dict[str, Any] = {"_inf": math.inf, "_min": min}
+    exec(compile("\n".join(lines), "<breakerlab call>", "exec"), namespace)  # noqa: S102
+    call: Callable[..., Any] = namespace["make"](core, tally, read_clock, enter, leave, admit, succeed, settle, trivial)
+    return call
+
+
+def _call_terminal(index: int, row: Row) -> list[str]:
+    if row.changes_state:
+        return ["leave()", "succeed(admission)", "return result"]
+    return ["t.successes += 1", "leave()", "return result"]

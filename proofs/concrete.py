@@ -16,14 +16,34 @@ import z3
 
 from breakerlab.model import BreakerConfig, Permit, State
 from breakerlab.model.expr import Value
-from breakerlab.model.table import TRIGGERS, Table
+from breakerlab.model.table import ARGS, TRIGGERS, Table
 
-from .encoding import VAR_SORTS, VERDICTS, Encoding, code, decode, model_value
+from .encoding import ARG_SORTS, VAR_SORTS, VERDICTS, Encoding, code, decode, model_value
 
 __all__ = ["ARG_ORDER", "ConcreteRelation", "concrete_relation"]
 
 
-ARG_ORDER = ("now", "permit_generation", "permit_state", "window_calls", "window_failures", "window_slow", "jitter")
+#: The event arguments, in the order ``ConcreteRelation`` substitutes them.
+ARG_ORDER: tuple[str, ...] = tuple(ARGS)
+_ARG_VALUE_SORTS = {name: "int" if sort == "enum" else sort for name, sort in ARG_SORTS.items()}
+
+
+def _event_arguments(
+    pre: Mapping[str, Value], trigger: str, now: float, permit: Permit | None
+) -> list[tuple[str, Value]]:
+    """(sort, value) of every event argument of a concrete step, in ``ARG_ORDER``: no window (the
+    counts the environment allows for one outcome) and no jitter."""
+    generation, state = (permit.generation, permit.state) if permit is not None else (pre["generation"], pre["state"])
+    values: dict[str, Value] = {
+        "now": now,
+        "permit_generation": generation,
+        "permit_state": code(str(state)),
+        "window_calls": 1,
+        "window_failures": 1 if trigger == "record_failure" else 0,
+        "window_slow": 0,
+        "jitter": 0.0,
+    }
+    return [(_ARG_VALUE_SORTS[name], values[name]) for name in ARG_ORDER]
 
 
 class ConcreteRelation:
@@ -80,17 +100,10 @@ class ConcreteRelation:
         self, pre: Mapping[str, Value], pre_clock: float, trigger: str, now: float, permit: Permit | None
     ) -> list[z3.ExprRef]:
         value = self._value
-        failure = trigger == "record_failure"
         return [
             *(value(sort, pre[name]) for name, sort in VAR_SORTS.items()),
             value("real", pre_clock),
-            value("real", now),
-            value("int", permit.generation if permit is not None else pre["generation"]),
-            value("int", code(str(permit.state if permit is not None else pre["state"]))),
-            value("int", 1),  # no window: counts that the environment allows for one outcome
-            value("int", 1 if failure else 0),
-            value("int", 0),
-            value("real", 0.0),  # no jitter
+            *(value(sort, v) for sort, v in _event_arguments(pre, trigger, now, permit)),
         ]
 
     def check(
@@ -106,13 +119,8 @@ class ConcreteRelation:
         """The index of the relation row that takes exactly this step, or ``None``."""
         ast = self._ast
         values = [ast(sort, pre[name]) for name, sort in VAR_SORTS.items()]
-        values += [ast("real", pre_clock), ast("real", now)]
-        if permit is not None:
-            values += [ast("int", permit.generation), ast("int", code(permit.state.value))]
-        else:
-            values += [ast("int", pre["generation"]), ast("int", code(str(pre["state"])))]
-        failure = 1 if trigger == "record_failure" else 0  # no window, no jitter: see _input_values
-        values += [ast("int", 1), ast("int", failure), ast("int", 0), ast("real", 0.0)]
+        values.append(ast("real", pre_clock))
+        values += [ast(sort, v) for sort, v in _event_arguments(pre, trigger, now, permit)]
         values += [ast(sort, post[name]) for name, sort in VAR_SORTS.items()]
         values += [ast("int", code(str(post["state"]))), ast("real", now), ast("int", VERDICTS.index(verdict))]
         formula = self.formulas[trigger, pre["state"]]  # type: ignore[index]

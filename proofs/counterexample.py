@@ -32,8 +32,9 @@ from .properties import INVARIANTS, STEP_PROPERTIES
 __all__ = ["Trace", "TraceReplay", "TraceStep", "find_first_trace", "find_trace", "replay_trace"]
 
 MAX_DEPTH = 12
-#: Bounds on the parameters of a counterexample: integers, and real parameters (whole seconds).
-MAX_INT = 100
+#: Bounds on the parameters of a counterexample: integers at most this times their preferred
+#: value; real parameters (times, the backoff factor) whole numbers up to ``MAX_SECONDS``.
+INT_SCALE = 3
 MAX_SECONDS = 1000
 PERMIT_SLOTS = 3
 OUTCOME_TRIGGERS = ("record_success", "record_failure", "release")
@@ -125,26 +126,27 @@ def _python_value(name: str, value: Any) -> Value:
     return bool(value) if sort == "bool" else int(value)
 
 
+#: The configuration whose parameter values a counterexample should use unless the violation
+#: needs others: the article's defaults with small numbers, so the printed configuration is short.
+PREFERRED = BreakerConfig(fail_max=2, reset_timeout=2)
+
+
 def _replayable_parameters(enc: Encoding) -> z3.BoolRef:
     """Parameters whose runs replay on a ``Breaker`` exactly and read well: the consecutive trip
-    rule (a trace's window counts are free inputs, which no real window need produce), whole
-    seconds, small numbers, and the default value of every parameter ``config_from_params``
-    cannot set back."""
+    rule (a trace's window counts are free inputs, which no real window need produce), the
+    default value of every parameter ``config_from_params`` cannot set back, whole seconds, and
+    integers at most ``INT_SCALE`` times their ``PREFERRED`` value (small bounds keep z3 fast)."""
     p = enc.params
     defaults = BreakerConfig().table_params()
+    preferred = PREFERRED.table_params()
     facts = [p["trip_rule"] == code(TripRule.CONSECUTIVE)]
     facts += [p[name] == z3_value(defaults[name]) for name in NOT_INVERTIBLE]
     for name, sort in PARAM_SORTS.items():
         if sort == "real":
             facts += [z3.IsInt(p[name]), p[name] <= MAX_SECONDS]
         elif sort == "int":
-            facts.append(p[name] <= MAX_INT)
+            facts.append(p[name] <= INT_SCALE * int(preferred[name]))
     return z3.And(*facts)
-
-
-#: The configuration whose parameter values a counterexample should use unless the violation
-#: needs others: the article's defaults with small numbers, so the printed configuration is short.
-PREFERRED = BreakerConfig(fail_max=2, reset_timeout=2)
 
 
 def _prefer_simple(enc: Encoding, solver: z3.Optimize) -> None:
