@@ -309,8 +309,8 @@ class Breaker:
         admit: Callable[[], Admission],
         succeed: Callable[[Admission], object],
         settle: Callable[[Admission, BaseException], None],
-    ) -> Callable[[Callable[..., R], tuple[Any, ...], dict[str, Any]], R]:
-        """A generated ``call(fn, args, kwargs)`` for a caller that wraps each event in a
+    ) -> Callable[..., Any]:
+        """A generated ``call(fn, /, *args, **kwargs)`` for a caller that wraps each event in a
         critical section (``breakerlab.runtime.CircuitBreaker``: ``enter``/``leave`` are its
         lock's acquire and release).
 

@@ -154,7 +154,7 @@ def build_call(
     succeed: Callable[[Admission], object],
     settle: Callable[[Admission, BaseException], None],
 ) -> Callable[..., Any]:
-    """Generate ``call(fn, args, kwargs)``: admit, run ``fn(*args, **kwargs)``, record its
+    """Generate ``call(fn, /, *args, **kwargs)``: admit, run ``fn(*args, **kwargs)``, record its
     success, with the clock clamp, the trivial admission and the closed state's success rows
     inlined, each between ``enter()`` and ``leave()`` (a lock's acquire and release).
 
@@ -165,7 +165,7 @@ def build_call(
     trivial = compiled.trivial_admission
     inlined = _inlined_success(compiled) if trivial is not None else None
     lines = ["def make(v, t, read_clock, enter, leave, admit, succeed, settle, TRIVIAL):"]
-    lines += ["    def call(fn, args, kwargs):"]
+    lines += ["    def call(fn, /, *args, **kwargs):"]
     if trivial is not None:
         lines += [
             "        enter()",
