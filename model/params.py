@@ -34,6 +34,7 @@ from .expr import TRUE, Expr, Param, Value, all_of, any_of, evaluate, ite
 __all__ = [
     "NOT_INVERTIBLE",
     "PARAMETERS",
+    "SORT_TYPES",
     "ParamSpec",
     "Sort",
     "config_from_params",

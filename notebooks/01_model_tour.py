@@ -81,9 +81,9 @@ display(Markdown(f"```mermaid\n{mermaid(BreakerConfig())}\n```"))
 # %% [markdown]
 # Every behaviour on which breaker libraries disagree is an option of `BreakerConfig`
 # (`model/SEMANTICS.md` documents each one). The defaults reproduce the article's breaker,
-# pybreaker's vocabulary: trip on the 5th consecutive failure (`fail_max=5`), stay open 60 s
-# (`reset_timeout=60`), then admit one probe (`half_open_max_calls=1`) whose success closes
-# (`success_threshold=1`). Times are seconds.
+# pybreaker's vocabulary: trip on the 5th consecutive failure (`fail_max=5`<!-- = defaults.fail_max -->), stay open 60<!-- = defaults.reset_timeout --> s
+# (`reset_timeout=60`), then admit one probe (`half_open_max_calls=1`<!-- = defaults.half_open_max_calls -->) whose success closes
+# (`success_threshold=1`<!-- = defaults.success_threshold -->). Times are seconds.
 
 # %%
 defaults = BreakerConfig()
@@ -95,8 +95,8 @@ pd.DataFrame(
 # %% [markdown]
 # ## The article's scenario, step by step
 #
-# A caller protects calls to a service with the default breaker (`fail_max=5`,
-# `reset_timeout=60`). The breaker reads time only from a `ManualClock`, and a listener
+# A caller protects calls to a service with the default breaker (`fail_max=5`<!-- = breaker.config.fail_max -->,
+# `reset_timeout=60`<!-- = breaker.config.reset_timeout -->). The breaker reads time only from a `ManualClock`, and a listener
 # collects every `StateChange` it announces.
 
 # %%
@@ -119,10 +119,12 @@ steps: list[dict[str, object]] = []
 
 def call(label: str, service_up: bool) -> None:
     """One call through the breaker: acquire a permit, then record the service's answer."""
+    remaining_s = None
     try:
         permit = breaker.acquire()
     except CircuitOpenError as rejected:
-        outcome = f"rejected, not sent ({rejected.remaining_s:g} s until a probe)"
+        remaining_s = rejected.remaining_s
+        outcome = f"rejected, not sent ({remaining_s:g} s until a probe)"
     else:
         if service_up:
             breaker.record_success(permit)
@@ -130,7 +132,8 @@ def call(label: str, service_up: bool) -> None:
         else:
             breaker.record_failure(permit, ConnectionRefusedError("service down"))
             outcome = "sent, failed"
-    steps.append({"time_s": clock(), "step": label, "outcome": outcome, "state after": breaker.state.value})
+    steps.append({"time_s": clock(), "step": label, "outcome": outcome, "remaining_s": remaining_s,
+                  "state after": breaker.state.value})
     print(f"t={clock():6.1f} s  {label:<22} {outcome:<40} -> {breaker.state.value}")
 
 
@@ -146,7 +149,7 @@ for n in range(1, 6):
 # %% [markdown]
 # **2. Open: calls are rejected without reaching the service.** The rejection carries
 # `remaining_s`, the time left before a probe will be admitted (the breaker opened at
-# t = 4 s, so at t = 5 s there are 59 s left). A caller can return a fallback at once, or
+# t = 4<!-- = changes.seen[0].time --> s, so at t = 5<!-- = steps[5]["time_s"] --> s there are 59<!-- = steps[5]["remaining_s"] --> s left). A caller can return a fallback at once, or
 # put it in a `Retry-After`.
 
 # %%
@@ -155,7 +158,7 @@ clock.advance(29.0)
 call("call 7", service_up=False)
 
 # %% [markdown]
-# **3. After `reset_timeout` a probe.** At the deadline (t = 64 s) the next `acquire` moves
+# **3. After `reset_timeout` a probe.** At the deadline (t = 64<!-- = steps[7]["time_s"] --> s) the next `acquire` moves
 # the breaker to half-open and admits that call as the single probe. The service is back, so
 # the probe succeeds and the breaker closes.
 
@@ -168,7 +171,7 @@ call("call 9", service_up=True)
 # %% [markdown]
 # ## What the listener saw
 #
-# Three state changes, each with the table row that caused it (`cause`) and the breaker's
+# 3<!-- = len(changes.seen) --> state changes, each with the table row that caused it (`cause`) and the breaker's
 # *generation* after it (it counts state changes; a permit admitted in an earlier generation
 # is *stale*, and its late result is handled by the `late_result` option).
 
@@ -187,7 +190,7 @@ pd.DataFrame(
 pd.DataFrame(steps)
 
 # %% [markdown]
-# The breaker's own totals agree: 7 calls sent (5 failed, 2 succeeded), 2 rejected.
+# The breaker's own totals agree: 7<!-- = breaker.stats.admitted --> calls sent (5<!-- = breaker.stats.failures --> failed, 2<!-- = breaker.stats.successes --> succeeded), 2<!-- = breaker.stats.rejections --> rejected.
 
 # %%
 breaker.stats

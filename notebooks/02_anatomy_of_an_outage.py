@@ -17,8 +17,8 @@
 # # 02 · Anatomy of an outage
 #
 # One simulated timeline per kind of outage the simulator knows (its *trace families*), with
-# the same breaker (`fail_max=5`, `reset_timeout=10`) in front of the same caller (100
-# requests/s, 64 workers, a 1 s call timeout). Every run also simulates two baselines on the
+# the same breaker (`fail_max=5`<!-- = breaker.fail_max -->, `reset_timeout=10`<!-- = breaker.reset_timeout -->) in front of the same caller (100<!-- = caller.rate_rps -->
+# requests/s, 64<!-- = caller.workers --> workers, a 1<!-- = caller.call_timeout_s --> s call timeout). Every run also simulates two baselines on the
 # **same random numbers**: `no_breaker` (everything is sent) and `oracle` (an attempt is sent
 # only if it would succeed: the best any breaker could do).
 #
@@ -52,8 +52,7 @@ import pandas as pd
 from IPython.display import display
 
 from breakerlab.model import BreakerConfig
-from breakerlab.sim import Scenario, Service, Workload, simulate
-from breakerlab.sim import families
+from breakerlab.sim import Scenario, Service, Workload, families, simulate
 from breakerlab.sim.plot import plot_timeline
 from breakerlab.sim.trace_file import EXAMPLE_INCIDENT
 
@@ -61,18 +60,18 @@ from breakerlab.sim.trace_file import EXAMPLE_INCIDENT
 # ## The scenarios
 #
 # Faults start at `START` and last `DURATION` seconds, in a run of `HORIZON` seconds (about
-# halved at small scale). The outages last 115 s (57 s at small scale) rather than a round
-# 120 s on purpose: the breaker probes every 10 s from its trip, a moment after the fault
+# halved at small scale). The outages last 115<!-- = DURATION @full --> s (57<!-- = DURATION @small --> s at small scale) rather than a round
+# 120 s on purpose: the breaker probes every 10<!-- = breaker.reset_timeout --> s from its trip, a moment after the fault
 # starts, so a fault lasting an exact multiple of 10 s would always end just before a probe,
 # and every close would look instant. Two families need more than the defaults:
 #
 # - **latency_spike**: calls succeed, only slowly, and a breaker that counts failures sees
 #   nothing until they hit the call timeout. It gets a *slow-call* breaker instead: over its
-#   last 50 outcomes (once it has 20), it opens when half of them are failures, or half took
-#   longer than 0.5 s.
+#   last 50<!-- = slow_call_breaker.window_size --> outcomes (once it has 20<!-- = slow_call_breaker.minimum_calls -->), it opens when half of them are failures, or half took
+#   longer than 0.5<!-- = slow_call_breaker.slow_call_duration_threshold --> s.
 # - **capacity_loss** and **load_spike** need a service with finite capacity
-#   (`Service(kind="capacity")`: 10 servers and a queue, about 190 calls/s at full capacity),
-#   called at 150 requests/s by a pool of 512 workers. On this kind of service, load the
+#   (`Service(kind="capacity")`: 10<!-- = capacity_service.servers --> servers and a queue, about 190<!-- = capacity_service.servers / capacity_service.mean_latency_s ± 5 --> calls/s at full capacity),
+#   called at 150<!-- = capacity_caller.rate_rps --> requests/s by a pool of 512<!-- = capacity_caller.workers --> workers. On this kind of service, load the
 #   caller sends makes the service slower, so shedding it matters.
 #
 # The replay runs `sim/data/example-incident.csv`, the example incident shipped with the
@@ -138,10 +137,17 @@ scenarios = {
 }
 results = {name: simulate(scenario, SEED) for name, scenario in scenarios.items()}
 
+
+def fault_rate(name: str, policy: str) -> float:
+    """Requests answered successfully per second in ``name``'s run under ``policy``, during the fault."""
+    series = results[name].runs[policy].series
+    during = (series.start_s >= START) & (series.start_s < START + DURATION)
+    return float(series.succeeded[during].mean() / series.bin_s)
+
 # %% [markdown]
 # ## Hard down: every call fails fast
 #
-# The breaker opens within a fraction of a second (5 failures at 100 requests/s), then
+# The breaker opens within a fraction of a second (0.1<!-- = long.loc[("hard_down", "breaker"), "time_to_open_s"] ± 0.1 --> s: 5 failures at 100 requests/s), then
 # rejects everything but one probe every 10 s; the first probe after the outage closes it.
 # The service saw a few dozen calls during the outage instead of every one. Availability is
 # slightly below the no-breaker run's: nothing could succeed during the outage anyway, and
@@ -164,10 +170,10 @@ display(plot_timeline(results["hard_down"], policies=POLICIES))
 display(plot_timeline(results["hang"], policies=POLICIES))
 
 # %% [markdown]
-# ## Brownout: 30% of calls fail
+# ## Brownout: 30%<!-- = scenarios["brownout"].trace.error_rate --> of calls fail
 #
 # Five consecutive failures happen by chance when 30% of calls fail: on average once every
-# (1 − 0.3⁵)/(0.7 · 0.3⁵) ≈ 590 calls, every 6 s or so at 100 requests/s. So the
+# (1 − 0.3⁵)/(0.7 · 0.3⁵) ≈ 590<!-- = (1 - 0.3**5) / (0.7 * 0.3**5) ± 5 --> calls, every 6<!-- = (1 - 0.3**5) / (0.7 * 0.3**5) / caller.rate_rps ± 0.5 --> s or so at 100 requests/s. So the
 # consecutive-count breaker trips again and again, each time rejecting 10 s of calls of
 # which 70% would have succeeded: its green line sits well below the dashed ones, and here a
 # breaker *lowers* availability. For partial outages you want to ride out, use a rate rule
@@ -180,11 +186,11 @@ display(plot_timeline(results["brownout"], policies=POLICIES))
 # %% [markdown]
 # ## Latency spike: slow, not failing
 #
-# Calls take 20× longer (median 1 s, the call timeout), so about half time out. The
-# slow-call breaker opens about a second into the spike and stays open most of the time:
+# Calls take 20<!-- = scenarios["latency_spike"].trace.latency_factor -->× longer (median 1<!-- = scenarios["latency_spike"].trace.latency_factor * scenarios["latency_spike"].service.latency_median_s --> s, the call timeout), so about half time out. The
+# slow-call breaker opens about a second (1.1<!-- = long.loc[("latency_spike", "breaker"), "time_to_open_s"] ± 0.2 --> s) into the spike and stays open most of the time:
 # now and then a probe closes it, and it re-opens as soon as its window again holds 20
-# calls, mostly slow. Without a breaker the pool saturates and still about 40 calls/s
-# succeed (the oracle, which sends only the calls that will beat the timeout, gets more). A
+# calls, mostly slow. Without a breaker the pool saturates and still about 36<!-- = fault_rate("latency_spike", "no_breaker") ± 2 --> calls/s
+# succeed (the oracle, which sends only the calls that will beat the timeout, gets about 50<!-- = fault_rate("latency_spike", "oracle") ± 2 -->). A
 # slow-call breaker protects the caller's workers and latency at the price of those slow
 # successes: worth it when a full pool hurts more than they are worth (other work sharing
 # the pool, a latency budget upstream).
@@ -198,7 +204,7 @@ display(plot_timeline(results["latency_spike"], policies=POLICIES))
 # A trap: `reset_timeout=10` equals the flap period (5 s down + 5 s up), and the breaker
 # opened early in the first down period, so every probe lands 10 s later, early in another
 # down period. The probes fail, the breaker stays open through the whole window, and every
-# up period is lost: the availability of a hard outage, against about 80% without a
+# up period is lost: the availability of a hard outage, against about 80%<!-- = long.loc[("flapping", "no_breaker"), "availability"] ± 2 --> without a
 # breaker. Periodic faults can phase-lock with a fixed `reset_timeout`. A `reset_timeout`
 # well below the up period catches nearly every up period: with `reset_timeout=1` in this
 # scenario the breaker's availability comes within a point of the no-breaker run's.
@@ -207,7 +213,7 @@ display(plot_timeline(results["latency_spike"], policies=POLICIES))
 display(plot_timeline(results["flapping"], policies=POLICIES))
 
 # %% [markdown]
-# ## Random flapping: 70% up, down periods of 5 s on average
+# ## Random flapping: 70%<!-- = scenarios["flapping_random"].trace.availability --> up, down periods of 5<!-- = scenarios["flapping_random"].trace.mean_down_s --> s on average
 #
 # Random lengths break the lock: probes land in up periods and the breaker closes between
 # down periods. But every down period, however short, trips it and costs up to a full
@@ -230,7 +236,7 @@ display(plot_timeline(results["flapping_random"], policies=POLICIES))
 display(plot_timeline(results["slow_recovery"], policies=POLICIES))
 
 # %% [markdown]
-# ## Capacity loss: the service keeps 20% of its capacity
+# ## Capacity loss: the service keeps 20%<!-- = scenarios["capacity_loss"].trace.capacity_factor --> of its capacity
 #
 # The queue grows, calls start timing out, and the abandoned calls are still processed.
 # Without a breaker the service stays behind long after capacity returns: the backlog of
@@ -245,7 +251,7 @@ display(plot_timeline(results["capacity_loss"], policies=POLICIES))
 # %% [markdown]
 # ## Load spike: twice the traffic
 #
-# 300 requests/s against a service that handles about 190: the queue grows during the spike.
+# 300<!-- = capacity_caller.rate_rps * scenarios["load_spike"].trace.load_factor --> requests/s against a service that handles about 190<!-- = capacity_service.servers / capacity_service.mean_latency_s ± 5 -->: the queue grows during the spike.
 # Without a breaker, nothing succeeds from early in the spike until long after it: the
 # backlog takes more than twice the spike's length to drain (the black dashed line). The
 # breaker trips on timeouts and sheds load, which keeps the backlog short: its run is back to
@@ -255,12 +261,12 @@ display(plot_timeline(results["capacity_loss"], policies=POLICIES))
 display(plot_timeline(results["load_spike"], policies=POLICIES))
 
 # %% [markdown]
-# ## Noise: 20% of calls fail, all the time
+# ## Noise: 20%<!-- = scenarios["noise"].trace.error_rate --> of calls fail, all the time
 #
 # No outage (the whole run is labelled healthy), so every trip is a false trip, and each
 # costs at least `reset_timeout` seconds of rejected calls, 80% of which would have
 # succeeded. With a background error rate `p`, a consecutive-count breaker trips on average
-# once every (1 − p⁵)/((1 − p)·p⁵) calls: about 3,900 here, every 40 s or so at 100
+# once every (1 − p⁵)/((1 − p)·p⁵) calls: about 3,900<!-- = (1 - 0.2**5) / (0.8 * 0.2**5) ± 50 --> here, every 40<!-- = (1 - 0.2**5) / (0.8 * 0.2**5) / caller.rate_rps ± 2 --> s or so at 100
 # requests/s (the trips come at random). Choose `fail_max` (or a rate rule) so that this is
 # rare at your normal error rate.
 
@@ -268,7 +274,7 @@ display(plot_timeline(results["load_spike"], policies=POLICIES))
 display(plot_timeline(results["noise"], policies=POLICIES))
 
 # %% [markdown]
-# ## GC pauses: 2 s stop-the-world every 30 s
+# ## GC pauses: 2<!-- = scenarios["gc_pauses"].trace.pause_s --> s stop-the-world every 30<!-- = scenarios["gc_pauses"].trace.period_s --> s
 #
 # Each pause makes every call in flight time out (the timeout is 1 s), five failures trip
 # the breaker, and it stays open for 10 s: five times longer than the pause. The breaker
@@ -282,15 +288,15 @@ display(plot_timeline(results["gc_pauses"], policies=POLICIES))
 # %% [markdown]
 # ## Replay: a database failover
 #
-# The recorded incident: a creeping slowdown (labelled unhealthy from 100 s, while errors
+# The recorded incident: a creeping slowdown (labelled unhealthy from 100<!-- = results["replay"].trace.fault_windows(REPLAY_HORIZON)[0][0] --> s, while errors
 # are still rare), a hang, a hard failure, then a slow ramp back. The breaker opens only when
-# the slowdown turns into timeouts, about a minute into the unhealthy period (time to open
+# the slowdown turns into timeouts, about a minute (61<!-- = long.loc[("replay", "breaker"), "time_to_open_s"] ± 1 --> s) into the unhealthy period (time to open
 # counts from its start). It stays open through the hang and the hard failure, and its
-# probes keep failing through most of the ramp: it closes only once the error rate is down
-# to about 12%, well after the baselines' succeeded rate has started to climb. It halves
-# the calls sent to the struggling database (`calls_to_unhealthy`; the rest went before it
+# probes keep failing through most of the ramp: it closes for good only at about 345<!-- = results["replay"].series.state_changes[-1][0] ± 1 --> s, when
+# the error rate is 25%<!-- = results["replay"].trace.condition_at(results["replay"].series.state_changes[-1][0]).error_rate --> and about to step down to 12%, well after the baselines' succeeded rate has started to climb. It halves
+# the calls sent to the struggling database (`calls_to_unhealthy`: 49%<!-- = long.loc[("replay", "breaker"), "calls_to_unhealthy"] / long.loc[("replay", "no_breaker"), "calls_to_unhealthy"] ± 1 --> of the no-breaker run's; the rest went before it
 # opened and after it closed, both still inside the unhealthy period), and costs a few
-# thousand false rejections early in the recovery.
+# thousand false rejections (4,021<!-- = long.loc[("replay", "breaker"), "false_rejections"] -->) early in the recovery.
 
 # %%
 display(plot_timeline(results["replay"], policies=POLICIES))

@@ -47,8 +47,8 @@ from breakerlab.sim.sweep_spec import SweepSpec
 #
 # Three outages, each starting at `start_s` and lasting `duration_s`: a hard outage (every
 # call fails fast), a brownout (half the calls fail) and a randomly flapping service (down
-# 5 s and up 10 s on average, drawn anew in each replication). The caller sends 100
-# requests/s through 64 workers with a 1 s timeout. In every trace 2% of calls fail even
+# 5<!-- = dict(dict(spec.traces)["flapping_random"])["mean_down_s"] --> s and up 10<!-- = dict(dict(spec.traces)["flapping_random"])["mean_down_s"] * dict(dict(spec.traces)["flapping_random"])["availability"] / (1 - dict(dict(spec.traces)["flapping_random"])["availability"]) --> s on average, drawn anew in each replication). The caller sends 100<!-- = dict(spec.base)["workload.rate_rps"] -->
+# requests/s through 64<!-- = dict(spec.base)["workload.workers"] --> workers with a 1<!-- = dict(spec.base)["workload.call_timeout_s"] --> s timeout. In every trace 2%<!-- = window["noise_error_rate"] --> of calls fail even
 # while the service is healthy (`noise_error_rate`): the background errors every real
 # service has, and what makes a very low `fail_max` costly. At full scale the grid includes the
 # settings of well-known libraries (pybreaker's 5 / 60 s, and approximations of Hystrix's
@@ -182,7 +182,7 @@ report.table
 #
 # - `calls_to_unhealthy` grows with `fail_max` (more failures before each trip) and shrinks
 #   as `reset_timeout` grows (fewer probes). In the brownout, a breaker with `fail_max` of
-#   20 or more never trips (20 consecutive failures at a 50% error rate are too rare), so
+#   20<!-- = summary[(summary["trace"] == "brownout") & (summary["trips.mean"] == 0)]["breaker.fail_max"].min() @full --> or more never trips (20 consecutive failures at a 50%<!-- = dict(dict(spec.traces)["brownout"])["error_rate"] --> error rate are too rare), so
 #   it sends every call.
 # - `false_rejections` grows with `reset_timeout` (open longer after the outage ends, and
 #   through the up periods of the flapping service), and explodes in the bottom rows: with

@@ -16,15 +16,15 @@
 # %% [markdown]
 # # 04 · Retries, capacity and metastable failure
 #
-# A service with finite capacity loses 80% of it for 30 seconds, then gets it back. Does it
+# A service with finite capacity loses 80%<!-- = 1 - outage.capacity_factor --> of it for 30<!-- = outage.duration_s --> seconds, then gets it back. Does it
 # recover? That depends on what its callers do meanwhile. This notebook runs the same
-# incident with three retry policies (none; 3 retries; 3 retries under a 10% retry budget),
+# incident with three retry policies (none; 3<!-- = retry_policies["3 retries"].max_retries --> retries; 3 retries under a 10%<!-- = retry_policies["3 retries, 10% budget"].budget_ratio --> retry budget),
 # each with a breaker and without one, on the same random numbers.
 #
-# The service (`Service(kind="capacity")`) has 10 servers and a FIFO queue of 5,000 calls.
-# A call takes a log-normal 50 ms (median) of a server's time, so at full capacity it
-# processes about 190 calls/s; the callers send 150 requests/s, 78% of that. Each attempt
-# times out after 1 s on the caller's side, but the service **does not know**: work whose
+# The service (`Service(kind="capacity")`) has 10<!-- = service.servers --> servers and a FIFO queue of 5,000<!-- = service.queue_limit --> calls.
+# A call takes a log-normal 50<!-- = service.latency_median_s * 1000 --> ms (median) of a server's time, so at full capacity it
+# processes about 190<!-- = service.servers / service.mean_latency_s ± 5 --> calls/s; the callers send 150<!-- = RATE --> requests/s, 78%<!-- = RATE / (service.servers / service.mean_latency_s) ± 1 --> of that. Each attempt
+# times out after 1<!-- = CALL_TIMEOUT_S --> s on the caller's side, but the service **does not know**: work whose
 # caller has given up stays in the queue and is still processed (the usual case for an RPC
 # server). That is what makes an overload outlive its cause.
 
@@ -44,15 +44,16 @@ from breakerlab.sim.families import CapacityLoss
 # %% [markdown]
 # ## The runs
 #
-# One `simulate` call per retry policy: it runs the breaker (`fail_max=5`,
-# `reset_timeout=2`) and the `no_breaker` and `oracle` baselines on the same arrivals and
-# draws. Retries back off 50 ms, doubling, with full jitter. A rejection by the breaker is
+# One `simulate` call per retry policy: it runs the breaker (`fail_max=5`<!-- = breaker.fail_max -->,
+# `reset_timeout=2`<!-- = breaker.reset_timeout -->) and the `no_breaker` and `oracle` baselines on the same arrivals and
+# draws. Retries back off 50<!-- = retry_policies["3 retries"].backoff_s * 1000 --> ms, doubling, with full jitter. A rejection by the breaker is
 # not retried (`retry_rejected=False`, the default): it fails at once, without reaching the
 # service.
 
 # %%
 HORIZON = 300.0 if SCALE == "full" else 240.0
 SEED = 1
+RATE, CALL_TIMEOUT_S = 150, 1.0
 
 service = Service(kind="capacity", servers=10, queue_limit=5000, latency_median_s=0.05, latency_sigma=0.3)
 outage = CapacityLoss(start_s=30, duration_s=30, capacity_factor=0.2)
@@ -66,7 +67,7 @@ results = {
     label: simulate(
         Scenario(
             trace=outage, breaker=breaker, service=service, horizon_s=HORIZON,
-            workload=Workload(rate_rps=150, workers=512, call_timeout_s=1.0, retry=retry),
+            workload=Workload(rate_rps=RATE, workers=512, call_timeout_s=CALL_TIMEOUT_S, retry=retry),
         ),
         SEED,
     )
@@ -78,7 +79,7 @@ results = {
 #
 # One column per retry policy. Top row: requests answered successfully per second. Bottom
 # row: attempts sent to the service per second (retries included; the breaker's rejections
-# are not sent). The red band is the capacity loss, 30 s to 60 s; the olive dashed line is
+# are not sent). The red band is the capacity loss, 30<!-- = outage.start_s --> s to 60<!-- = outage.start_s + outage.duration_s --> s; the olive dashed line is
 # the oracle, the best any breaker could do.
 
 # %%
@@ -106,23 +107,23 @@ plt.show()
 # %% [markdown]
 # **No retries.** With the breaker (green), the service answers again as soon as its
 # capacity is back. Without one (black), nothing succeeds for over a minute *after* the
-# capacity returned: during the loss the queue filled with thousands of calls whose
+# capacity returned (it is back to normal only 84<!-- = table.loc[("no retries", "no_breaker"), "time_to_recover_s"] ± 1 --> s after): during the loss the queue filled with thousands of calls whose
 # callers had timed out, the servers work through that backlog first, and every new call
-# waits behind it and times out too. At 78% utilisation, only the spare 22% drains the
+# waits behind it and times out too. At 78% utilisation, only the spare 22%<!-- = 1 - RATE / (service.servers / service.mean_latency_s) ± 1 --> drains the
 # backlog.
 #
 # **3 retries.** Without a breaker the service never recovers. Every attempt times out, so
-# every request is tried four times: about 4 × 150 = 600 attempts/s (bottom row) against a
+# every request is tried four times: about 4 × 150 = 600<!-- = table.loc[("3 retries", "no_breaker"), "attempts/s, last 30 s"] ± 10 --> attempts/s (bottom row) against a
 # service that can process 190. The outage's cause ended at 60 s; the retries now sustain
 # it on their own, and would until the callers gave up retrying or the load dropped. That
 # is a **metastable failure**: a stable bad state that a transient trigger pushed the system
 # into. With the breaker the retries barely matter: once it trips, rejected calls are not
 # sent and not retried, the service drains its queue, and the breaker's green line is back
-# within a few seconds of the capacity.
+# within a few seconds of the capacity (1.3<!-- = table.loc[("3 retries", "breaker"), "time_to_recover_s"] ± 0.2 --> s).
 #
 # **3 retries under a 10% budget.** The budget caps retries at about a tenth of requests,
 # so the no-breaker run is no longer stuck: it recovers, but later than with no retries at
-# all, because the extra attempts eat into the spare capacity that drains the backlog. A
+# all (146<!-- = table.loc[("3 retries, 10% budget", "no_breaker"), "time_to_recover_s"] ± 1 --> s after the capacity returned, against 84 s), because the extra attempts eat into the spare capacity that drains the backlog. A
 # retry budget bounds the damage retries do; it does not shed the load that is already
 # queued. With the breaker, again, the service is back within seconds.
 
@@ -134,8 +135,8 @@ plt.show()
 # is how long after the capacity came back the breaker closed for good (blank for the runs
 # without a breaker); `time_to_recover_s` is how long after the capacity came back the share
 # of requests succeeding was back to 90% of its share before the outage, for every run
-# (blank: not within the run); the last column is the success rate over the final 30 s of the
-# run (about 150/s when recovered, 0 when stuck).
+# (blank: not within the run); the last two columns are the attempt and success rates over the final 30 s of the
+# run (a success rate of about 150<!-- = table.loc[("no retries", "no_breaker"), "succeeded/s, last 30 s"] ± 5 -->/s when recovered, 0<!-- = table.loc[("3 retries", "no_breaker"), "succeeded/s, last 30 s"] --> when stuck).
 
 # %%
 TAIL_S = 30
@@ -148,6 +149,7 @@ table = pd.DataFrame(
             "amplification": run.metrics.amplification,
             "time_to_close_s": run.metrics.time_to_close_s,
             "time_to_recover_s": run.metrics.time_to_recover_s,
+            f"attempts/s, last {TAIL_S} s": run.series.admitted[-int(TAIL_S / run.series.bin_s):].sum() / TAIL_S,
             f"succeeded/s, last {TAIL_S} s": run.series.succeeded[-int(TAIL_S / run.series.bin_s):].sum() / TAIL_S,
         }
         for label, result in results.items()
@@ -170,7 +172,7 @@ table.round(3)
 #   can quadruple. If that exceeds what the service can do, nothing ever succeeds, so every
 #   request keeps retrying: the system stays failed with no fault left to fix.
 # - **A retry budget turns "never" into "late".** It caps the amplification (here to about
-#   1.06), so the service drains its backlog eventually; but the spare capacity that drains
+#   1.06<!-- = table.loc[("3 retries, 10% budget", "no_breaker"), "amplification"] ± 0.02 -->), so the service drains its backlog eventually; but the spare capacity that drains
 #   it is smaller by the retries' share, so recovery still takes longer than with no
 #   retries.
 # - **Breaker and retries together.** With the breaker in front, the retry policy makes

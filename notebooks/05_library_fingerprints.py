@@ -60,8 +60,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from breakerlab.model import BreakerConfig
-from breakerlab.model.presets import PRESETS
 from breakerlab.model.preset_summary import summary
+from breakerlab.model.presets import PRESETS
 from breakerlab.proofs.conform import CATALOGUE, FAIL_MAX, RESET_TIMEOUT_S, Excluded, make_adapter, run_catalogue
 from breakerlab.proofs.conform.fit import CANDIDATE_OPTIONS, fit_fingerprint
 from breakerlab.proofs.conform.model_adapter import ModelAdapter
@@ -87,10 +87,10 @@ with pd.option_context("display.max_colwidth", None):
 # - **Tripping.** Six presets count consecutive failures: five failures for the Python
 #   libraries, six for gobreaker (its default `ReadyToTrip` is "more than 5") and ten for
 #   Akka. The other three use a failure rate, and each waits for a minimum number of calls
-#   before it can trip at all. Resilience4j looks at the last 100 calls, Hystrix at 10 s of
-#   calls and Polly at 30 s. Polly trips at a failure rate of only 10%.
-# - **Open time.** The breaker stays open 60 s in pybreaker, aiobreaker, gobreaker and
-#   Resilience4j, 30 s in circuitbreaker and purgatory, 15 s in Akka, and 5 s in Polly and
+#   before it can trip at all. Resilience4j looks at the last 100<!-- = BreakerConfig.preset("resilience4j").window_size --> calls, Hystrix at 10<!-- = BreakerConfig.preset("hystrix").window_duration --> s of
+#   calls and Polly at 30<!-- = BreakerConfig.preset("polly").window_duration --> s. Polly trips at a failure rate of only 10%<!-- = BreakerConfig.preset("polly").failure_rate_threshold -->.
+# - **Open time.** The breaker stays open 60<!-- = BreakerConfig.preset("pybreaker").reset_timeout --> s in pybreaker, aiobreaker, gobreaker and
+#   Resilience4j, 30<!-- = BreakerConfig.preset("circuitbreaker").reset_timeout --> s in circuitbreaker and purgatory, 15<!-- = BreakerConfig.preset("akka").reset_timeout --> s in Akka, and 5<!-- = BreakerConfig.preset("hystrix").reset_timeout --> s in Polly and
 #   Hystrix.
 # - **Half-open.** One probe per episode in pybreaker, gobreaker, Polly, Hystrix and Akka.
 #   Resilience4j lets ten through and decides by their failure rate. circuitbreaker,
@@ -115,7 +115,7 @@ for name, preset in PRESETS.items():
 # ## The evidence: four Python libraries on frozen time
 #
 # `run_catalogue(make_adapter(name))` runs each scenario of the catalogue against a fresh
-# breaker of the installed library, with `fail_max=3` and `reset_timeout=10` s. Time is frozen
+# breaker of the installed library, with `fail_max=3`<!-- = FAIL_MAX --> and `reset_timeout=10`<!-- = RESET_TIMEOUT_S --> s. Time is frozen
 # and moves only when the script says `+Ns`. A `begin` call stays inside the protected function
 # until its `finish`, so calls overlap and results can arrive late.
 #
@@ -195,7 +195,7 @@ with pd.option_context("display.max_colwidth", None):
 #
 # `fit_fingerprint(runs)` compares a library's observations, scenario by scenario, with the
 # model's under each candidate option set: every combination of the values in
-# `CANDIDATE_OPTIONS`, 1,152 of them. The candidates that reproduce every scenario are the
+# `CANDIDATE_OPTIONS`, 1,152<!-- = math.prod(len(values) for values in CANDIDATE_OPTIONS.values()) --> of them. The candidates that reproduce every scenario are the
 # fingerprint. Options on which those candidates differ are *undetermined*: the catalogue
 # cannot tell their values apart. When no candidate matches, the closest one is reported
 # with the scenarios it cannot reproduce.
@@ -236,13 +236,13 @@ else:
 # %% [markdown]
 # At full scale the table above shows:
 #
-# - **pybreaker:** twelve candidates fit. The lock hides three options (`half_open_limit`,
+# - **pybreaker:** 12<!-- = fits["pybreaker"].matching @full --> candidates fit. The lock hides three options (`half_open_limit`,
 #   `half_open_max_calls`, `late_result`), because no two calls are ever inside the breaker
 #   at once.
-# - **aiobreaker and purgatory:** two candidates fit each. They differ only in
+# - **aiobreaker and purgatory:** 2<!-- = fits["aiobreaker"].matching if fits["aiobreaker"].matching == fits["purgatory"].matching else float("nan") @full --> candidates fit each. They differ only in
 #   `half_open_limit`, and with unlimited probes "per episode" and "concurrent" are the same
 #   thing.
-# - **circuitbreaker:** no candidate fits. The closest misses three scenarios.
+# - **circuitbreaker:** no candidate fits (0<!-- = fits["circuitbreaker"].matching @full -->). The closest misses 3<!-- = len(fits["circuitbreaker"].unexplained) @full --> scenarios.
 #
 # Every measured preset equals its fit on each option the catalogue determines.
 #
@@ -301,17 +301,17 @@ with pd.option_context("display.max_colwidth", None):
 # Fingerprints matter when something goes wrong, so here is the same incident under every
 # preset, each with its library's default thresholds.
 #
-# **The setup.** Callers send 100 requests/s (Poisson) through a pool of 32 workers, each
-# attempt with a 1 s timeout. The service answers in a log-normal 50 ms (median; 57 ms on
+# **The setup.** Callers send 100<!-- = workload.rate_rps --> requests/s (Poisson) through a pool of 32<!-- = workload.workers --> workers, each
+# attempt with a 1<!-- = workload.call_timeout_s --> s timeout. The service answers in a log-normal 50<!-- = service.latency_median_s * 1000 --> ms (median; 57<!-- = service.mean_latency_s * 1000 --> ms on
 # average). Two outages are run:
 #
-# - **a hang** (`HardDownHang`) from 30 s to 90 s: nothing answers, so every admitted call
+# - **a hang** (`HardDownHang`) from 30<!-- = outages["hang"].start_s --> s to 90<!-- = outages["hang"].start_s + outages["hang"].duration_s --> s: nothing answers, so every admitted call
 #   holds its worker for the full second;
-# - **a 20% brownout** (`Brownout`) over the same window, on top of 1% background errors
+# - **a 20%<!-- = outages["brownout"].error_rate --> brownout** (`Brownout`) over the same window, on top of 1%<!-- = outages["brownout"].noise_error_rate --> background errors
 #   throughout: one call in five fails fast.
 #
 # Each preset runs with `serialize_calls=PRESETS[name].serializes_calls` (only pybreaker's is
-# true) and seed 1. The `no_breaker` baseline runs on the same random numbers.
+# true) and seed 1<!-- = SEED -->. The `no_breaker` baseline runs on the same random numbers.
 
 # %%
 HORIZON = 240.0 if SCALE == "full" else 150.0
@@ -396,19 +396,19 @@ plt.show()
 # %% [markdown]
 # **pybreaker's lock costs the most, and it costs it all the time.** The lock is held for the
 # whole call, so pybreaker passes one call at a time. With a 57 ms mean latency that is about
-# 17-18 calls/s, against 100 offered. The rest wait for the lock while holding a worker. The
+# 17-18<!-- = 1 / service.mean_latency_s ± 1 --> calls/s, against 100 offered. The rest wait for the lock while holding a worker. The
 # pool is saturated for most of the time the breaker is closed, and the requests that find
-# no free worker fail. Its availability is 0.10-0.13 in both outages, at either scale: a fifth
-# or less of what the same callers get without a breaker. Its p99 latency is about 2 s, a wait
+# no free worker fail. Its availability is 0.10<!-- = min(metrics_table(o).loc["pybreaker", "availability"] for o in outages) @small -->-0.13<!-- = max(metrics_table(o).loc["pybreaker", "availability"] for o in outages) @full --> in both outages, at either scale: a fifth
+# or less of what the same callers get without a breaker. Its p99 latency is about 2<!-- = metrics_table("hang").loc["pybreaker", "latency_p99_s"] ± 0.2 --> s, a wait
 # for the lock plus a call. That is the cost of the lock, not of the outage: the flat blue line before 30 s is
 # already far below the grey one. This is pybreaker 1.4.1's measured behaviour (the
 # `blocked` calls above), reported upstream as pybreaker issues #3 and #55, which are still
-# open. In the hang the lock has one upside: only 5 calls reach the hung service, one at a
-# time, each holding the lock for its full second. That makes its time to open about 5 s.
+# open. In the hang the lock has one upside: only 5<!-- = metrics_table("hang").loc["pybreaker", "calls_to_unhealthy"] --> calls reach the hung service, one at a
+# time, each holding the lock for its full second. That makes its time to open about 5<!-- = metrics_table("hang").loc["pybreaker", "time_to_open_s"] ± 0.2 --> s.
 #
 # The next cell shows that this is a matter of rate × latency. At up to 15 requests/s
 # (rate × mean latency below 1) pybreaker serves everything on a healthy service. From
-# 20/s the pool starts to saturate, and goodput stays at about 17-18/s however much is
+# 20/s the pool starts to saturate, and goodput stays at about 17-18<!-- = lock_cost["goodput (succeeded/s)"].iloc[-1] ± 1 -->/s however much is
 # offered.
 
 # %%
@@ -432,20 +432,20 @@ lock_cost.rename_axis("requests/s (healthy service, pybreaker preset)").round(3)
 # %% [markdown]
 # **The consecutive-count presets trip within about a second.** The first timeouts come back
 # 1 s into the hang. gobreaker (6th failure), Akka (10th) and circuitbreaker, aiobreaker and
-# purgatory (5th) all open 1.01-1.06 s in. By then about 32 calls, one per worker, are
-# hanging. Over the whole outage they send 34-66 calls into the hang; circuitbreaker's and
-# purgatory's 66 include a pool's worth of probes at 61-62 s (below). Akka's `call_timeout` of
-# 10 s plays no part here, since callers give up after 1 s.
+# purgatory (5th) all open 1.01<!-- = metrics_table("hang").loc[['circuitbreaker', 'aiobreaker', 'purgatory', 'gobreaker', 'akka'], "time_to_open_s"].min() -->-1.06<!-- = metrics_table("hang").loc[['circuitbreaker', 'aiobreaker', 'purgatory', 'gobreaker', 'akka'], "time_to_open_s"].max() --> s in. By then about 32<!-- = workload.workers --> calls, one per worker, are
+# hanging. Over the whole outage they send 34<!-- = metrics_table("hang").loc[['circuitbreaker', 'aiobreaker', 'purgatory', 'gobreaker', 'akka'], "calls_to_unhealthy"].min() -->-66<!-- = metrics_table("hang").loc[['circuitbreaker', 'aiobreaker', 'purgatory', 'gobreaker', 'akka'], "calls_to_unhealthy"].max() --> calls into the hang; circuitbreaker's and
+# purgatory's 66<!-- = metrics_table("hang").loc["purgatory", "calls_to_unhealthy"] --> include a pool's worth of probes at 61-62 s (below). Akka's `call_timeout` of
+# 10<!-- = BreakerConfig.preset("akka").call_timeout --> s plays no part here, since callers give up after 1 s.
 #
-# **Resilience4j trips a second later.** Its window needs 100 calls, at least 50% of them
+# **Resilience4j trips a second later.** Its window needs 100<!-- = BreakerConfig.preset("resilience4j").minimum_calls --> calls, at least 50%<!-- = BreakerConfig.preset("resilience4j").failure_rate_threshold --> of them
 # failures. During the hang only 32 calls per second are admitted (one per worker) and
-# answered, so the failures reach half the window after about 2.2 s (81 calls sent).
+# answered, so the failures reach half the window after about 2.2<!-- = metrics_table("hang").loc["resilience4j", "time_to_open_s"] ± 0.1 --> s (81<!-- = metrics_table("hang").loc["resilience4j", "calls_to_unhealthy"] --> calls sent).
 #
-# **Polly and Hystrix trip after about 8 s.** Their time windows still hold the healthy
-# seconds before the hang: 30 s of them for Polly, 10 s for Hystrix, at 100 successes per
-# second. At 32 failures per second, the failure rate needs about 8 s to reach 10% (Polly)
-# or 50% (Hystrix). Meanwhile about 270 calls go into the hang, the pool is saturated for
-# about 5.6 s, and more than 1% of requests time out, so their p99 is the full 1 s. (Hystrix
+# **Polly and Hystrix trip after about 8<!-- = metrics_table("hang").loc[['polly', 'hystrix'], "time_to_open_s"].mean() ± 0.5 --> s.** Their time windows still hold the healthy
+# seconds before the hang: 30<!-- = BreakerConfig.preset("polly").window_duration --> s of them for Polly, 10<!-- = BreakerConfig.preset("hystrix").window_duration --> s for Hystrix, at 100 successes per
+# second. At 32 failures per second, the failure rate needs about 8 s to reach 10%<!-- = BreakerConfig.preset("polly").failure_rate_threshold --> (Polly)
+# or 50%<!-- = BreakerConfig.preset("hystrix").failure_rate_threshold --> (Hystrix). Meanwhile about 270<!-- = metrics_table("hang").loc[['polly', 'hystrix'], "calls_to_unhealthy"].mean() ± 10 --> calls go into the hang, the pool is saturated for
+# about 5.6<!-- = metrics_table("hang").loc[['polly', 'hystrix'], "pool_saturated_s"].mean() ± 0.1 --> s, and more than 1% of requests time out, so their p99 is the full 1<!-- = metrics_table("hang").loc[['polly', 'hystrix'], "latency_p99_s"].min() --> s. (Hystrix
 # reads its rate from 500 ms health snapshots, which would add up to half a second more; the
 # model does not reproduce that, as its notes say. Its 1 s `call_timeout` equals the
 # callers' timeout here, so it changes nothing.)
@@ -454,40 +454,40 @@ lock_cost.rename_axis("requests/s (healthy service, pybreaker preset)").round(3)
 # admitted in the second before the trip comes back late, as a timeout.
 #
 # - gobreaker and Resilience4j (`late_result` `ignore` and `current_state`) leave the breaker
-#   alone: 1 trip.
+#   alone: 1<!-- = metrics_table("hang").loc[['gobreaker', 'resilience4j'], "trips"].max() --> trip.
 # - circuitbreaker and aiobreaker (`admitting_state`) re-open the open breaker on each late
-#   failure, restarting the timer: about 30 trips in one second. This moves their probe about
+#   failure, restarting the timer: about 30<!-- = metrics_table("hang").loc["aiobreaker", "trips"] ± 2 --> trips in one second. This moves their probe about
 #   a second later.
 # - circuitbreaker, with its 30 s timeout counted from its last re-opening at 32 s, probes at
 #   about 62 s, while the service is still hanging. Its unlimited probes admit a whole pool's
-#   worth of calls into the hang, and each of their timeouts re-opens it again: 62 trips in
+#   worth of calls into the hang, and each of their timeouts re-opens it again: 62<!-- = metrics_table("hang").loc["circuitbreaker", "trips"] --> trips in
 #   all.
 # - purgatory has the same 30 s timeout and unlimited probes, and probes at 61 s. It applies
 #   late failures to the current state and ignores them while open, so it trips twice.
 #
 # **Recovery follows `reset_timeout`.**
 #
-# - The 60 s presets first probe just after the hang ends. gobreaker closes 1.1 s after;
-#   aiobreaker and Resilience4j about 2 s after, their timers having been pushed back by
+# - The 60 s presets first probe just after the hang ends. gobreaker closes 1.1<!-- = metrics_table("hang").loc["gobreaker", "time_to_close_s"] --> s after;
+#   aiobreaker and Resilience4j about 2<!-- = metrics_table("hang").loc[['aiobreaker', 'resilience4j'], "time_to_close_s"].mean() ± 0.3 --> s after, their timers having been pushed back by
 #   late failures or a later trip. purgatory's second trip, at 62 s, also puts its probe at
 #   92 s.
-# - Polly and Hystrix probe every 5 s, so they close within 1.5 s of the end. The price is 9
+# - Polly and Hystrix probe every 5<!-- = BreakerConfig.preset("polly").reset_timeout --> s, so they close within 1.5 s of the end. The price is 9<!-- = metrics_table("hang").loc["polly", "trips"] -->
 #   trips: after the first, each one is a probe sent into the hang.
-# - pybreaker opened only at 35 s, so it probes at 95 s. Akka's last 15 s open period ends at
+# - pybreaker opened only at 35<!-- = outages["hang"].start_s + metrics_table("hang").loc["pybreaker", "time_to_open_s"] ± 0.5 --> s, so it probes at 95 s. Akka's last 15 s open period ends at
 #   94 s. circuitbreaker probes at 93 s.
 #
 # Those late closes are the `false_rejections`: rejected calls that would have succeeded.
-# gobreaker has the fewest (107), pybreaker the most (507).
+# gobreaker has the fewest (107<!-- = metrics_table("hang").loc["gobreaker", "false_rejections"] -->), pybreaker the most (507<!-- = metrics_table("hang").loc["pybreaker", "false_rejections"] -->).
 #
 # **A breaker does not raise availability in a hang on this service.** Nothing succeeds
 # during the hang whatever the breaker does, and every breaker adds false rejections
 # afterwards. `no_breaker` has the highest availability in the table. What the breaker buys
 # is **fail-fast** behaviour:
 #
-# - the pool is saturated for at most about 1.5 s with Resilience4j and the consecutive-count
-#   presets other than pybreaker, instead of about 42 s without a breaker (about 5.6 s with
+# - the pool is saturated for at most about 1.5<!-- = metrics_table("hang").loc[['circuitbreaker', 'aiobreaker', 'purgatory', 'gobreaker', 'akka', 'resilience4j'], "pool_saturated_s"].max() ± 0.05 --> s with Resilience4j and the consecutive-count
+#   presets other than pybreaker, instead of about 42<!-- = metrics_table("hang").loc["no_breaker", "pool_saturated_s"] ± 1 --> s without a breaker (about 5.6 s with
 #   Polly and Hystrix);
-# - p99 latency falls from 1 s to about 0.16 s with the same presets. Polly and Hystrix
+# - p99 latency falls from 1<!-- = metrics_table("hang").loc["no_breaker", "latency_p99_s"] --> s to about 0.16<!-- = metrics_table("hang").loc[['circuitbreaker', 'aiobreaker', 'purgatory', 'gobreaker', 'akka', 'resilience4j'], "latency_p99_s"].mean() ± 0.01 --> s with the same presets. Polly and Hystrix
 #   trip too late to bring it under 1 s.
 #
 # The freed workers would serve the caller's other dependencies; this notebook does not
@@ -503,34 +503,34 @@ metrics_table("brownout")
 # luck.**
 #
 # - **Polly** trips every time. Its threshold is a 10% failure rate over 30 s, so it opens
-#   once the window has absorbed enough of the 20% (about 15 s in). It then cycles
-#   open → probe → closed → open about every 6 s until the brownout ends: 8 trips.
+#   once the window has absorbed enough of the 20% (about 15<!-- = metrics_table("brownout").loc["polly", "time_to_open_s"] ± 0.5 --> s in). It then cycles
+#   open → probe → closed → open about every 6 s until the brownout ends: 8<!-- = metrics_table("brownout").loc["polly", "trips"] --> trips.
 # - **Resilience4j and Hystrix** never trip. They need 50% of the window to fail, and 20% is
 #   nowhere near that.
-# - **Akka** needs ten consecutive failures. At 20% that is about one run in 12 million
-#   calls, so it does not trip either.
+# - **Akka** needs ten consecutive failures. At 20% that is about one run in 12<!-- = (1 - 0.2**10) / (0.8 * 0.2**10) / 1e6 ± 0.5 --> million
+#   calls, so it does not trip either (trips: 0<!-- = metrics_table("brownout").loc["akka", "trips"] -->).
 # - **The fail_max=5 presets** need five failures in a row. At 20% that comes once in about
-#   3,900 calls on average, about every 39 s at 100 requests/s (the formula is checked in
-#   `tests/test_sim_validation.py`). With seed 1 the run came 33 s into the brownout, and
+#   3,900<!-- = (1 - 0.2**5) / (0.8 * 0.2**5) ± 50 --> calls on average, about every 39<!-- = (1 - 0.2**5) / (0.8 * 0.2**5) / workload.rate_rps ± 0.5 --> s at 100 requests/s (the formula is checked in
+#   `tests/test_sim_validation.py`). With seed 1 the run came 33<!-- = metrics_table("brownout").loc["circuitbreaker", "time_to_open_s"] ± 0.5 --> s into the brownout, and
 #   circuitbreaker, aiobreaker and purgatory all opened then. Another seed can trip them
 #   earlier, or not at all.
-# - **gobreaker** needs six failures in a row, about one run in 19,500 calls, so roughly a
+# - **gobreaker** needs six failures in a row, about one run in 19,500<!-- = (1 - 0.2**6) / (0.8 * 0.2**6) ± 100 --> calls, so roughly a
 #   one-in-four chance in a 60 s brownout. With seed 1 it did not trip.
 #
 # **Tripping here only costs availability.** Four in five calls would have succeeded, and on
-# this service rejecting the fifth does not help the other four. `no_breaker` (0.94 at full
-# scale, 0.91 at small) is the best achievable, and the presets that never tripped match it
+# this service rejecting the fifth does not help the other four. `no_breaker` (0.94<!-- = metrics_table("brownout").loc["no_breaker", "availability"] @full --> at full
+# scale, 0.91<!-- = metrics_table("brownout").loc["no_breaker", "availability"] @small --> at small) is the best achievable, and the presets that never tripped match it
 # exactly. Polly's repeated trips cost more than the single trip of circuitbreaker and
 # purgatory; aiobreaker's is worse still, for the reason below. pybreaker's low availability
-# is its lock again. It trips 12 s in, because only 17-18 calls/s get through.
+# is its lock again. It trips 12<!-- = metrics_table("brownout").loc["pybreaker", "time_to_open_s"] ± 0.5 --> s in, because only 17-18 calls/s get through.
 #
-# **aiobreaker's probes can re-open it after it has closed.** Its 60 s timeout ends at about
-# 123 s. Its unlimited probes then flood in, and the first success closes the breaker. A few
+# **aiobreaker's probes can re-open it after it has closed.** Its 60<!-- = BreakerConfig.preset("aiobreaker").reset_timeout --> s timeout ends at about
+# 123<!-- = outages["brownout"].start_s + metrics_table("brownout").loc["aiobreaker", "time_to_open_s"] + BreakerConfig.preset("aiobreaker").reset_timeout ± 0.5 --> s. Its unlimited probes then flood in, and the first success closes the breaker. A few
 # milliseconds later, one of the other probes hits a 1% background error. aiobreaker handles
 # that failure by the rule of the half-open state that admitted it, and re-opens the breaker
 # for another 60 s. This is the measured `probe_fail_after_success` behaviour in the
-# conformance README. So aiobreaker is still open when the small-scale run ends at 150 s, and
-# at full scale it closes only at about 183 s, roughly 93 s after the brownout ended. That
+# conformance README. So aiobreaker is still open when the small-scale run ends at 150<!-- = HORIZON @small --> s, and
+# at full scale it closes only at about 183<!-- = outages["brownout"].start_s + outages["brownout"].duration_s + metrics_table("brownout").loc["aiobreaker", "time_to_close_s"] ± 0.5 @full --> s, roughly 93<!-- = metrics_table("brownout").loc["aiobreaker", "time_to_close_s"] ± 0.5 @full --> s after the brownout ended. That
 # is why its false rejections are far above the others'. Whether a background error lands on
 # one of those few probes is luck; this seed happened to draw one.
 #

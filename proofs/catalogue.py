@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["CATALOGUE", "PropertyInfo", "markdown_table"]
+__all__ = ["PROPERTY_CATALOGUE", "PropertyInfo", "markdown_table"]
 
 Z3 = "z3 induction"
 SPIN_SAFETY = "SPIN safety"
@@ -26,7 +26,7 @@ class PropertyInfo:
     methods: tuple[str, ...]
 
 
-CATALOGUE: tuple[PropertyInfo, ...] = (
+PROPERTY_CATALOGUE: tuple[PropertyInfo, ...] = (
     PropertyInfo(
         "S1",
         "No call is admitted while the breaker is open, before its deadline; forced-open admits nothing.",
@@ -120,7 +120,7 @@ CATALOGUE: tuple[PropertyInfo, ...] = (
     PropertyInfo(
         "L5",
         "Bounded recovery: after the service recovers for good at t1 and calls keep arriving (every caller takes a step each tick), the breaker is closed within the open duration plus the probes' time. The bound is an upper bound checked per SPIN case (tight on most: one tick less is violated), not proved for every configuration; with a half_open_max_wait shorter than a probe round and late results ignored it genuinely fails (SPIN shows the counterexample).",
-        "up ∧ since_up > L5_BOUND ⇒ mode=closed; L5_BOUND = leftover + open + entry + probe_rounds (proofs/promela.py)",
+        "up ∧ since_up > L5_BOUND ⇒ mode=closed; L5_BOUND = leftover + open + entry + probe_rounds (proofs/spin/recovery.py)",
         ("SPIN bounded",),
     ),
     PropertyInfo(
@@ -141,6 +141,6 @@ CATALOGUE: tuple[PropertyInfo, ...] = (
 def markdown_table() -> str:
     """The catalogue as a Markdown table."""
     lines = ["| id | property | formal statement | checked by |", "| --- | --- | --- | --- |"]
-    for info in CATALOGUE:
+    for info in PROPERTY_CATALOGUE:
         lines.append(f"| {info.id} | {info.words} | {info.formal} | {', '.join(info.methods)} |")
     return "\n".join(lines)

@@ -21,10 +21,10 @@ import z3
 
 from breakerlab.model import BreakerConfig, State
 from breakerlab.model.config import TripRule
+from breakerlab.model.driver import Driver
 from breakerlab.model.expr import Value
 from breakerlab.model.params import NOT_INVERTIBLE, config_from_params
 from breakerlab.model.table import TABLE, TRIGGERS, VARIABLES, Table
-from breakerlab.model.driver import Driver
 
 from .encoding import PARAM_SORTS, VERDICTS, Encoding, StateVars, Step, code, decode, model_value, z3_value
 from .properties import INVARIANTS, STEP_PROPERTIES

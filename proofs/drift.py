@@ -41,11 +41,11 @@ def smt2(table: Table) -> str:
 
 def promela_models(table: Table) -> dict[str, str]:
     """The Promela model of every SPIN case and kind of caller, by file name."""
-    from .spin_suite import SUITE, _kind
+    from .spin.suite import SUITE
 
     models: dict[str, str] = {}
     for case in SUITE:
-        for kind in sorted({_kind(check) for check in case.checks}):
+        for kind in sorted({check.model_kind for check in case.checks}):
             models[f"spin_{case.name}_{kind}.pml"] = case.model(table, kind)
     return models
 

@@ -6,8 +6,9 @@ its formal variables and a ghost ``clock`` (the time of the last event); an *eve
 trigger, its arguments, and the row and verdict it produced.
 
 Parameters are z3 constants shared by every step: proving a property with them symbolic proves
-it for every configuration that ``BreakerConfig`` accepts (``parameter_assumptions`` states the
-same rules as the config's validation, and a test checks every valid config satisfies them).
+it for every configuration that ``BreakerConfig`` accepts (``parameter_assumptions`` translates
+the constraints declared once in ``breakerlab.model.params``, and a test checks every valid
+config satisfies them). Their sorts come from the same declaration.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from breakerlab.proofs.mutants import MUTANTS, Mutant
 from breakerlab.model.table import TABLE, Table
+from breakerlab.proofs.mutants import MUTANTS, Mutant
 
 from .counterexample import find_first_trace
 from .induction import prove_all
@@ -100,8 +100,9 @@ def spin_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
 
     Against a mutant the suite stops at the first unexpected verdict (enough to kill it).
     """
-    from .spin import require_tools
-    from .spin_suite import format_steps, run_suite
+    from .spin.run import require_tools
+    from .spin.suite import run_suite
+    from .spin.trail import format_steps
 
     require_tools()
     for result in run_suite(table, stop_early=mutant is not None):

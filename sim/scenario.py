@@ -162,7 +162,8 @@ class Workload:
             if len(entry) != 2:
                 raise InvalidConfigError("rate_schedule", "pairs (time_s, rate_rps)", entry)
             time_s, rate = entry
-            _number("rate_schedule", time_s, f"> {last}: times in increasing order", lambda v, last=last: v > last)
+            after = last
+            _number("rate_schedule", time_s, f"> {last}: times in increasing order", lambda v: v > after)  # noqa: B023
             _number("rate_schedule", rate, f"> 0: the rate from {time_s} s on", lambda v: v > 0)
             last = time_s
         object.__setattr__(self, "rate_schedule", schedule)

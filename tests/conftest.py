@@ -1,13 +1,19 @@
-"""Pytest configuration: the Hypothesis profiles, and loading the one BREAKERLAB_PROFILE names.
+"""Pytest configuration: the Hypothesis profiles, loading the one BREAKERLAB_PROFILE names, and
+which tests marked ``slow`` run.
 
 Profiles: ``dev`` (the default on a developer machine), ``ci`` (derandomized; the default when
 ``CI=true``) and ``thorough`` (long runs, chosen by hand).
+
+Tests marked ``slow`` (full-scale runs: the README's whole sweep, the notebooks at full scale)
+are skipped by default, and run with ``BREAKERLAB_PROFILE=thorough`` or when a ``-m``
+expression names the marker (``-m slow``).
 """
 
 from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("dev", max_examples=60, stateful_step_count=40, deadline=None)
@@ -37,3 +43,13 @@ def _profile_name() -> str:
 
 
 settings.load_profile(_profile_name())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests marked ``slow`` unless the profile is ``thorough`` or ``-m`` names ``slow``."""
+    if _profile_name() == "thorough" or "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with BREAKERLAB_PROFILE=thorough or -m slow")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)

@@ -53,6 +53,34 @@ def test_there_are_at_least_six_seeded_mutants() -> None:
         assert mutant.description
 
 
+def _mutants_killed_by(test: Any) -> list[str]:
+    """The mutant names a test killing mutants is parametrized over."""
+    [mark] = [m for m in getattr(test, "pytestmark", []) if m.name == "parametrize" and m.args[0] == "name"]
+    return list(mark.args[1])
+
+
+def test_every_layer_kills_every_mutant_once() -> None:
+    """Each verification layer has one test per seeded mutant, none left out and none twice: z3
+    (test_proofs_z3), SPIN (test_spin), refinement (test_refinement), the stateful comparison
+    (here); `breakerlab prove --mutant` runs one of them through the command (test_prove_cli)."""
+    import test_proofs_z3
+    import test_refinement
+    import test_spin
+
+    layers = {
+        "z3": test_proofs_z3.test_every_mutant_is_refuted_with_a_replayable_counterexample,
+        "SPIN": test_spin.test_spin_kills_mutant,
+        "refinement": test_refinement.test_code_mutant_is_caught,
+        "stateful": test_stateful_comparison_kills_mutant,
+    }
+    for layer, test in layers.items():
+        killed = _mutants_killed_by(test)
+        assert sorted(killed) == sorted(MUTANTS), (
+            f"the {layer} layer's {test.__name__} is parametrized over {sorted(killed)}, "
+            f"not once over each seeded mutant {sorted(MUTANTS)}"
+        )
+
+
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_stateful_comparison_kills_mutant(name: str) -> None:
     """Running the comparison machine against a mutated table ends in a detected failure."""

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from strategies import configs
 
 from breakerlab.model import BreakerConfig
-from breakerlab.proofs.mutants import MUTANTS
 from breakerlab.model.table import TABLE
 from breakerlab.proofs.counterexample import find_first_trace, replay_trace
 from breakerlab.proofs.encoding import Encoding, z3_value
 from breakerlab.proofs.induction import prove_all
+from breakerlab.proofs.mutants import MUTANTS
 from breakerlab.proofs.properties import INVARIANTS, STEP_PROPERTIES
 
 

@@ -3,6 +3,7 @@ resuming after an interruption, and the summary's confidence intervals."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import pathlib
@@ -317,6 +318,44 @@ def test_the_sweep_file_documented_in_sim_readme_is_valid(tmp_path: pathlib.Path
     assert len(spec.cells()) == 3 * 2 * 2 and spec.objective
 
 
+def _toml(value: object) -> str:
+    """``value`` (a spec's ``as_mapping()`` or a part of it) as TOML, inline tables and all."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_toml, value)) + "]"
+    assert isinstance(value, dict), value
+    return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+
+
+def test_the_readme_main_command_runs_the_built_in_sweep_at_reduced_scale(tmp_path: pathlib.Path) -> None:
+    """The README's main command ends in `breakerlab sweep`; the built-in sweep, with a corner of
+    its grid and two runs per cell, goes through the same command to the same folder of tables,
+    plots and recommendation (the whole sweep is the slow test below)."""
+    readme = (ROOT / "README.md").read_text()
+    command = readme.split("<!-- main-command -->", 1)[1].split("```sh\n", 1)[1].split("\n", 1)[0]
+    assert command.endswith(".venv/bin/breakerlab sweep")
+    built_in = default_spec().as_mapping()
+    reduced = {**built_in, "replications": 2, "grid": {key: [values[0], values[-1]] for key, values in built_in["grid"].items()}}
+    config = tmp_path / "reduced.toml"
+    config.write_text("\n".join(f"{key} = {_toml(value)}" for key, value in reduced.items()) + "\n")
+    assert load_spec(config).traces == default_spec().traces
+    out = _breakerlab("sweep", "--config", str(config), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    folder = tmp_path / "breakerlab-sweeps" / "default"
+    assert out.stdout.strip().endswith("results written to breakerlab-sweeps/default")
+    results = pd.read_csv(folder / "results.csv")
+    assert len(results) == 2 * 2 * len(built_in["traces"]) * 2 and results["unfinished"].eq(0).all()
+    assert len(list((folder / "plots").glob("heatmap-*.png"))) >= 6
+    assert len(list((folder / "plots").glob("timeline-*.png"))) == len(built_in["traces"])
+    assert (folder / "recommendation.txt").read_text().startswith("objective (lower is better)")
+
+
+@pytest.mark.slow
 def test_the_readme_main_command_runs_the_built_in_sweep(tmp_path: pathlib.Path) -> None:
     """The README's main command ends in `breakerlab sweep`, which runs the built-in sweep and
     names the folder holding its tables, plots and recommendation."""

@@ -64,7 +64,7 @@ class Runner:
         if flight.begun:
             self._backend.wait_for(lambda: flight.entered or flight.done)
         else:
-            self._backend.wait_for(lambda flight=flight: flight.done)
+            self._backend.wait_for(lambda: flight.done)  # noqa: B023  (called here, in this iteration)
         self._report(index, "begin" if flight.begun else "call", flight)
 
     def _finish(self, index: int, step: Finish) -> None:
@@ -79,7 +79,7 @@ class Runner:
         flight.outcome = step.outcome
         self._backend.release(flight)
         if flight.entered:
-            self._backend.wait_for(lambda flight=flight: flight.done)
+            self._backend.wait_for(lambda: flight.done)  # noqa: B023  (called here, in this iteration)
         self._report(index, "finish", flight)
         self._settle(index, "resumed")
 
@@ -102,7 +102,7 @@ class Runner:
                 watched = [f for f in self._flights.values() if not f.done and (not f.entered or f.armed)]
             if not watched:
                 return
-            if not self._backend.wait_for(lambda watched=watched: any(f.status != f.reported for f in watched)):
+            if not self._backend.wait_for(lambda: any(f.status != f.reported for f in watched)):  # noqa: B023
                 return
 
     def _drain(self, index: int) -> None:
@@ -119,7 +119,7 @@ class Runner:
             if not flight.armed:
                 flight.outcome = "success"
             self._backend.release(flight)
-            self._backend.wait_for(lambda flight=flight: flight.done)
+            self._backend.wait_for(lambda: flight.done)  # noqa: B023  (called here, in this iteration)
             self._settle(index, "drained")
         self._settle(index, "drained")
         if not self._backend.wait_for(lambda: all(f.done for f in pending), long=True):

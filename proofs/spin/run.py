@@ -1,11 +1,11 @@
-"""Run SPIN on a generated Promela model: safety (assertions) and LTL properties under fairness.
+"""Running SPIN on a generated Promela model: safety (assertions) and LTL properties under fairness.
 
 ``check_safety`` compiles the verifier with ``-DSAFETY -DNOCLAIM`` (assertions and invalid end
 states, no claim); ``check_ltl`` compiles it with the model's ``ltl`` claims and runs
 ``pan -a -f -N name`` (acceptance cycles under weak fairness). On a violation the error trail
 is replayed with ``spin -t``; the model prints one ``@@STEP key=value ...`` line per atomic
 step, which becomes one dict per step (``SpinResult.steps``) that can be printed as a numbered
-list or replayed on the Python breaker (``breakerlab.proofs.spin_suite.replay``).
+list or replayed on the Python breaker (``breakerlab.proofs.spin.trail``).
 
 Everything happens in a temporary directory (or the ``workdir`` given), never in the repository.
 """
@@ -26,8 +26,7 @@ from pathlib import Path
 
 from breakerlab.model import BreakerError
 
-from .encoding import decode
-from .promela import AGENTS, EVENTS, VERDICTS
+from .trail import parse_steps
 
 __all__ = [
     "CFLAGS",
@@ -35,7 +34,6 @@ __all__ = [
     "ToolMissingError",
     "check_ltl",
     "check_safety",
-    "parse_steps",
     "require_tools",
     "simulate",
 ]
@@ -189,7 +187,7 @@ def _check(
 def simulate(pml_text: str, *, steps: int = 500, seed: int = 1) -> tuple[dict[str, object], ...]:
     """A random run of the model (``spin -n<seed> -u<steps>``), as parsed ``@@STEP`` dicts.
 
-    Replaying such runs on the Python breaker (``spin_suite.replay``) checks that the model and
+    Replaying such runs on the Python breaker (``trail.replay_trail``) checks that the model and
     the code agree on arbitrary interleavings, not only on counterexamples.
     """
     require_tools()
@@ -217,29 +215,3 @@ def _failure(output: str, replay: str, pml_text: str) -> str:
         if tag:
             text = f"{text} [{tag.group(1)}]"
     return text
-
-
-def parse_steps(replay_output: str) -> tuple[dict[str, object], ...]:
-    """The ``@@STEP`` lines of a trail replay, as dicts with readable ``who``/``event``/``verdict``."""
-    steps: list[dict[str, object]] = []
-    cycle = False
-    for line in replay_output.splitlines():
-        if "START OF CYCLE" in line:
-            cycle = True
-            continue
-        if not line.startswith("@@STEP "):
-            continue
-        fields = dict(item.split("=", 1) for item in line.split()[1:])
-        values = {key: int(value) for key, value in fields.items()}
-        who = values.pop("who")
-        step: dict[str, object] = {
-            "n": len(steps) + 1,
-            "who": AGENTS.get(who, f"caller{who}"),
-            "event": EVENTS[values.pop("ev")],
-            "verdict": VERDICTS[values.pop("verdict")],
-            "cycle": cycle,
-            "mode": decode(values.pop("mode")),
-        }
-        step.update(values)
-        steps.append(step)
-    return tuple(steps)

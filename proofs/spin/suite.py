@@ -1,20 +1,20 @@
-"""The configurations SPIN checks, with the verdict each check must give, and trail replay.
+"""The configurations SPIN checks, with the verdict each check must give, and the suite runner.
 
 Each ``SpinCase`` is one small configuration (``fail_max=2``, ``reset_timeout=2`` ticks, one
 or two probes, 2-3 callers) with the checks to run on the model generated from the table:
 ``safety`` (every generated assertion: S1-S3, S6-S10, L4; a ``Manual`` process fires the
 manual triggers), ``L5`` (bounded recovery: an assertion run on its own scenario, where the
 service recovers for good and calls keep arriving in rounds; the bound comes from
-``promela.recovery_bound``, see ``breakerlab.proofs.promela``), and the LTL properties L1-L3
+``recovery.recovery_bound``, see ``breakerlab.proofs.spin.recovery``), and the LTL properties L1-L3
 under weak fairness, with callers that always report their results or, ``lossy``, may lose
 some. The wedge check (a lost probe with no ``half_open_max_wait``) must be *violated*: its
 counterexample is a deliverable; so must L5 with a maximum wait shorter than a probe round.
 
 ``run_suite(TABLE)`` must give every expected verdict; ``run_suite(mutant.table)`` should not
-(``kills``). ``replay`` re-executes a counterexample trail on the Python ``Breaker`` and reports
-any difference, so a SPIN trail is also a regression test of the code that runs.
+(``kills``). ``trail.replay_trail`` re-executes a counterexample trail on the Python ``Breaker``
+and reports any difference, so a SPIN trail is also a regression test of the code that runs.
 
-Run ``python -m breakerlab.proofs.spin_suite [--mutants]`` to print the verdict table.
+Run ``python -m breakerlab.proofs.spin [--mutants]`` to print the verdict table.
 """
 
 from __future__ import annotations
@@ -27,17 +27,21 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from breakerlab.model import TABLE, BreakerConfig, Table
-from breakerlab.model.driver import EVENTS, Driver
-from breakerlab.proofs.mutants import MUTANTS
 
-from .promela import Scenario, generate, time_floor
-from .spin import CFLAGS, SpinResult, check_ltl, check_safety
+from ..mutants import MUTANTS
+from .processes import SpinEnvironment
+from .promela import generate
+from .run import CFLAGS, SpinResult, check_ltl, check_safety
 
-__all__ = ["SUITE", "SpinCase", "SpinCheck", "SuiteResult", "format_results", "format_steps", "kills",
-           "replay", "run_mutants", "run_suite"]
+__all__ = ["MODEL_KINDS", "SUITE", "SpinCase", "SpinCheck", "SuiteResult", "format_results", "kills", "main",
+           "run_mutants", "run_suite"]
+
+#: The models a case is checked on: ``safety`` (manual control, assertions S1-S10 and L4),
+#: ``recovery`` (L5's scenario), ``live`` (LTL) and ``lossy`` (LTL, callers may lose results).
+MODEL_KINDS: tuple[str, ...] = ("safety", "recovery", "live", "lossy")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +59,17 @@ class SpinCheck:
 
     @property
     def label(self) -> str:
+        """The check as the verdict table names it (``L3 lossy``)."""
         return f"{self.prop} lossy" if self.lossy else self.prop
+
+    @property
+    def model_kind(self) -> str:
+        """The model the check runs on (one of ``MODEL_KINDS``)."""
+        if self.prop == "safety":
+            return "safety"
+        if self.prop == "L5":
+            return "recovery"
+        return "lossy" if self.lossy else "live"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,10 +86,10 @@ class SpinCase:
     def model(self, table: Table, kind: str) -> str:
         """The Promela text for ``kind``: ``safety``, ``recovery`` (L5), ``live`` or ``lossy``."""
         if kind == "recovery":
-            scenario = Scenario(releases=self.releases, outage=False, recovery=True)
+            environment = SpinEnvironment(releases=self.releases, outage=False, recovery=True)
         else:
-            scenario = Scenario(manual=kind == "safety", releases=self.releases, outage=True)
-        return generate(table, self.config, callers=self.callers, lossy=kind == "lossy", scenario=scenario)
+            environment = SpinEnvironment(manual=kind == "safety", releases=self.releases, outage=True)
+        return generate(table, self.config, callers=self.callers, lossy=kind == "lossy", environment=environment)
 
 
 def _config(**options: object) -> BreakerConfig:
@@ -204,8 +218,8 @@ def run_suite(
         One ``SuiteResult`` per check run, in the order of ``cases``.
     """
     stop = threading.Event()
-    tasks = [(case, kind, [c for c in case.checks if _kind(c) == kind])
-             for case in cases for kind in ("safety", "recovery", "live", "lossy")]
+    tasks = [(case, kind, [c for c in case.checks if c.model_kind == kind])
+             for case in cases for kind in MODEL_KINDS]
     tasks = [t for t in tasks if t[2]]
 
     def run(case: SpinCase, kind: str, checks: list[SpinCheck], workdir: str) -> list[SuiteResult]:
@@ -236,15 +250,6 @@ def run_suite(
     return sorted((r for rs in by_task for r in rs), key=lambda r: order[(r.case.name, r.check)])
 
 
-def _kind(check: SpinCheck) -> str:
-    """The model a check runs on: ``safety``, ``recovery`` (L5), ``lossy`` or ``live``."""
-    if check.prop == "safety":
-        return "safety"
-    if check.prop == "L5":
-        return "recovery"
-    return "lossy" if check.lossy else "live"
-
-
 def kills(results: Iterable[SuiteResult]) -> list[SuiteResult]:
     """The results that kill a mutant: a definite verdict other than the expected one."""
     return [r for r in results if not r.ok and r.result.verdict != "error"]
@@ -257,62 +262,6 @@ def run_mutants(
     with tempfile.TemporaryDirectory(prefix="breakerlab-spin-") as workdir:
         return {name: run_suite(MUTANTS[name].table, cases, stop_early=True, cflags=cflags, workdir=workdir)
                 for name in (names if names is not None else MUTANTS)}
-
-
-def replay(steps: Sequence[Mapping[str, object]], config: BreakerConfig, table: Table = TABLE) -> list[str]:
-    """Re-execute a trail on the Python ``Breaker``; return every difference found (none: the
-    model and the code agree on the whole trail)."""
-    driver = Driver(config, table)
-    breaker, clock = driver.breaker, driver.clock
-    floor = time_floor(table, config)
-    problems: list[str] = []
-    for step in steps:
-        n, who, event = step["n"], step["who"], step["event"]
-        now = float(step["now"])  # type: ignore[arg-type]
-        if event == "lost":  # the caller never reports: its permit is simply dropped
-            driver.permits.pop(who)
-            clock.advance(now - clock())
-        elif event in EVENTS:
-            verdict = driver.step(now, str(event), who)
-            if event == "acquire" and (verdict != "reject") != (step["verdict"] in ("admit", "admit_probe")):
-                did = "rejected" if verdict == "reject" else "admitted"
-                problems.append(f"step {n}: SPIN's verdict {step['verdict']}, the breaker {did}")
-        else:
-            clock.advance(now - clock())  # tick, env steps: only time moves
-        snapshot = breaker.snapshot()
-        now = clock()
-        state = snapshot["state"].value  # type: ignore[union-attr]
-        if state != step["mode"]:
-            problems.append(f"step {n}: SPIN mode {step['mode']}, breaker {state}")
-        for key, value in step.items():
-            var = key.removesuffix("_rel")
-            if var not in snapshot or var == "state":
-                continue
-            actual = snapshot[var] - now if key.endswith("_rel") else snapshot[var]  # type: ignore[operator]
-            if key.endswith("_rel") and value <= floor and actual <= floor:  # type: ignore[operator]
-                continue  # clamped
-            if actual != value:
-                problems.append(f"step {n}: SPIN {key}={value}, breaker {actual!r}")
-    return problems
-
-
-def format_steps(steps: Sequence[Mapping[str, object]], table: Table = TABLE) -> str:
-    """A numbered step list: time, who, event (row cause, verdict), new mode, changed values."""
-    lines: list[str] = []
-    previous: Mapping[str, object] = {}
-    skip = {"n", "who", "event", "row", "verdict", "now", "mode", "cycle"}
-    for step in steps:
-        row = step["row"]
-        cause = table.rows[row].cause if isinstance(row, int) and row >= 0 else ""
-        detail = ", ".join(str(x) for x in (cause, step["verdict"]) if x)
-        what = f"{step['event']} ({detail})" if cause else str(step["event"])
-        changed = " ".join(f"{k}={v}" for k, v in step.items() if k not in skip and previous.get(k) != v)
-        marker = "  <cycle starts>" if step["cycle"] and not previous.get("cycle") else ""
-        lines.append(
-            f"{step['n']:4}. t={step['now']:<3} {step['who']:<8} {what:<44} -> {step['mode']:<11} {changed}{marker}"
-        )
-        previous = step
-    return "\n".join(lines)
 
 
 def format_results(results: Sequence[SuiteResult]) -> str:
