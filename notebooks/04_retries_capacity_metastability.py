@@ -113,7 +113,7 @@ plt.show()
 # backlog.
 #
 # **3 retries.** Without a breaker the service never recovers. Every attempt times out, so
-# every request is tried four times: about 4 × 150 = 600<!-- = table.loc[("3 retries", "no_breaker"), "attempts/s, last 30 s"] ± 10 --> attempts/s (bottom row) against a
+# every request is tried four times: about 4 × 150 = 600<!-- = table.loc[("3 retries", "no_breaker"), "attempts/s, last 30 s"] ± 20 --> attempts/s (bottom row) against a
 # service that can process 190. The outage's cause ended at 60 s; the retries now sustain
 # it on their own, and would until the callers gave up retrying or the load dropped. That
 # is a **metastable failure**: a stable bad state that a transient trigger pushed the system

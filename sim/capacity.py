@@ -99,7 +99,7 @@ class CapacityService:
         event.callbacks.append(self._on_served)
 
     def _on_served(self, event: Event) -> None:
-        record = event.value
+        record: list[Any] = event.value  # type: ignore[assignment]
         self.busy -= 1
         queue = self.queue
         while queue and self.busy < self.servers:
@@ -110,11 +110,11 @@ class CapacityService:
         self._deliver(record, True)
 
     def _on_error_answer(self, event: Event) -> None:
-        record, ok = event.value
+        record, ok = event.value  # type: ignore[misc]
         self._deliver(record, ok)
 
     def _on_timeout(self, event: Event) -> None:
-        self._deliver(event.value, False)
+        self._deliver(event.value, False)  # type: ignore[arg-type]
 
     def _deliver(self, record: list[Any], ok: bool) -> None:
         if record[DONE]:

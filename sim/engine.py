@@ -192,7 +192,7 @@ class Run:
         event.callbacks.append(callback)
 
     def _on_segment(self, event: Event) -> None:
-        index: int = event.value
+        index: int = event.value  # type: ignore[assignment]
         segments = self.trace.segments
         segment = segments[index]
         self.condition = segment.condition
@@ -211,7 +211,7 @@ class Run:
         self.healthy = condition.is_healthy
 
     def _on_arrival(self, event: Event) -> None:
-        index: int = event.value
+        index: int = event.value  # type: ignore[assignment]
         arrivals = self.arrivals_s
         if index + 1 < len(arrivals):
             following = Timeout(self.env, arrivals[index + 1] - self.env.now, index + 1)
@@ -222,7 +222,7 @@ class Run:
         self._attempt(index, 0)
 
     def _on_retry(self, event: Event) -> None:
-        index, attempt = event.value
+        index, attempt = event.value  # type: ignore[misc]
         self._attempt(index, attempt)
 
     def _attempt(self, index: int, attempt: int) -> None:
@@ -338,7 +338,7 @@ class Run:
         self._failed(index, attempt, now, True)
 
     def _on_answer(self, event: Event) -> None:
-        self.answered(*event.value)
+        self.answered(*event.value)  # type: ignore[misc]
 
     def answered(
         self, index: int, attempt: int, ok: bool, generation: int, state: State, acquired_at: float, kind: int
