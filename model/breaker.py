@@ -29,7 +29,7 @@ from transitions import Machine
 
 from .classify import Settlement, settlement_for
 from .clock import Clock
-from .config import BreakerConfig, TripError, TripRule
+from .config import BreakerConfig, TripError
 from .entries import Tally, build_call, build_entries
 from .errors import CircuitOpenError, PermitError, TableError
 from .events import Outcome, Rejection, StateChange
@@ -37,10 +37,10 @@ from .expr import Value, evaluate
 from .listeners import Listeners
 from .machine import build_machine
 from .permit import Admission, BreakerStats, Permit
-from .pycompile import CompiledTable, compile_table
+from .pycompile import LAZY_ARGS, CompiledTable, compile_table
 from .states import State
-from .table import TABLE, VARIABLES, Table, Verdict
-from .window import CountWindow, TimeWindow
+from .table import ARGS, TABLE, VARIABLES, Table, Verdict
+from .window import load_counts, window_for
 
 __all__ = ["Admission", "Breaker", "BreakerStats", "Permit"]
 
@@ -68,24 +68,15 @@ class _Core:
 class _EventArgs:
     """The arguments of the event being processed (one reusable instance per breaker)."""
 
-    __slots__ = (
-        "now",
-        "permit_generation",
-        "permit_state",
-        "window_calls",
-        "window_failures",
-        "window_slow",
-        "failed",
-        "slow",
-        "rng",
-        "jitter_ratio",
-    )
+    # The table's event arguments (ARGS; those computed on demand are methods), and what the
+    # trip window reads.
+    __slots__ = (*(name for name in ARGS if name not in LAZY_ARGS), "failed", "slow", "rng", "jitter_ratio")
 
     def __init__(self, rng: random.Random, jitter_ratio: float) -> None:
-        self.now = 0.0
+        for name, kind in ARGS.items():
+            if name not in LAZY_ARGS:
+                setattr(self, name, State.CLOSED if kind is State else kind())
         self.permit_generation = -1
-        self.permit_state = State.CLOSED
-        self.window_calls = self.window_failures = self.window_slow = 0
         self.failed = self.slow = False
         self.rng = rng
         self.jitter_ratio = jitter_ratio
@@ -95,14 +86,6 @@ class _EventArgs:
         if self.jitter_ratio > 0:
             return self.rng.random() * self.jitter_ratio
         return 0.0
-
-
-def _window(config: BreakerConfig) -> CountWindow | TimeWindow | None:
-    if config.trip_rule is TripRule.COUNT_WINDOW:
-        return CountWindow(config.window_size)
-    if config.trip_rule is TripRule.TIME_WINDOW:
-        return TimeWindow(config.window_duration)
-    return None
 
 
 class Breaker:
@@ -145,7 +128,7 @@ class Breaker:
         params = self.config.table_params()
         compiled = compile_table(table, params)
         self._compiled: CompiledTable = compiled
-        self._window = _window(self.config)
+        self._window = window_for(self.config)
         core = _Core()
         for variable, initial in VARIABLES.items():
             setattr(core, variable, evaluate(initial, params))
@@ -518,7 +501,7 @@ class Breaker:
             slow = threshold is not None and now - admitted_at > threshold
             args.failed = failed
             args.slow = slow
-            args.window_calls, args.window_failures, args.window_slow = window.counts_after(now, failed, slow)
+            load_counts(window, args)
         core = self._core
         source = core.state
         if failed:

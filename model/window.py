@@ -9,17 +9,23 @@ effects ``window_record`` and ``window_clear``.
 from __future__ import annotations
 
 from collections import deque
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["CountWindow", "OutcomeArgs", "TimeWindow", "Window"]
+if TYPE_CHECKING:
+    from .config import BreakerConfig
+
+__all__ = ["CountWindow", "OutcomeArgs", "TimeWindow", "Window", "load_counts", "window_for"]
 
 
 class OutcomeArgs(Protocol):
-    """The event fields a window reads when an outcome is recorded."""
+    """The event fields a window reads when an outcome is recorded, and the counts it sets."""
 
     now: float
     failed: bool
     slow: bool
+    window_calls: int
+    window_failures: int
+    window_slow: int
 
 
 class Window(Protocol):
@@ -128,3 +134,20 @@ class TimeWindow:
             f"TimeWindow(duration_s={self.duration_s}, calls={self.calls}, "
             f"failures={self.failures}, slow={self.slow})"
         )
+
+
+def window_for(config: BreakerConfig) -> CountWindow | TimeWindow | None:
+    """The trip window ``config``'s trip rule keeps, or ``None`` (consecutive failures)."""
+    from .config import TripRule
+
+    if config.trip_rule is TripRule.COUNT_WINDOW:
+        return CountWindow(config.window_size)
+    if config.trip_rule is TripRule.TIME_WINDOW:
+        return TimeWindow(config.window_duration)
+    return None
+
+
+def load_counts(window: Window, a: OutcomeArgs) -> None:
+    """Set the event's ``window_*`` arguments: the counts the window would hold after
+    recording the outcome ``a`` describes (what the table's window guards read)."""
+    a.window_calls, a.window_failures, a.window_slow = window.counts_after(a.now, a.failed, a.slow)

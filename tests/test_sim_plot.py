@@ -57,7 +57,7 @@ def _series(*, states: tuple[tuple[float, str], ...] = STATES, scale: float = 1.
     )
 
 
-def _result(trace: Trace, *, baselines: bool = True) -> SimResult:
+def result_of(trace: Trace, *, baselines: bool = True) -> SimResult:
     """A hand-built result of a 20 s scenario on ``trace`` (``simulate`` is not needed)."""
     scenario = Scenario(
         trace=trace, horizon_s=20, bin_s=1, breaker=BreakerConfig(fail_max=3, reset_timeout=5.0),
@@ -83,7 +83,7 @@ def result() -> SimResult:
             Segment(9.0, Condition()),
         ],
     )
-    return _result(trace)
+    return result_of(trace)
 
 
 def test_png_written(result: SimResult, tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_factors_on_twin_axis() -> None:
     trace = Trace(
         "slow", [Segment(0.0, Condition()), Segment(4.0, Condition(latency_factor=5.0, capacity_factor=0.5))]
     )
-    fig = plot_timeline(_result(trace, baselines=False))
+    fig = plot_timeline(result_of(trace, baselines=False))
     assert len(fig.axes) == 5
     twin = fig.axes[-1]
     assert {line.get_label() for line in twin.get_lines()} == {"capacity factor", "latency factor"}
@@ -194,7 +194,7 @@ def test_no_pyplot() -> None:
         from breakerlab.sim.trace import Condition, Segment, Trace
         trace = Trace("x", [Segment(0.0, Condition()), Segment(2.0, Condition(error_rate=1.0))])
         with tempfile.TemporaryDirectory() as folder:
-            plot_timeline(t._result(trace), os.path.join(folder, "x.png"), policies=["oracle"])
+            plot_timeline(t.result_of(trace), os.path.join(folder, "x.png"), policies=["oracle"])
         assert "matplotlib.pyplot" not in sys.modules, "pyplot was imported"
         """
     ).format(test=__file__)

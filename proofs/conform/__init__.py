@@ -29,7 +29,7 @@ from .adapters import (
     PybreakerAdapter,
     make_adapter,
 )
-from .catalogue import CATALOGUE, EPSILON_S, FAIL_MAX, RESET_TIMEOUT_S, Scenario, run_catalogue
+from .catalogue import CATALOGUE, EPSILON_S, FAIL_MAX, RESET_TIMEOUT_S, ConformanceCase, run_catalogue
 from .script import (
     OUTCOMES,
     Abort,
@@ -75,7 +75,7 @@ __all__ = [
     "PurgatoryAdapter",
     "PybreakerAdapter",
     "ReadState",
-    "Scenario",
+    "ConformanceCase",
     "ScriptError",
     "Step",
     "calls",

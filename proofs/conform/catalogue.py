@@ -26,7 +26,7 @@ from .script import (
     script,
 )
 
-__all__ = ["CATALOGUE", "EPSILON_S", "FAIL_MAX", "RESET_TIMEOUT_S", "Scenario", "run_catalogue"]
+__all__ = ["CATALOGUE", "EPSILON_S", "FAIL_MAX", "RESET_TIMEOUT_S", "ConformanceCase", "run_catalogue"]
 
 FAIL_MAX = 3
 RESET_TIMEOUT_S = 10.0
@@ -41,7 +41,7 @@ _PROBE_STEP_S = 6.0
 
 
 @dataclasses.dataclass(frozen=True)
-class Scenario:
+class ConformanceCase:
     """A script and the one-line question its observations answer.
 
     Attributes:
@@ -63,104 +63,104 @@ def _backoff() -> tuple[Step, ...]:
     return script(steps)
 
 
-CATALOGUE: dict[str, Scenario] = {
-    "trip_index": Scenario(
+CATALOGUE: dict[str, ConformanceCase] = {
+    "trip_index": ConformanceCase(
         "Does the fail_max-th consecutive failure open the breaker, so that the next call is rejected unrun?",
         script(Call(1, "failure"), Call(2, "failure"), ReadState(), Call(3, "failure"), ReadState(), Call(4)),
     ),
-    "success_resets_count": Scenario(
+    "success_resets_count": ConformanceCase(
         "Does a success between failures reset the consecutive count (F F S F F stays closed)?",
         script(Call(1, "failure"), Call(2, "failure"), Call(3), Call(4, "failure"), Call(5, "failure"), ReadState(),
                Call(6)),
     ),
-    "trip_error": Scenario(
+    "trip_error": ConformanceCase(
         "What do the tripping call and a failed probe raise: the original error or the library's open error?",
         script(_TRIP, Advance(_PAST_DEADLINE_S), Call(4, "failure"), ReadState(), Call(5)),
     ),
-    "deadline_boundary": Scenario(
+    "deadline_boundary": ConformanceCase(
         "Is a call admitted just before, exactly at, and just after opened_at + reset_timeout?",
         script(_TRIP, Advance(RESET_TIMEOUT_S - EPSILON_S), Call(4), Advance(EPSILON_S), Call(5),
                Advance(EPSILON_S), Call(6), ReadState()),
     ),
-    "state_after_timeout": Scenario(
+    "state_after_timeout": ConformanceCase(
         "What state does the library report once reset_timeout has elapsed with no traffic?",
         script(_TRIP, ReadState(), Advance(_PAST_DEADLINE_S), ReadState(), Advance(100), ReadState()),
     ),
-    "half_open_concurrency": Scenario(
+    "half_open_concurrency": ConformanceCase(
         "While the first probe is in flight, are further calls admitted, rejected or blocked?",
         script(_TRIP, Advance(_PAST_DEADLINE_S), Begin(4), Call(5), Call(6), Call(7), ReadState(),
                Finish(4), ReadState()),
     ),
-    "probe_fail_after_success": Scenario(
+    "probe_fail_after_success": ConformanceCase(
         "Two overlapping probes: the first succeeds, then the second fails; which one decides?",
         script(_TRIP, Advance(_PAST_DEADLINE_S), Begin(4), Begin(5), Finish(4), Finish(5, "failure"), ReadState(),
                Call(6)),
     ),
-    "probe_success_after_failure": Scenario(
+    "probe_success_after_failure": ConformanceCase(
         "Two overlapping probes: the first fails, then the second succeeds; which one decides?",
         script(_TRIP, Advance(_PAST_DEADLINE_S), Begin(4), Begin(5), Finish(4, "failure"), Finish(5), ReadState(),
                Call(6)),
     ),
-    "hung_probe": Scenario(
+    "hung_probe": ConformanceCase(
         "A probe that never returns: are later calls admitted, rejected or blocked, even long after?",
         script(_TRIP, Advance(_PAST_DEADLINE_S), Begin(4), Advance(RESET_TIMEOUT_S), Call(5), ReadState(),
                Advance(100), Call(6), ReadState()),
     ),
-    "excluded_in_closed": Scenario(
+    "excluded_in_closed": ConformanceCase(
         "Does an excluded error between failures reset the count (F F X F), or is it neutral (trips)?",
         script(Call(1, "failure"), Call(2, "failure"), Call(3, "excluded"), Call(4, "failure"), ReadState(), Call(5)),
     ),
-    "excluded_in_probe": Scenario(
+    "excluded_in_probe": ConformanceCase(
         "Does a probe raising an excluded error close the breaker, re-open it, or leave it half-open?",
         script(_TRIP, Advance(_PAST_DEADLINE_S), Call(4, "excluded"), ReadState(), Call(5, "failure"), ReadState()),
     ),
-    "cancel_in_closed": Scenario(
+    "cancel_in_closed": ConformanceCase(
         "Does a cancellation (asyncio.CancelledError) in closed count as a failure, a success, or nothing?",
         script(Call(1, "failure"), Call(2, "failure"), Call(3, "cancel"), Call(4, "failure"), ReadState(), Call(5)),
     ),
-    "cancel_in_half_open": Scenario(
+    "cancel_in_half_open": ConformanceCase(
         "Does a cancelled probe re-open the breaker, close it, or leave it half-open?",
         script(_TRIP, Advance(_PAST_DEADLINE_S), Call(4, "cancel"), ReadState(), Call(5, "failure"), ReadState()),
     ),
-    "base_in_closed": Scenario(
+    "base_in_closed": ConformanceCase(
         "Does a BaseException that is not an Exception count in closed (F F B F)?",
         script(Call(1, "failure"), Call(2, "failure"), Call(3, "base"), Call(4, "failure"), ReadState(), Call(5)),
     ),
-    "late_success_while_open": Scenario(
+    "late_success_while_open": ConformanceCase(
         "A call admitted in closed succeeds after the trip: is it ignored, or does it close the breaker?",
         script(Begin(1), failures(FAIL_MAX, 2), ReadState(), Finish(1), ReadState(), Call(5)),
     ),
-    "late_failure_while_open": Scenario(
+    "late_failure_while_open": ConformanceCase(
         "A call admitted in closed fails 5 s after the trip: is it ignored, or does it restart the open timer?",
         script(Begin(1), failures(FAIL_MAX, 2), Advance(5), Finish(1, "failure"), ReadState(), Advance(6), Call(5),
                Advance(5), Call(6), ReadState()),
     ),
-    "late_success_in_half_open": Scenario(
+    "late_success_in_half_open": ConformanceCase(
         "A call admitted in closed succeeds while a probe is in flight: does it decide the half-open state?",
         script(Begin(1), failures(FAIL_MAX, 2), Advance(_PAST_DEADLINE_S), Begin(5), Finish(1), ReadState(),
                Finish(5), ReadState()),
     ),
-    "late_failure_in_half_open": Scenario(
+    "late_failure_in_half_open": ConformanceCase(
         "A call admitted in closed fails while a probe is in flight, then the probe succeeds: which wins?",
         script(Begin(1), failures(FAIL_MAX, 2), Advance(_PAST_DEADLINE_S), Begin(5), Finish(1, "failure"),
                ReadState(), Finish(5), ReadState()),
     ),
-    "close_rule": Scenario(
+    "close_rule": ConformanceCase(
         "Does one successful probe close the breaker, so that a following failure is counted in closed?",
         script(_TRIP, Advance(_PAST_DEADLINE_S), Call(4), ReadState(), Call(5, "failure"), ReadState(), Call(6)),
     ),
-    "rate_at_equality": Scenario(
+    "rate_at_equality": ConformanceCase(
         "With failures and successes alternating (exactly 50% over 6 calls), does a rate rule trip at "
         "equality, or does consecutive counting keep it closed?",
         script(Call(1, "failure"), Call(2), Call(3, "failure"), Call(4), Call(5, "failure"), Call(6), ReadState(),
                Call(7)),
     ),
-    "volume_and_dilution": Scenario(
+    "volume_and_dilution": ConformanceCase(
         "After a healthy run, do fail_max failures in a row still trip at once (no minimum volume, no rate "
         "diluted by the earlier successes)?",
         script(calls("success", 6), failures(FAIL_MAX, 7), ReadState(), Call(7 + FAIL_MAX)),
     ),
-    "backoff": Scenario(
+    "backoff": ConformanceCase(
         "Probing with a failing call every 6 s after the trip, do consecutive failed probes lengthen the open time?",
         _backoff(),
     ),
@@ -173,7 +173,7 @@ def run_catalogue(adapter: Adapter, names: Iterable[str] | None = None) -> dict[
     Args:
         adapter: Any adapter; it is configured with ``FAIL_MAX``, ``RESET_TIMEOUT_S`` and
             ``(Excluded,)``.
-        names: Scenario names, in the order wanted.
+        names: ConformanceCase names, in the order wanted.
 
     Returns:
         The observations of each scenario, by name.

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .aiobreaker_adapter import AiobreakerAdapter
-from .base import START_EPOCH_S, Adapter, AdapterError, LibraryAdapter, LibraryConfig, frozen_time
+from .base import START_EPOCH_S, Adapter, AdapterError, LibraryConfig, frozen_time
 from .circuitbreaker_adapter import CircuitbreakerAdapter
+from .library import LibraryAdapter
 from .purgatory_adapter import PurgatoryAdapter
 from .pybreaker_adapter import FifoRLock, PybreakerAdapter
 from .tasks import AsyncioAdapter

@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
 from ..script import Observation, Step, raise_outcome
-from .base import AdapterError, Backend, Flight, LibraryAdapter, LibraryConfig, caller_result
+from .base import AdapterError, Backend, Flight, LibraryConfig, caller_result
+from .library import LibraryAdapter
 
 __all__ = ["AsyncSession", "AsyncioAdapter", "TaskBackend"]
 

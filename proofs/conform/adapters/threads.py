@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from ..script import raise_outcome
-from .base import AdapterError, Backend, Flight, LibraryAdapter, LibraryConfig, caller_result
+from .base import AdapterError, Backend, Flight, LibraryConfig, caller_result
+from .library import LibraryAdapter
 
 __all__ = ["SyncSession", "ThreadBackend", "ThreadedAdapter"]
 
