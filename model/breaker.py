@@ -71,6 +71,17 @@ class _EventArgs:
     # The table's event arguments (ARGS; those computed on demand are methods), and what the
     # trip window reads.
     __slots__ = (*(name for name in ARGS if name not in LAZY_ARGS), "failed", "slow", "rng", "jitter_ratio")
+    # For the type checker (the slots above are what exists at run time).
+    now: float
+    permit_generation: int
+    permit_state: State
+    window_calls: int
+    window_failures: int
+    window_slow: int
+    failed: bool
+    slow: bool
+    rng: random.Random
+    jitter_ratio: float
 
     def __init__(self, rng: random.Random, jitter_ratio: float) -> None:
         for name, kind in ARGS.items():

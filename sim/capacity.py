@@ -11,18 +11,46 @@ for, which is how retries and timeouts keep an overloaded service down (metastab
 from __future__ import annotations
 
 import collections
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from simpy import Environment
 from simpy.events import Event, Timeout
 
 from breakerlab.model.states import State
 
 from .scenario import Service
+from .trace import Trace
 
-if TYPE_CHECKING:
-    from .engine import Run
+__all__ = ["CapacityHost", "CapacityService"]
 
-__all__ = ["CapacityService"]
+
+class _Draws(Protocol):
+    @property
+    def error_draws(self) -> list[float]: ...
+
+    @property
+    def latency_draws_s(self) -> list[float]: ...
+
+
+class CapacityHost(Protocol):
+    """What the service reads of the run it serves: the clock, the pre-drawn numbers, the
+    trace's condition now, the caller's timeout, and where answers go (``engine.Run`` is one)."""
+
+    env: Environment
+    trace: Trace
+    has_pauses: bool
+    timeout_s: float
+    error_latency_s: float
+    hang: bool
+    error_rate: float
+    capacity_factor: float
+
+    @property
+    def plan(self) -> _Draws: ...
+
+    def answered(
+        self, index: int, attempt: int, ok: bool, generation: int, state: State, acquired_at: float, kind: int
+    ) -> None: ...
 
 # Fields of an attempt record (a list, mutated when it is answered).
 INDEX, ATTEMPT, GENERATION, STATE, ACQUIRED_AT, KIND, DONE, WORK = range(8)
@@ -31,7 +59,7 @@ INDEX, ATTEMPT, GENERATION, STATE, ACQUIRED_AT, KIND, DONE, WORK = range(8)
 class CapacityService:
     """Servers and a bounded FIFO queue on the run's environment."""
 
-    def __init__(self, run: Run, service: Service) -> None:
+    def __init__(self, run: CapacityHost, service: Service) -> None:
         self.run = run
         self.servers = service.servers
         self.queue_limit = service.queue_limit
