@@ -31,7 +31,7 @@ from naive_sim import run_naive  # noqa: E402
 
 from breakerlab.model import BreakerConfig  # noqa: E402
 from breakerlab.sim import Scenario, Service, Workload, simulate  # noqa: E402
-from breakerlab.sim.families import HardDown  # noqa: E402
+from breakerlab.sim.traces.families import HardDown  # noqa: E402
 
 TARGET = 3.0
 WORKERS = 64

@@ -22,8 +22,8 @@ import time
 
 import pandas as pd
 
-from breakerlab.sim.sweep import run_sweep
-from breakerlab.sim.sweep_spec import SweepSpec
+from breakerlab.sim.sweeps.run import run_sweep
+from breakerlab.sim.sweeps.spec import SweepSpec
 
 TARGET = 0.85
 

@@ -52,9 +52,10 @@ import pandas as pd
 from IPython.display import display
 
 from breakerlab.model import BreakerConfig
-from breakerlab.sim import Scenario, Service, Workload, families, simulate
+from breakerlab.sim import Scenario, Service, Workload, simulate
 from breakerlab.sim.plot import plot_timeline
-from breakerlab.sim.trace_file import EXAMPLE_INCIDENT
+from breakerlab.sim.traces import families
+from breakerlab.sim.traces.files import EXAMPLE_INCIDENT
 
 # %% [markdown]
 # ## The scenarios

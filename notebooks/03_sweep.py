@@ -37,10 +37,10 @@ import pandas as pd
 from IPython.display import Image, display
 
 from breakerlab.sim import simulate
-from breakerlab.sim.recommend import parse_objective
-from breakerlab.sim.sweep import run_sweep
-from breakerlab.sim.sweep_report import draw_report
-from breakerlab.sim.sweep_spec import SweepSpec
+from breakerlab.sim.sweeps.recommend import parse_objective
+from breakerlab.sim.sweeps.report import draw_report
+from breakerlab.sim.sweeps.run import run_sweep
+from breakerlab.sim.sweeps.spec import SweepSpec
 
 # %% [markdown]
 # ## The sweep

@@ -39,7 +39,7 @@ import pandas as pd
 
 from breakerlab.model import BreakerConfig
 from breakerlab.sim import RetryPolicy, Scenario, Service, Workload, simulate
-from breakerlab.sim.families import CapacityLoss
+from breakerlab.sim.traces.families import CapacityLoss
 
 # %% [markdown]
 # ## The runs

@@ -66,7 +66,7 @@ from breakerlab.proofs.conform import CATALOGUE, FAIL_MAX, RESET_TIMEOUT_S, Excl
 from breakerlab.proofs.conform.fit import CANDIDATE_OPTIONS, fit_fingerprint
 from breakerlab.proofs.conform.model_adapter import ModelAdapter
 from breakerlab.sim import Scenario, Service, Workload, simulate
-from breakerlab.sim.families import Brownout, HardDownHang, Healthy
+from breakerlab.sim.traces.families import Brownout, HardDownHang, Healthy
 
 # %% [markdown]
 # ## The presets side by side

@@ -1,7 +1,7 @@
 """breakerlab.sim: a SimPy simulator of callers protected by the real breakerlab.model breaker.
 
 >>> from breakerlab.sim import Scenario, simulate
->>> from breakerlab.sim.families import HardDown
+>>> from breakerlab.sim.traces.families import HardDown
 >>> from breakerlab.model import BreakerConfig
 >>> scenario = Scenario(trace=HardDown(start_s=60, duration_s=120),
 ...                     breaker=BreakerConfig(fail_max=5, reset_timeout=30), horizon_s=300)
@@ -18,11 +18,11 @@ require_extra("breakerlab.sim", "sim", ("simpy", "numpy", "matplotlib", "pandas"
 
 
 from .errors import SimulationError, TraceFileError
-from .families import FAMILIES, make_trace_spec
 from .result import Metrics, RunResult, SimResult, TimeSeries, metric_definitions
 from .scenario import Arrivals, Baseline, Jitter, RetryPolicy, Scenario, Service, ServiceKind, Workload
 from .simulate import simulate
-from .trace import Condition, Segment, Trace
+from .traces.families import FAMILIES, make_trace_spec
+from .traces.trace import Condition, Segment, Trace
 
 __all__ = [
     "FAMILIES",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .scenario import Arrivals, Workload
-from .trace import Trace
+from .traces.trace import Trace
 
 __all__ = ["arrival_times", "rate_steps"]
 

@@ -19,7 +19,7 @@ from simpy.events import Event, Timeout
 from breakerlab.model.states import State
 
 from .scenario import Service
-from .trace import Trace
+from .traces.trace import Trace
 
 __all__ = ["CapacityHost", "CapacityService"]
 

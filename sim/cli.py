@@ -16,10 +16,10 @@ from breakerlab.model.options import config_fields, config_from_mapping, parse_v
 from breakerlab.model.presets import preset_named
 
 from .errors import InvalidConfigError
-from .families import FAMILIES, family_fields, make_trace_spec
 from .result import BREAKER, SimResult
 from .scenario import Arrivals, Jitter, RetryPolicy, Scenario, Service, ServiceKind, Workload
 from .simulate import simulate
+from .traces.families import FAMILIES, family_fields, make_trace_spec
 
 __all__ = ["build_scenario", "simulate_command"]
 

@@ -36,7 +36,7 @@ from .capacity import CapacityService
 from .result import BREAKER
 from .scenario import Baseline, Scenario, ServiceKind
 from .streams import stream
-from .trace import Condition, Trace
+from .traces.trace import Condition, Trace
 
 __all__ = ["Plan", "Run", "SimClock"]
 

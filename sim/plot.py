@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from .errors import InvalidConfigError
 from .result import BREAKER, Metrics, SimResult, TimeSeries
-from .trace import Condition, Trace
+from .traces.trace import Condition, Trace
 
 __all__ = ["STATE_COLOURS", "plot_timeline"]
 

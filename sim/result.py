@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .scenario import Scenario
-from .trace import Trace
+from .traces.trace import Trace
 
 __all__ = ["BREAKER", "Metrics", "RunResult", "SimResult", "TimeSeries", "metric_definitions", "metrics_markdown"]
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
-from collections.abc import Callable
 from typing import Any
 
+from breakerlab.model import validate
 from breakerlab.model.config import BreakerConfig
 
 from .errors import InvalidConfigError
-from .trace import TraceSpec
+from .traces.trace import TraceSpec
 
 __all__ = ["Arrivals", "Baseline", "Jitter", "RetryPolicy", "Scenario", "Service", "ServiceKind", "Workload"]
 
@@ -59,26 +59,6 @@ class Baseline(enum.StrEnum):
     """Sends exactly the attempts that would succeed (knows the service's true condition)."""
 
 
-def _number(field: str, value: Any, rule: str, ok: Callable[[float], bool]) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidConfigError(field, f"a number {rule}", value)
-    if not math.isfinite(value) or not ok(value):
-        raise InvalidConfigError(field, f"a finite number {rule}", value)
-
-
-def _integer(field: str, value: Any, rule: str, ok: Callable[[int], bool]) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not ok(value):
-        raise InvalidConfigError(field, f"an int {rule}", value)
-
-
-def _enum(field: str, kind: type[enum.StrEnum], value: Any) -> Any:
-    try:
-        return kind(value)
-    except ValueError:
-        valid = ", ".join(repr(member.value) for member in kind)
-        raise InvalidConfigError(field, f"one of {valid}", value) from None
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
     """Client retries after a failed attempt.
@@ -105,14 +85,14 @@ class RetryPolicy:
     retry_rejected: bool = False
 
     def __post_init__(self) -> None:
-        _integer("max_retries", self.max_retries, "in [0, 100]", lambda v: 0 <= v <= 100)
-        _number("backoff_s", self.backoff_s, ">= 0", lambda v: v >= 0)
-        _number("backoff_multiplier", self.backoff_multiplier, ">= 1", lambda v: v >= 1)
-        _number("backoff_cap_s", self.backoff_cap_s, ">= backoff_s", lambda v: v >= self.backoff_s)
-        object.__setattr__(self, "jitter", _enum("jitter", Jitter, self.jitter))
+        validate.integer("max_retries", self.max_retries, "in [0, 100]", lambda v: 0 <= v <= 100)
+        validate.number("backoff_s", self.backoff_s, ">= 0", lambda v: v >= 0)
+        validate.number("backoff_multiplier", self.backoff_multiplier, ">= 1", lambda v: v >= 1)
+        validate.number("backoff_cap_s", self.backoff_cap_s, ">= backoff_s", lambda v: v >= self.backoff_s)
+        object.__setattr__(self, "jitter", validate.enum_value("jitter", Jitter, self.jitter))
         if self.budget_ratio is not None:
-            _number("budget_ratio", self.budget_ratio, "in [0, 1] or None", lambda v: 0 <= v <= 1)
-        _number("budget_burst", self.budget_burst, ">= 0", lambda v: v >= 0)
+            validate.number("budget_ratio", self.budget_ratio, "in [0, 1] or None", lambda v: 0 <= v <= 1)
+        validate.number("budget_burst", self.budget_burst, ">= 0", lambda v: v >= 0)
         if not isinstance(self.retry_rejected, bool):
             raise InvalidConfigError("retry_rejected", "true or false", self.retry_rejected)
 
@@ -154,8 +134,8 @@ class Workload:
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
-        _number("rate_rps", self.rate_rps, "> 0", lambda v: v > 0)
-        object.__setattr__(self, "arrivals", _enum("arrivals", Arrivals, self.arrivals))
+        validate.number("rate_rps", self.rate_rps, "> 0", lambda v: v > 0)
+        object.__setattr__(self, "arrivals", validate.enum_value("arrivals", Arrivals, self.arrivals))
         schedule = tuple(tuple(entry) for entry in self.rate_schedule)
         last = -math.inf
         for entry in schedule:
@@ -163,13 +143,13 @@ class Workload:
                 raise InvalidConfigError("rate_schedule", "pairs (time_s, rate_rps)", entry)
             time_s, rate = entry
             after = last
-            _number("rate_schedule", time_s, f"> {last}: times in increasing order", lambda v: v > after)  # noqa: B023
-            _number("rate_schedule", rate, f"> 0: the rate from {time_s} s on", lambda v: v > 0)
+            validate.number("rate_schedule", time_s, f"> {last}: times in increasing order", lambda v: v > after)  # noqa: B023
+            validate.number("rate_schedule", rate, f"> 0: the rate from {time_s} s on", lambda v: v > 0)
             last = time_s
         object.__setattr__(self, "rate_schedule", schedule)
-        _integer("workers", self.workers, ">= 1", lambda v: v >= 1)
-        _integer("queue_limit", self.queue_limit, ">= 0", lambda v: v >= 0)
-        _number("call_timeout_s", self.call_timeout_s, "> 0", lambda v: v > 0)
+        validate.integer("workers", self.workers, ">= 1", lambda v: v >= 1)
+        validate.integer("queue_limit", self.queue_limit, ">= 0", lambda v: v >= 0)
+        validate.number("call_timeout_s", self.call_timeout_s, "> 0", lambda v: v > 0)
         if not isinstance(self.retry, RetryPolicy):
             raise InvalidConfigError("retry", "a RetryPolicy", self.retry)
 
@@ -210,12 +190,12 @@ class Service:
     drop_abandoned: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", _enum("kind", ServiceKind, self.kind))
-        _number("latency_median_s", self.latency_median_s, ">= 0", lambda v: v >= 0)
-        _number("latency_sigma", self.latency_sigma, "in [0, 5]", lambda v: 0 <= v <= 5)
-        _number("error_latency_s", self.error_latency_s, ">= 0", lambda v: v >= 0)
-        _integer("servers", self.servers, ">= 1", lambda v: v >= 1)
-        _integer("queue_limit", self.queue_limit, ">= 0", lambda v: v >= 0)
+        object.__setattr__(self, "kind", validate.enum_value("kind", ServiceKind, self.kind))
+        validate.number("latency_median_s", self.latency_median_s, ">= 0", lambda v: v >= 0)
+        validate.number("latency_sigma", self.latency_sigma, "in [0, 5]", lambda v: 0 <= v <= 5)
+        validate.number("error_latency_s", self.error_latency_s, ">= 0", lambda v: v >= 0)
+        validate.integer("servers", self.servers, ">= 1", lambda v: v >= 1)
+        validate.integer("queue_limit", self.queue_limit, ">= 0", lambda v: v >= 0)
         if not isinstance(self.drop_abandoned, bool):
             raise InvalidConfigError("drop_abandoned", "true or false", self.drop_abandoned)
 
@@ -234,7 +214,7 @@ class Scenario:
     """One simulated situation: run it with ``simulate(scenario, seed)``.
 
     Attributes:
-        trace: The outage (a family from ``breakerlab.sim.families``, or a ``Trace``).
+        trace: The outage (a family from ``breakerlab.sim.traces.families``, or a ``Trace``).
         breaker: The breaker's configuration (``BreakerConfig()``: the article's defaults).
         workload: The caller.
         service: The service when healthy.
@@ -269,14 +249,14 @@ class Scenario:
             raise InvalidConfigError("workload", "a Workload", self.workload)
         if not isinstance(self.service, Service):
             raise InvalidConfigError("service", "a Service", self.service)
-        _number("horizon_s", self.horizon_s, "> 0", lambda v: v > 0)
-        _number("bin_s", self.bin_s, "> 0", lambda v: v > 0)
+        validate.number("horizon_s", self.horizon_s, "> 0", lambda v: v > 0)
+        validate.number("bin_s", self.bin_s, "> 0", lambda v: v > 0)
         if self.horizon_s / self.bin_s > MAX_BINS:
             raise InvalidConfigError(
                 "bin_s", f">= horizon_s / {MAX_BINS:,}", self.bin_s, "choose wider time-series bins"
             )
-        _number("recovery_window_s", self.recovery_window_s, "> 0", lambda v: v > 0)
-        baselines = tuple(_enum("baselines", Baseline, b) for b in self.baselines)
+        validate.number("recovery_window_s", self.recovery_window_s, "> 0", lambda v: v > 0)
+        baselines = tuple(validate.enum_value("baselines", Baseline, b) for b in self.baselines)
         if len(set(baselines)) != len(baselines):
             raise InvalidConfigError("baselines", "without repeats", self.baselines)
         object.__setattr__(self, "baselines", baselines)

@@ -8,7 +8,7 @@ import pytest
 
 from breakerlab.model import Breaker, BreakerConfig, ManualClock, State
 from breakerlab.sim import Scenario, Workload, simulate
-from breakerlab.sim.families import HardDown
+from breakerlab.sim.traces.families import HardDown
 
 
 def _opened(**options: object) -> tuple[Breaker, ManualClock]:

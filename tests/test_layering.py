@@ -101,7 +101,7 @@ def test_sim_imports_the_model_and_never_the_reverse() -> None:
         if path.name not in SIM_PLOTTING:
             assert "matplotlib" not in found, f"{path.name} imports matplotlib"
     code = (
-        "import sys, breakerlab.sim, breakerlab.sim.cli, breakerlab.sim.sweep;"
+        "import sys, breakerlab.sim, breakerlab.sim.cli, breakerlab.sim.sweeps.run;"
         "print(','.join(m for m in sys.modules if m.startswith(('matplotlib', 'z3', 'pandas', 'scipy', 'distributed'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -86,7 +86,7 @@ def test_plot_writes_a_png_timeline(tmp_path: pathlib.Path) -> None:
 
 def test_replay_trace_from_the_shipped_example() -> None:
     """`--trace replay --path FILE` simulates a measured incident timeline."""
-    from breakerlab.sim.trace_file import EXAMPLE_INCIDENT
+    from breakerlab.sim.traces.files import EXAMPLE_INCIDENT
 
     example = EXAMPLE_INCIDENT
     out = _simulate("--trace", "replay", "--path", str(example), "--horizon", "300", "--json")
@@ -126,8 +126,8 @@ def test_help_lists_traces_breaker_options_and_examples() -> None:
 
 def test_sim_readme_embeds_the_metric_and_trace_tables() -> None:
     """sim/README.md shows the metric definitions and the trace families exactly as the code has them."""
-    from breakerlab.sim.families import families_markdown
     from breakerlab.sim.result import metrics_markdown
+    from breakerlab.sim.traces.families import families_markdown
 
     readme = (pathlib.Path(__file__).resolve().parents[1] / "sim" / "README.md").read_text()
     assert f"<!-- metrics-table -->\n{metrics_markdown()}\n<!-- /metrics-table -->" in readme

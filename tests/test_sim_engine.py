@@ -13,10 +13,10 @@ import pytest
 
 from breakerlab.model import BreakerConfig
 from breakerlab.sim import RetryPolicy, Scenario, Service, Trace, Workload, simulate
-from breakerlab.sim.families import CapacityLoss, GcPauses, HardDown, HardDownHang, LoadSpike
 from breakerlab.sim.scenario import Baseline, Jitter, ServiceKind
 from breakerlab.sim.streams import STREAMS, stream
-from breakerlab.sim.trace import Condition, Segment
+from breakerlab.sim.traces.families import CapacityLoss, GcPauses, HardDown, HardDownHang, LoadSpike
+from breakerlab.sim.traces.trace import Condition, Segment
 
 HARD_DOWN = Scenario(trace=HardDown(start_s=60.0, duration_s=120.0), breaker=BreakerConfig(reset_timeout=10.0), horizon_s=300.0)
 
@@ -36,7 +36,7 @@ def test_same_scenario_and_seed_give_bit_identical_results() -> None:
 def test_results_do_not_depend_on_the_process() -> None:
     """A run in a fresh interpreter (another hash seed) gives the same JSON as this one."""
     code = (
-        "import json; from breakerlab.sim import Scenario, simulate; from breakerlab.sim.families import HardDown;"
+        "import json; from breakerlab.sim import Scenario, simulate; from breakerlab.sim.traces.families import HardDown;"
         "from breakerlab.model import BreakerConfig;"
         "s = Scenario(trace=HardDown(start_s=60.0, duration_s=120.0), breaker=BreakerConfig(reset_timeout=10.0), horizon_s=300.0);"
         "print(json.dumps(simulate(s, 11).as_dict(series=True), sort_keys=True))"

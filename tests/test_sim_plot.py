@@ -18,7 +18,7 @@ from breakerlab.sim.errors import InvalidConfigError
 from breakerlab.sim.plot import STATE_COLOURS, plot_timeline
 from breakerlab.sim.result import Metrics, RunResult, SimResult, TimeSeries
 from breakerlab.sim.scenario import Scenario, Workload
-from breakerlab.sim.trace import Condition, Segment, Trace
+from breakerlab.sim.traces.trace import Condition, Segment, Trace
 
 BINS = 20
 STATES = ((0.0, "closed"), (5.0, "open"), (10.0, "half_open"), (10.5, "closed"))
@@ -191,7 +191,7 @@ def test_no_pyplot() -> None:
         sys.path.insert(0, os.path.dirname({test!r}))
         import test_sim_plot as t
         from breakerlab.sim.plot import plot_timeline
-        from breakerlab.sim.trace import Condition, Segment, Trace
+        from breakerlab.sim.traces.trace import Condition, Segment, Trace
         trace = Trace("x", [Segment(0.0, Condition()), Segment(2.0, Condition(error_rate=1.0))])
         with tempfile.TemporaryDirectory() as folder:
             plot_timeline(t.result_of(trace), os.path.join(folder, "x.png"), policies=["oracle"])

@@ -8,7 +8,7 @@ import pytest
 
 from breakerlab.model import InvalidConfigError
 from breakerlab.sim import RetryPolicy, Scenario, Service, Workload, simulate
-from breakerlab.sim.families import HardDown
+from breakerlab.sim.traces.families import HardDown
 
 TRACE = HardDown()
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from breakerlab.sim.errors import InvalidConfigError, TraceFileError
-from breakerlab.sim.families import (
+from breakerlab.sim.traces.families import (
     FAMILIES,
     BackgroundNoise,
     Brownout,
@@ -32,8 +32,8 @@ from breakerlab.sim.families import (
     family_names,
     make_trace_spec,
 )
-from breakerlab.sim.trace import Condition, Segment, Trace, TraceSpec
-from breakerlab.sim.trace_file import load_trace
+from breakerlab.sim.traces.files import load_trace
+from breakerlab.sim.traces.trace import Condition, Segment, Trace, TraceSpec
 
 HORIZON_S = 600.0
 DOWN = Condition(error_rate=1.0, healthy=False)

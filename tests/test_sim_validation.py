@@ -17,8 +17,8 @@ from strategies import configs
 
 from breakerlab.model import BreakerConfig
 from breakerlab.sim import Scenario, Service, Workload, simulate
-from breakerlab.sim.families import BackgroundNoise, Brownout, FlappingSquare, HardDown, HardDownHang
 from breakerlab.sim.scenario import Arrivals, Baseline
+from breakerlab.sim.traces.families import BackgroundNoise, Brownout, FlappingSquare, HardDown, HardDownHang
 
 #: A service that answers at once: with zero latency no call overlaps another, so the order of
 #: outcomes is the order of arrivals, as the closed forms assume.

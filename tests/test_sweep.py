@@ -18,9 +18,9 @@ from scipy import stats
 
 from breakerlab.model import InvalidConfigError
 from breakerlab.sim import simulate
-from breakerlab.sim.sweep import plan_tasks, run_sweep
-from breakerlab.sim.sweep_spec import SweepSpec, default_spec, load_spec
-from breakerlab.sim.sweep_store import SweepStore, flatten
+from breakerlab.sim.sweeps.run import plan_tasks, run_sweep
+from breakerlab.sim.sweeps.spec import SweepSpec, default_spec, load_spec
+from breakerlab.sim.sweeps.store import SweepStore, flatten
 
 SMALL = {
     "name": "small",

@@ -1,4 +1,4 @@
-"""Tests of the sweep's plots (breakerlab.sim.sweep_plots), presets and recommendation, on
+"""Tests of the sweep's plots (breakerlab.sim.sweeps.plots), presets and recommendation, on
 synthetic per-run and summary tables whose best cells are known from a formula."""
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from scipy import stats
 from breakerlab.model import BreakerConfig
 from breakerlab.sim.errors import InvalidConfigError
 from breakerlab.sim.presets import PRESETS, Preset, preset_marks
-from breakerlab.sim.recommend import (
+from breakerlab.sim.sweeps.plots import heatmap_figure, pareto_front, plot_heatmaps, plot_tradeoff, tradeoff_figure
+from breakerlab.sim.sweeps.recommend import (
     DEFAULT_OBJECTIVE,
     format_recommendation,
     parse_objective,
     recommend,
     recommend_overall,
 )
-from breakerlab.sim.sweep_plots import heatmap_figure, pareto_front, plot_heatmaps, plot_tradeoff, tradeoff_figure
 
 TRACES = {"hard_down": 2.0, "flapping": 8.0}  # trace -> weight of reset_timeout/fail_max in false rejections
 FAIL_MAX = (1, 3, 5)
@@ -319,6 +319,6 @@ def test_preset_marks_place_library_defaults_on_the_grid() -> None:
 
 def test_the_default_objective_weighs_real_metrics() -> None:
     """DEFAULT_OBJECTIVE names metrics the simulator reports, each weighed positively."""
-    from breakerlab.sim.recommend import metric_names
+    from breakerlab.sim.sweeps.recommend import metric_names
 
     assert set(DEFAULT_OBJECTIVE) <= set(metric_names()) and all(w > 0 for w in DEFAULT_OBJECTIVE.values())

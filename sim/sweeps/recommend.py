@@ -20,8 +20,8 @@ from scipy import stats
 
 from breakerlab.model import State
 
-from .errors import InvalidConfigError
-from .result import metric_definitions
+from ..errors import InvalidConfigError
+from ..result import metric_definitions
 
 __all__ = [
     "DEFAULT_OBJECTIVE",

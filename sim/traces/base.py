@@ -2,7 +2,7 @@
 
 A family's fields carry their documentation and validation rule in field metadata (``param``);
 ``TraceFamily`` checks every field against its rule at construction, and ``FamilyField`` is how
-a field appears on a command line. The families themselves are in ``breakerlab.sim.families``.
+a field appears on a command line. The families themselves are in ``breakerlab.sim.traces.families``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InvalidConfigError
+from ..errors import InvalidConfigError
 from .trace import Condition, Segment, Trace
 
 __all__ = [

@@ -17,8 +17,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .errors import InvalidConfigError
-from .family_base import (
+from ..errors import InvalidConfigError
+from .base import (
     ABOVE_1,
     COUNT,
     DOWN,
@@ -34,8 +34,8 @@ from .family_base import (
     noise,
     param,
 )
+from .files import load_trace
 from .trace import Condition, Segment, Trace
-from .trace_file import load_trace
 
 __all__ = [
     "FAMILIES", "Brownout", "BackgroundNoise", "CapacityLoss", "FamilyField", "FlappingRandom", "FlappingSquare",
@@ -255,7 +255,7 @@ class GcPauses(TraceFamily):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ReplayFile(TraceFamily):
     """A real incident's measured timeline, replayed from a CSV or JSON file (see
-    ``breakerlab.sim.trace_file``). The file is read once, at construction; the trace is named
+    ``breakerlab.sim.traces.files``). The file is read once, at construction; the trace is named
     by the file (its JSON ``name``, else its stem). A ``noise_error_rate`` raises the error rate
     of the file's healthy segments to at least that."""
 

@@ -17,11 +17,11 @@ import signal
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .result import BREAKER
-from .scenario import Scenario
-from .simulate import simulate
-from .sweep_spec import Cell, SweepSpec, breaker_side
-from .sweep_store import SweepStore, flatten, run_name
+from ..result import BREAKER
+from ..scenario import Scenario
+from ..simulate import simulate
+from .spec import Cell, SweepSpec, breaker_side
+from .store import SweepStore, flatten, run_name
 
 __all__ = ["SweepOutcome", "Task", "execute_task", "plan_tasks", "run_sweep"]
 
@@ -138,7 +138,7 @@ def _dask(tasks: list[Task], scheduler: str) -> Iterator[tuple[str, dict[str, An
     try:
         from distributed import Client, as_completed
     except ImportError:  # pragma: no cover - depends on the installation
-        from .errors import InvalidConfigError
+        from ..errors import InvalidConfigError
 
         raise InvalidConfigError(
             "--scheduler", "usable with Dask installed", scheduler, "pip install 'breakerlab[dask]'"
@@ -180,7 +180,7 @@ def run_sweep(
     if resume:
         found = store.load_spec()
         if found != spec:
-            from .errors import InvalidConfigError
+            from ..errors import InvalidConfigError
 
             raise InvalidConfigError(
                 "--resume", "used with the sweep the folder holds", str(folder),

@@ -25,10 +25,10 @@ from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .errors import InvalidConfigError
-from .presets import PRESETS, Preset, PresetMark, preset_marks
+from ..errors import InvalidConfigError
+from ..presets import PRESETS, Preset, PresetMark, preset_marks
+from ..result import metric_definitions
 from .recommend import HIGHER_IS_BETTER, breaker_columns, format_value, parameter_columns, pareto_front
-from .result import metric_definitions
 
 __all__ = [
     "DEFAULT_HEATMAP_METRICS", "FAIL_MAX", "RESET_TIMEOUT",

@@ -13,14 +13,14 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import InvalidConfigError
-from .plot import plot_timeline
+from ..errors import InvalidConfigError
+from ..plot import plot_timeline
+from ..result import BREAKER, Metrics, RunResult, SimResult, TimeSeries, metric_definitions
+from ..streams import stream
+from .plots import plot_heatmaps, plot_tradeoff
 from .recommend import format_recommendation, recommend, recommend_overall
-from .result import BREAKER, Metrics, RunResult, SimResult, TimeSeries, metric_definitions
-from .streams import stream
-from .sweep_plots import plot_heatmaps, plot_tradeoff
-from .sweep_spec import SweepSpec
-from .sweep_store import SweepStore, run_name
+from .spec import SweepSpec
+from .store import SweepStore, run_name
 
 __all__ = ["Report", "draw_report", "load_result"]
 

@@ -8,10 +8,10 @@ import pathlib
 import sys
 from typing import Any
 
-from .errors import InvalidConfigError
-from .sweep import plan_tasks, run_sweep
-from .sweep_spec import SweepSpec, default_spec, load_spec
-from .sweep_store import SweepStore
+from ..errors import InvalidConfigError
+from .run import plan_tasks, run_sweep
+from .spec import SweepSpec, default_spec, load_spec
+from .store import SweepStore
 
 __all__ = ["plot_command", "sweep_command"]
 
@@ -138,7 +138,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
     for name, path in outcome.tables.items():
         print(f"  {name:<10} {path}")
     if not args.no_plots:
-        from .sweep_report import draw_report
+        from .report import draw_report
 
         report = draw_report(folder, objective)
         print(f"  plots      {folder / 'plots'} ({len(report.plots)} files)")
@@ -160,7 +160,7 @@ def _objective(text: str | None, spec: SweepSpec) -> dict[str, float]:
 
 
 def _run_plot(args: argparse.Namespace) -> int:
-    from .sweep_report import draw_report
+    from .report import draw_report
 
     store = SweepStore(args.folder)
     spec = store.load_spec("RESULTS_DIR")

@@ -28,13 +28,13 @@ import os
 import pathlib
 import re
 
-from .errors import InvalidConfigError, TraceFileError
+from ..errors import InvalidConfigError, TraceFileError
 from .trace import Condition, Segment, Trace
 
 __all__ = ["COLUMNS", "EXAMPLE_INCIDENT", "load_trace"]
 
 #: A shipped example timeline (a database failover), for ``--trace replay --path``.
-EXAMPLE_INCIDENT = pathlib.Path(__file__).resolve().parent / "data" / "example-incident.csv"
+EXAMPLE_INCIDENT = pathlib.Path(__file__).resolve().parents[1] / "data" / "example-incident.csv"
 
 _TIME_COLUMNS = ("time_s", "time")
 _CONDITION_TYPES = {field.name: str(field.type) for field in dataclasses.fields(Condition)}

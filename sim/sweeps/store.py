@@ -35,9 +35,9 @@ if TYPE_CHECKING:  # pandas and scipy load only where tables are built, not in e
 
 import numpy as np
 
-from .errors import InvalidConfigError
-from .result import metric_definitions
-from .sweep_spec import SweepSpec
+from ..errors import InvalidConfigError
+from ..result import metric_definitions
+from .spec import SweepSpec
 
 __all__ = ["SweepStore", "run_name", "summarise"]
 

@@ -49,10 +49,10 @@ from breakerlab.model.config import BreakerConfig
 from breakerlab.model.options import config_fields, config_from_mapping, parse_value
 from breakerlab.model.presets import preset_named
 
-from .errors import InvalidConfigError
-from .families import FAMILIES, family_fields, make_trace_spec
-from .scenario import RetryPolicy, Scenario, Service, Workload
-from .streams import check_seed
+from ..errors import InvalidConfigError
+from ..scenario import RetryPolicy, Scenario, Service, Workload
+from ..streams import check_seed
+from ..traces.families import FAMILIES, family_fields, make_trace_spec
 
 __all__ = ["Cell", "SweepSpec", "breaker_side", "default_spec", "load_spec", "valid_options"]
 
@@ -198,7 +198,7 @@ class SweepSpec:
                 families = ", ".join(f for f, _ in self.traces)
                 raise InvalidConfigError(f"trace.{key}", f"a parameter of one of the sweep's traces ({families})", key)
         for metric, weight in self.objective:
-            from .result import metric_definitions
+            from ..result import metric_definitions
 
             if metric not in metric_definitions():
                 raise InvalidConfigError(f"objective.{metric}", "a metric (" + ", ".join(metric_definitions()) + ")", metric)

@@ -2,7 +2,7 @@
 
 A trace is a piecewise-constant timeline of ``Condition`` segments. Each segment starts at
 ``start_s`` and lasts until the next one starts (the last lasts forever). Synthetic families
-(``breakerlab.sim.families``) and replayed files (``breakerlab.sim.trace_file``) both build
+(``breakerlab.sim.traces.families``) and replayed files (``breakerlab.sim.traces.files``) both build
 ``Trace`` objects; the engine reads only ``Trace``.
 
 Every segment is labelled healthy or not. The label defines the *fault windows* that the
@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import InvalidConfigError
+from ..errors import InvalidConfigError
 
 __all__ = ["Condition", "HEALTHY", "Segment", "Trace", "TraceSpec", "derived_health"]
 
