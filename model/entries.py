@@ -12,6 +12,7 @@ path (``tests/test_table.py``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -118,9 +119,9 @@ def build_entries(
     lines += ["        return general_succeed(admission, now)", ""]
     lines += ["    return time_of, admit, succeed", ""]
     source = "\n".join(lines)
-    namespace: dict[str, Any] = {"_inf": math.inf, "_min": min}
-    exec(compile(source, "<breakerlab entries>", "exec"), namespace)  # noqa: S102
-    time_of, admit, succeed = namespace["make"](core, tally, read_clock, general_admit, general_succeed, trivial)
+    time_of, admit, succeed = _factory(source, "<breakerlab entries>")(
+        core, tally, read_clock, general_admit, general_succeed, trivial
+    )
     return Entries(time_of, admit, succeed, source)
 
 
@@ -202,10 +203,19 @@ def build_call(
             "        leave()",
         ]
     lines += ["        succeed(admission)", "        return result", "", "    return call", ""]
-    namespace: dict[str, Any] = {"_inf": math.inf, "_min": min}
-    exec(compile("\n".join(lines), "<breakerlab call>", "exec"), namespace)  # noqa: S102
-    call: Callable[..., Any] = namespace["make"](core, tally, read_clock, enter, leave, admit, succeed, settle, trivial)
+    make = _factory("\n".join(lines), "<breakerlab call>")
+    call: Callable[..., Any] = make(core, tally, read_clock, enter, leave, admit, succeed, settle, trivial)
     return call
+
+
+@functools.lru_cache(maxsize=256)
+def _factory(source: str, filename: str) -> Callable[..., Any]:
+    """The ``make`` function the generated ``source`` defines, compiled once per distinct
+    source (breakers of one configuration share it; each call of ``make`` binds its own)."""
+    namespace: dict[str, Any] = {"_inf": math.inf, "_min": min}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102
+    make: Callable[..., Any] = namespace["make"]
+    return make
 
 
 def _call_terminal(index: int, row: Row) -> list[str]:

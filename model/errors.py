@@ -45,15 +45,20 @@ class CircuitOpenError(BreakerError):
     """
 
     def __init__(self, remaining_s: float, state: State) -> None:
+        # The message is formatted only when shown: a rejection is a hot path (half the
+        # calls of a simulated outage), and most rejections are counted, never printed.
+        super().__init__(remaining_s, state)
         self.remaining_s = remaining_s
         self.state = state
-        if math.isinf(remaining_s):
+
+    def __str__(self) -> str:
+        if math.isinf(self.remaining_s):
             detail = "until reset() or disable()"
-        elif state is State.HALF_OPEN:
+        elif self.state is State.HALF_OPEN:
             detail = "all half-open probe slots are taken"
         else:
-            detail = f"{remaining_s:.6g} s until a probe is allowed"
-        super().__init__(f"circuit {state.value}: call rejected ({detail})")
+            detail = f"{self.remaining_s:.6g} s until a probe is allowed"
+        return f"circuit {self.state.value}: call rejected ({detail})"
 
     def __reduce__(self) -> tuple[type[CircuitOpenError], tuple[float, State]]:
         return (CircuitOpenError, (self.remaining_s, self.state))

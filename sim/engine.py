@@ -212,41 +212,42 @@ class Run:
 
     def _on_arrival(self, event: Event) -> None:
         index: int = event.value  # type: ignore[assignment]
+        now: float = self.env.now
         arrivals = self.arrivals_s
         if index + 1 < len(arrivals):
-            following = Timeout(self.env, arrivals[index + 1] - self.env.now, index + 1)
+            following = Timeout(self.env, arrivals[index + 1] - now, index + 1)
             following.callbacks.append(self._on_arrival)
         budget = self.budget_ratio
         if budget is not None:
             self.tokens = min(self.retry.budget_burst, self.tokens + budget)
-        self._attempt(index, 0)
+        self._attempt(index, 0, now)
 
     def _on_retry(self, event: Event) -> None:
         index, attempt = event.value  # type: ignore[misc]
-        self._attempt(index, attempt)
+        self._attempt(index, attempt, self.env.now)
 
-    def _attempt(self, index: int, attempt: int) -> None:
+    # The per-request path passes ``now`` (the environment's time, read once per callback) down.
+
+    def _attempt(self, index: int, attempt: int, now: float) -> None:
         """Attempt ``attempt`` of request ``index`` asks for a worker."""
         self.attempts += 1
         if self.busy < self.workers:
             if self.serialize:
-                self._start(index, attempt)
+                self._start(index, attempt, now)
             else:
-                self._admit_and_send(index, attempt)
+                self._admit_and_send(index, attempt, now)
         elif len(self.queue) < self.queue_limit:
             self.queue.append((index, attempt))
         else:
             self.pool_full += 1
-            now: float = self.env.now
             self.failed_at.append(now)
             self._failed(index, attempt, now, False)
 
-    def _start(self, index: int, attempt: int) -> None:
+    def _start(self, index: int, attempt: int, now: float) -> None:
         """A worker is free for the attempt."""
         if not self.serialize:
-            self._admit_and_send(index, attempt)
+            self._admit_and_send(index, attempt, now)
             return
-        now: float = self.env.now
         self.busy += 1  # the caller holds its worker while it waits for the breaker's lock
         self.pool_at.append(now)
         self.pool_busy.append(self.busy)
@@ -254,9 +255,9 @@ class Run:
             self.lock_queue.append((index, attempt))
         else:
             self.lock_held = True
-            self._admit_and_send(index, attempt, holding=True)
+            self._admit_and_send(index, attempt, now, holding=True)
 
-    def _release_lock(self) -> None:
+    def _release_lock(self, now: float) -> None:
         """Hand the breaker's lock to the callers waiting for it, in order (a rejected caller
         gives it back at once)."""
         self.lock_held = False
@@ -264,14 +265,13 @@ class Run:
         while queue and not self.lock_held:
             index, attempt = queue.popleft()
             self.lock_held = True
-            self._admit_and_send(index, attempt, holding=True)
+            self._admit_and_send(index, attempt, now, holding=True)
 
-    def _admit_and_send(self, index: int, attempt: int, holding: bool = False) -> None:
+    def _admit_and_send(self, index: int, attempt: int, now: float, holding: bool = False) -> None:
         """A worker is free: ask the policy, then send the attempt (holding the worker).
 
         ``holding``: the caller already holds its worker and the breaker's lock (serialised calls).
         """
-        now: float = self.env.now
         j = index * self.stride + attempt
         capacity = self.capacity
         # The attempt's outcome if sent now (drawn whether or not it is sent).
@@ -361,7 +361,7 @@ class Run:
             else:
                 breaker.fail(admission, now)
             if self.serialize:
-                self._release_lock()
+                self._release_lock(now)
         if ok:
             self.succeeded_at.append(now)
             latency = now - self.arrivals_s[index]
@@ -374,7 +374,7 @@ class Run:
         queue = self.queue
         while queue and self.busy < self.workers:
             waiting, waiting_attempt = queue.popleft()
-            self._start(waiting, waiting_attempt)
+            self._start(waiting, waiting_attempt, now)
         if not ok:
             self._failed(index, attempt, now, False)
 

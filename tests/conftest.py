@@ -1,12 +1,14 @@
 """Pytest configuration: the Hypothesis profiles, loading the one BREAKERLAB_PROFILE names, and
-which tests marked ``slow`` run.
+which tests marked ``slow`` and ``bench`` run.
 
 Profiles: ``dev`` (the default on a developer machine), ``ci`` (derandomized; the default when
 ``CI=true``) and ``thorough`` (long runs, chosen by hand).
 
 Tests marked ``slow`` (full-scale runs: the README's whole sweep, the notebooks at full scale)
 are skipped by default, and run with ``BREAKERLAB_PROFILE=thorough`` or when a ``-m``
-expression names the marker (``-m slow``).
+expression names the marker (``-m slow``). Tests marked ``bench`` assert that a benchmark meets
+its target, a measurement of the machine: they run only when ``-m`` names them
+(``-m bench``, on a quiet machine).
 """
 
 from __future__ import annotations
@@ -46,10 +48,15 @@ settings.load_profile(_profile_name())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip the tests marked ``slow`` unless the profile is ``thorough`` or ``-m`` names ``slow``."""
-    if _profile_name() == "thorough" or "slow" in (config.getoption("markexpr") or ""):
-        return
-    skip = pytest.mark.skip(reason="slow: run with BREAKERLAB_PROFILE=thorough or -m slow")
+    """Skip the tests marked ``slow`` unless the profile is ``thorough`` or ``-m`` names ``slow``,
+    and those marked ``bench`` unless ``-m`` names ``bench``."""
+    chosen = config.getoption("markexpr") or ""
+    skips = {"bench": pytest.mark.skip(reason="bench: a timing verdict; run on a quiet machine with -m bench")}
+    if _profile_name() != "thorough" and "slow" not in chosen:
+        skips["slow"] = pytest.mark.skip(reason="slow: run with BREAKERLAB_PROFILE=thorough or -m slow")
+    if "bench" in chosen:
+        del skips["bench"]
     for item in items:
-        if item.get_closest_marker("slow") is not None:
-            item.add_marker(skip)
+        for marker, skip in skips.items():
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(skip)

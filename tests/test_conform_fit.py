@@ -9,11 +9,10 @@ import sys
 
 import pytest
 
+from breakerlab.cli import main as cli_main
 from breakerlab.model import BreakerConfig, InvalidConfigError
 from breakerlab.model.presets import PRESETS, preset_named
-from breakerlab.proofs.conform.adapters import make_adapter
-from breakerlab.proofs.conform.catalogue import run_catalogue
-from breakerlab.proofs.conform.cli import conform
+from breakerlab.proofs.conform.cli import conform, fingerprint
 from breakerlab.proofs.conform.fit import CANDIDATE_OPTIONS, Fit, candidates, fit_fingerprint, model_runs
 from breakerlab.proofs.conform.model_adapter import comparable
 
@@ -22,7 +21,9 @@ MEASURED = ("pybreaker", "circuitbreaker", "aiobreaker", "purgatory")
 
 @pytest.fixture(scope="module")
 def fits() -> dict[str, Fit]:
-    return {name: fit_fingerprint(run_catalogue(make_adapter(name))) for name in MEASURED}
+    """Each measured library's fit (``fingerprint`` caches it for the process, so the command's
+    tests below reuse it)."""
+    return {name: fingerprint(name)[1] for name in MEASURED}
 
 
 @pytest.mark.parametrize("library", MEASURED)
@@ -111,22 +112,20 @@ def test_every_preset_builds_a_valid_config() -> None:
         preset_named("hystrix2")
 
 
-def test_conform_command_reports_and_exits_by_verdict() -> None:
-    """`breakerlab conform purgatory` prints the fingerprint and exits 0; circuitbreaker exits 1
-    naming the unexplained scenarios; --json prints one object."""
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "breakerlab.cli", "conform", *args],
-                              capture_output=True, text=True, timeout=300)
-
-    ok = run("purgatory", "--examples", "10")
+def test_conform_command_reports_and_exits_by_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    """`breakerlab conform purgatory` prints the fingerprint and its process exits 0;
+    circuitbreaker exits 1 naming the unexplained scenarios, and --json prints one object; an
+    unknown library exits 2."""
+    ok = subprocess.run([sys.executable, "-m", "breakerlab.cli", "conform", "purgatory", "--examples", "10"],
+                        capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr
     assert "late_result = 'current_state'" in ok.stdout and "matches the fit" in ok.stdout
-    bad = run("circuitbreaker", "--examples", "10", "--json")
-    assert bad.returncode == 1, bad.stderr
-    document = json.loads(bad.stdout)
+    assert cli_main(["conform", "circuitbreaker", "--examples", "10", "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
     assert document["exact"] is False and "late_success_while_open" in document["unexplained_scenarios"]
-    unknown = run("hystrix")
-    assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+    with pytest.raises(SystemExit) as unknown:
+        cli_main(["conform", "hystrix"])
+    assert unknown.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
 def test_preset_summaries_put_each_fingerprint_into_words() -> None:

@@ -16,7 +16,6 @@ import pathlib
 import subprocess
 import sys
 import threading
-import time
 import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -483,7 +482,7 @@ def test_with_from_two_asyncio_tasks_settles_each_tasks_own_permit() -> None:
     """Two tasks inside `with breaker:` at once, exiting in entry order, each settle their own permit."""
     records = Records()
     breaker, _ = make(event_log=records, fail_max=5)
-    a_entered, b_entered = asyncio.Event(), asyncio.Event()
+    a_entered, b_entered, a_exited = asyncio.Event(), asyncio.Event(), asyncio.Event()
     permits: dict[str, Permit] = {}
 
     async def task_a() -> None:
@@ -493,13 +492,14 @@ def test_with_from_two_asyncio_tasks_settles_each_tasks_own_permit() -> None:
                 a_entered.set()
                 await b_entered.wait()  # B enters after A and before A exits
                 raise ValueError("a fails")
+        a_exited.set()
 
     async def task_b() -> None:
         await a_entered.wait()
         with breaker as permit:
             permits["b"] = permit
             b_entered.set()
-            await asyncio.sleep(0.01)  # A exits first
+            await a_exited.wait()  # A exits first
 
     async def scenario() -> None:
         await asyncio.wait_for(asyncio.gather(task_a(), task_b()), timeout=DEADLOCK_TIMEOUT_S)
@@ -569,15 +569,12 @@ def test_call_async_timeout_cancels_the_coroutine_counts_a_failure_and_raises_ti
             raise
         seen.append("finished")  # pragma: no cover - the timeout cancels it
 
-    async def scenario() -> float:
-        start = time.perf_counter()
+    async def scenario() -> None:
         with pytest.raises(TimeoutError):
             await breaker.call_async(hangs)
-        return time.perf_counter() - start
 
-    elapsed = run(scenario())
-    assert seen == ["started", "cancelled"]
-    assert 0.04 <= elapsed < 2.0
+    run(scenario())
+    assert seen == ["started", "cancelled"]  # cancelled by the timeout, long before its 30 s
     stats = breaker.stats
     assert (stats.failures, stats.successes, stats.released) == (1, 0, 0)
     assert breaker.snapshot()["consecutive_failures"] == 1

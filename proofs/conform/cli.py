@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import sys
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # the harness (Hypothesis, the libraries) loads only when the
     from .fit import Fit
     from .generated import Divergence
 
-__all__ = ["ConformReport", "conform", "conform_command"]
+__all__ = ["ConformReport", "conform", "conform_command", "fingerprint"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,16 +72,14 @@ def conform(library: str, *, examples: int = 60, limit: int = 3) -> ConformRepor
     search ``examples`` generated scripts for divergences."""
     try:
         from .adapters import make_adapter
-        from .catalogue import run_catalogue
-        from .fit import CANDIDATE_OPTIONS, fit_fingerprint, model_runs
+        from .fit import CANDIDATE_OPTIONS, model_runs
         from .generated import catalogue_matches, find_divergences
     except ImportError as exc:
         raise BreakerError(
             f"breakerlab conform needs the conformance extra ({exc.name} is missing): pip install -e '.[conform]'"
         ) from None
     adapter = make_adapter(library)
-    runs = run_catalogue(adapter)
-    fit = fit_fingerprint(runs)
+    runs, fit = fingerprint(library)
     differences: dict[str, tuple[Any, Any]] = {}
     preset = PRESETS.get(library)
     if preset is not None:
@@ -97,6 +96,18 @@ def conform(library: str, *, examples: int = 60, limit: int = 3) -> ConformRepor
             unexplained[name] = ([o.brief() for o in runs[name]], [o.brief() for o in model[name]])
     divergences = find_divergences(adapter, fit.options, examples=examples, limit=limit, matching=catalogue_matches(runs))
     return ConformReport(library, adapter.version, fit, differences, unexplained, divergences, examples)
+
+
+@functools.cache
+def fingerprint(library: str) -> tuple[Any, Fit]:
+    """The library's catalogue runs and its fitted fingerprint, measured once per process (the
+    installed library cannot change under a running process; the fit is the costly part)."""
+    from .adapters import make_adapter
+    from .catalogue import run_catalogue
+    from .fit import fit_fingerprint
+
+    runs = run_catalogue(make_adapter(library))
+    return runs, fit_fingerprint(runs)
 
 
 def conform_command(subparsers: Any) -> None:

@@ -46,6 +46,10 @@ class _Session:
     def state(self) -> str:
         return normalise_state(self._breaker.state, _STATES)
 
+    def parked(self) -> frozenset[int]:
+        # Lock-free: the library never makes a caller wait.
+        return frozenset()
+
 
 class CircuitbreakerAdapter(ThreadedAdapter):
     """circuitbreaker through its decorator (``failure_threshold``, ``recovery_timeout``).
@@ -66,5 +70,5 @@ class CircuitbreakerAdapter(ThreadedAdapter):
 
         return mock.patch.object(circuitbreaker, "monotonic", time.time)
 
-    def _session(self, config: LibraryConfig) -> SyncSession:
+    def _session(self, config: LibraryConfig, notify: Callable[[], None]) -> SyncSession:
         return _Session(config)

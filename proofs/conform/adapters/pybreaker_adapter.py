@@ -22,13 +22,19 @@ class FifoRLock:
     order, so which blocked caller runs next would vary between runs. The adapter swaps in
     this lock: the same blocking and re-entrancy, with a deterministic (first come, first
     served) hand-over. Only ``acquire()``/``release()`` and the ``with`` form are supported.
+
+    ``parked`` is the set of threads waiting for the lock while another holds it (an
+    immutable snapshot, replaced whole, so other threads read it without the lock);
+    ``on_park()`` is called each time a thread starts waiting.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, on_park: Callable[[], None] | None = None) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._owner: int | None = None
         self._depth = 0
         self._queue: collections.deque[int] = collections.deque()
+        self._on_park = on_park
+        self.parked: frozenset[int] = frozenset()
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire the lock (re-entrantly); waiting threads get it in the order they asked.
@@ -49,9 +55,13 @@ class FifoRLock:
             if not blocking:
                 return False
             self._queue.append(me)
+            self._park()
+            if self._on_park is not None:
+                self._on_park()
             self._cond.wait_for(lambda: self._owner is None and self._queue[0] == me)
             self._queue.popleft()
             self._owner, self._depth = me, 1
+            self._park()
             return True
 
     def release(self) -> None:
@@ -66,7 +76,13 @@ class FifoRLock:
             self._depth -= 1
             if self._depth == 0:
                 self._owner = None
+                self._park()
                 self._cond.notify_all()
+
+    def _park(self) -> None:
+        # Waiters are parked only while another thread holds the lock: between a release and
+        # the hand-over the next one is about to run.
+        self.parked = frozenset(self._queue) if self._owner is not None else frozenset()
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -78,14 +94,15 @@ class FifoRLock:
 
 
 class _Session:
-    def __init__(self, config: LibraryConfig) -> None:
+    def __init__(self, config: LibraryConfig, notify: Callable[[], None]) -> None:
         import pybreaker
 
         # Library defaults for everything else: success_threshold=1, throw_new_error_on_trip=True.
         self._breaker = pybreaker.CircuitBreaker(
             fail_max=config.fail_max, reset_timeout=config.reset_timeout_s, exclude=list(config.excluded)
         )
-        setattr(self._breaker, "_lock", FifoRLock())  # noqa: B010  (deterministic hand-over; see FifoRLock)
+        self._lock = FifoRLock(notify)
+        setattr(self._breaker, "_lock", self._lock)  # noqa: B010  (deterministic hand-over; see FifoRLock)
 
     def call(self, fn: Callable[[], None]) -> object:
         return self._breaker.call(fn)
@@ -93,6 +110,10 @@ class _Session:
     def state(self) -> str:
         # current_state reads the storage without taking the lock, so it never blocks.
         return normalise_state(self._breaker.current_state, _STATES)
+
+    def parked(self) -> frozenset[int]:
+        # The lock is the only place pybreaker makes a caller wait.
+        return self._lock.parked
 
 
 class PybreakerAdapter(ThreadedAdapter):
@@ -105,5 +126,5 @@ class PybreakerAdapter(ThreadedAdapter):
     name = "pybreaker"
     distribution = "pybreaker"
 
-    def _session(self, config: LibraryConfig) -> SyncSession:
-        return _Session(config)
+    def _session(self, config: LibraryConfig, notify: Callable[[], None]) -> SyncSession:
+        return _Session(config, notify)

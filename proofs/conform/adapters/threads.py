@@ -37,18 +37,33 @@ class SyncSession(Protocol):
         """The reported state, normalised to ``closed``/``open``/``half_open``."""
         ...
 
+    def parked(self) -> frozenset[int]:
+        """Idents of the threads waiting inside the library (for its lock) right now.
+
+        A session that knows every place its library can make a caller wait reports them
+        here, so the backend decides exactly, not by a real-time guess, that a call is
+        blocked. Read from the runner's thread without a lock: an immutable snapshot.
+        """
+        ...
+
 
 class ThreadBackend(Backend):
     """Runs each call in a daemon worker thread; the protected function waits on a ``threading.Event``.
 
-    A call is *blocked* when it neither enters the protected function nor returns within
-    ``block_wait_s`` real seconds after its thread started.
+    Waiting ends as soon as the calls are *quiescent*: every unfinished call is either inside
+    the protected function waiting for its ``Finish`` or parked in the library
+    (``SyncSession.parked``). Nothing can progress then until the runner acts, so a call not
+    yet in is *blocked*, however loaded the machine. ``block_wait_s`` (real seconds) bounds
+    each wait only as a safety net.
     """
 
-    def __init__(self, session: SyncSession, block_wait_s: float) -> None:
+    def __init__(self, session: SyncSession, block_wait_s: float, cond: threading.Condition | None = None) -> None:
         self._session = session
         self._block_wait_s = block_wait_s
-        self._cond = threading.Condition()
+        self._cond = cond if cond is not None else threading.Condition()
+        self.expired_waits = 0
+        """Waits that ended by the safety net rather than by their predicate or quiescence."""
+        self._idents: dict[int, int | None] = {}
         self._order = itertools.count(1)
         self._flights: dict[int, Flight] = {}
         self._releases: dict[int, threading.Event] = {}
@@ -93,6 +108,7 @@ class ThreadBackend(Backend):
         )
         self._threads.append(thread)
         thread.start()
+        self._idents[flight.call_id] = thread.ident
         if not started.wait(_START_LIMIT_S):
             raise AdapterError(f"the worker thread of call {flight.call_id} did not start")
 
@@ -101,9 +117,22 @@ class ThreadBackend(Backend):
         self._releases[flight.call_id].set()
 
     def wait_for(self, predicate: Callable[[], bool], long: bool = False) -> bool:
-        """Wait on the shared condition, up to ``block_wait_s`` (or the drain limit if ``long``)."""
+        """Wait on the shared condition until ``predicate()`` holds or the calls are quiescent,
+        at most ``block_wait_s`` (or the drain limit if ``long``); return ``predicate()``."""
+        limit_s = _DRAIN_LIMIT_S if long else self._block_wait_s
         with self._cond:
-            return self._cond.wait_for(predicate, _DRAIN_LIMIT_S if long else self._block_wait_s)
+            if not self._cond.wait_for(lambda: predicate() or self._quiescent(), limit_s):
+                self.expired_waits += 1
+            return predicate()
+
+    def _quiescent(self) -> bool:
+        parked = self._session.parked()
+        for call_id, flight in self._flights.items():
+            if flight.done or (flight.entered and not flight.armed):
+                continue
+            if flight.entered or self._idents.get(call_id) not in parked:
+                return False
+        return True
 
     def locked(self) -> contextlib.AbstractContextManager[object]:
         """The condition's lock: workers mark progress only while holding it."""
@@ -130,19 +159,27 @@ class ThreadedAdapter(LibraryAdapter):
     """An adapter for a synchronous library: subclasses build a ``SyncSession`` per run.
 
     Args:
-        block_wait_s: Real seconds after which a call that has neither entered nor returned is
-            recorded as ``blocked`` (> 0; 0.1 by default).
+        block_wait_s: The safety net: real seconds after which a wait ends even though the
+            calls are neither where the runner waits for them nor quiescent (> 0; 5 by
+            default). Blocked calls are decided by quiescence, so this bound is reached only
+            when a session does not report a place where its library makes callers wait.
+
+    Attributes:
+        expired_waits: Waits, over every run so far, that ended by ``block_wait_s`` (0 when
+            the session reports every place its library can block).
     """
 
-    def __init__(self, *, block_wait_s: float = 0.1) -> None:
+    def __init__(self, *, block_wait_s: float = 5.0) -> None:
         super().__init__()
         if not block_wait_s > 0:
             raise AdapterError(f"'block_wait_s' must be > 0 (got {block_wait_s!r})")
         self.block_wait_s = block_wait_s
+        self.expired_waits = 0
 
     @abc.abstractmethod
-    def _session(self, config: LibraryConfig) -> SyncSession:
-        """A fresh breaker configured from ``config`` (called with time frozen and ``_time_patches`` active)."""
+    def _session(self, config: LibraryConfig, notify: Callable[[], None]) -> SyncSession:
+        """A fresh breaker configured from ``config`` (called with time frozen and ``_time_patches``
+        active). The session calls ``notify()`` whenever a thread starts waiting in the library."""
 
     def _time_patches(self) -> contextlib.AbstractContextManager[object]:
         """Extra clock patches the library needs beyond time-machine (none by default)."""
@@ -151,8 +188,15 @@ class ThreadedAdapter(LibraryAdapter):
     @contextlib.contextmanager
     def _open(self, config: LibraryConfig) -> Iterator[Backend]:
         with self._time_patches():
-            backend = ThreadBackend(self._session(config), self.block_wait_s)
+            cond = threading.Condition()
+
+            def notify() -> None:
+                with cond:
+                    cond.notify_all()
+
+            backend = ThreadBackend(self._session(config, notify), self.block_wait_s, cond)
             try:
                 yield backend
             finally:
+                self.expired_waits += backend.expired_waits
                 backend.close()
