@@ -160,7 +160,7 @@ class Breaker:
         tally = self._tally = Tally()
         tally.plain_success = self._success_is_plain()
         entries = self._entries = build_entries(
-            compiled, core, tally, self._read_clock, self._admit_at, self._succeed_at, fast_path=fast_path
+            compiled, core, tally, self._read_clock, self._admit_at, self._succeed_at, self._reject, fast_path=fast_path
         )
         self._time = entries.time
         # The generated entry points replace the methods of the same name on this instance

@@ -1,10 +1,12 @@
 """A breaker's per-call entry points (the clock clamp, admit, succeed), generated per configuration.
 
 Admitting and recording a call are the cost every protected call pays, so they are generated
-as closures with everything they read bound as free variables, and the common case inlined:
+as closures with everything they read bound as free variables, and the common cases inlined:
 the clock clamp (written once, in ``CLAMP``), an admission the compiled table makes with no
-action and no state change, and a success whose rows read only ``now`` and the admission (the
-rows themselves, inlined from the table by ``pycompile.first_match_lines``). Everything else is
+action and no state change, every other state's admissions and rejections that change no
+state (half the calls of an outage are rejections), and a success whose rows read only
+``now`` and the admission (the rows themselves, inlined from the table by
+``pycompile.first_match_lines``). Everything else is
 handed to the breaker's general methods. Tests check the generated entries against the general
 path (``tests/test_table.py``).
 """
@@ -20,7 +22,7 @@ from typing import Any
 from .permit import Admission
 from .pycompile import KERNEL_ARGS, CompiledTable, first_match_lines
 from .states import State
-from .table import Row
+from .table import Row, Verdict
 
 __all__ = ["CLAMP", "Entries", "Tally", "build_call", "build_entries"]
 
@@ -88,16 +90,19 @@ def build_entries(
     read_clock: Callable[[], float],
     general_admit: Callable[[float], Admission],
     general_succeed: Callable[[Admission, float], Any],
+    reject: Callable[[float, int], None],
     *,
     fast_path: bool,
 ) -> Entries:
     """Generate the entry points of a breaker whose formal state is ``core``.
 
     ``general_admit(now)`` and ``general_succeed(admission, now)`` perform an event at an
-    already clamped ``now`` in every case the inlined code does not cover.
+    already clamped ``now`` in every case the inlined code does not cover; ``reject(now,
+    index)`` performs a rejection by row ``index`` that changed no state (it raises).
     """
     trivial = compiled.trivial_admission if fast_path else None
-    lines = ["def make(v, t, read_clock, general_admit, general_succeed, TRIVIAL):"]
+    lines = ["def make(v, t, read_clock, general_admit, general_succeed, reject, TRIVIAL, S):"]
+    lines += [f"    {state.name} = S[{state.name!r}]" for state in State]
     lines += ["    def time_of(now):", *_indent(CLAMP, 8), "        return now", ""]
     lines += ["    def admit(now=None):", *_indent(CLAMP, 8)]
     if trivial is not None:
@@ -106,6 +111,8 @@ def build_entries(
             "            t.admitted += 1",
             "            return (v.generation, TRIVIAL, False, now)",
         ]
+        for state, body in _inlined_admissions(compiled).items():
+            lines += [f"        if v.state is {state.name}:", *_indent(body, 8)]
     lines += ["        return general_admit(now)", ""]
     lines += ["    def succeed(admission, now=None):", *_indent(CLAMP, 8)]
     inlined = _inlined_success(compiled) if trivial is not None else None
@@ -120,9 +127,40 @@ def build_entries(
     lines += ["    return time_of, admit, succeed", ""]
     source = "\n".join(lines)
     time_of, admit, succeed = _factory(source, "<breakerlab entries>")(
-        core, tally, read_clock, general_admit, general_succeed, trivial
+        core, tally, read_clock, general_admit, general_succeed, reject, trivial, _STATES
     )
     return Entries(time_of, admit, succeed, source)
+
+
+_STATES = {state.name: state for state in State}
+#: What an inlined admission's guards and actions may read of the event: its time.
+_ADMISSION_ARGS = {"now": "now"}
+
+
+def _inlined_admissions(compiled: CompiledTable) -> dict[State, list[str]]:
+    """Per state (but the trivial one), its ``acquire`` rows inlined: a rejection or an
+    admission that changes no state is performed there (internal rows' actions included); a
+    row that changes state hands the event to the general admission, which takes it through
+    the machine. States whose rows read more than ``now``, or have effects, are left out."""
+
+    def terminal(index: int, row: Row) -> list[str]:
+        verdict = compiled.verdicts[index]
+        if row.changes_state:
+            return ["return general_admit(now)"]
+        if verdict is Verdict.REJECT:
+            return [f"return reject(now, {index})"]
+        return ["t.admitted += 1", f"return (v.generation, v.state, {verdict is Verdict.ADMIT_PROBE}, now)"]
+
+    inlined: dict[State, list[str]] = {}
+    for (state, trigger), indices in compiled.live_rows.items():
+        if trigger != "acquire" or state is compiled.trivial_admission:
+            continue
+        try:
+            body, _ = first_match_lines(compiled.table, indices, compiled.params, _ADMISSION_ARGS, terminal)
+        except KeyError:
+            continue
+        inlined[state] = body
+    return inlined
 
 
 def _success_terminal(index: int, row: Row) -> list[str]:
