@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from breakerlab.model import validate
+
 from ..errors import InvalidConfigError
 from .trace import Condition, Segment, Trace
 
@@ -128,12 +130,14 @@ class TraceFamily(abc.ABC):
 
 
 def validated(field: str, kind: str, rule: Rule, value: object) -> object:
+    """``value`` checked against the field's declared type and rule (the model's definitions of
+    a number and an int, ``breakerlab.model.validate``); a float field's value as a float."""
     if kind == "str":
         ok = isinstance(value, str)
     elif kind == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = validate.is_number(value) and isinstance(value, int)
     else:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        ok = validate.is_number(value) and math.isfinite(value)  # type: ignore[arg-type]
     if not (ok and rule.ok(value)):
         raise InvalidConfigError(field, rule.text, value)
     return float(value) if kind == "float" else value  # type: ignore[arg-type]
