@@ -229,6 +229,11 @@ def test_sweep_command_names_its_output_folder_and_never_overwrites(tmp_path: pa
     first = _breakerlab("sweep", "--config", str(config), "--jobs", "1", "--quiet", "--no-plots", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "results written to breakerlab-sweeps/small" in first.stdout
+    folder = tmp_path / "breakerlab-sweeps" / "small"
+    assert not (folder / "plots").exists()  # --no-plots draws nothing, but still recommends
+    recommendation = (folder / "recommendation.txt").read_text()
+    assert recommendation.startswith("objective (lower is better)") and "hard_down: fail_max=" in recommendation
+    assert recommendation.strip().splitlines()[-1] in first.stdout and "averaged" not in recommendation
     second = _breakerlab("sweep", "--config", str(config), "--jobs", "1", "--quiet", "--no-plots", cwd=tmp_path)
     assert "results written to breakerlab-sweeps/small-2" in second.stdout
     bad = _breakerlab("sweep", "--resume", cwd=tmp_path)
@@ -393,3 +398,24 @@ def test_a_sweep_over_library_presets_compares_them_on_the_same_random_numbers(t
     assert list(results["breaker.fail_max"][::2]) == [5, 6, 5]
     with pytest.raises(InvalidConfigError, match="'preset' must be one of 'pybreaker'"):
         _spec(grid={"breaker.preset": ["pybreakr"]})
+
+
+def test_the_recommendation_names_the_options_it_pools_over(tmp_path: pathlib.Path) -> None:
+    """A grid over a non-breaker option (two request rates) makes two worlds per trace; the
+    recommendation averages a setting over them and says so, per family and overall."""
+    path = tmp_path / "pooled.toml"
+    path.write_text(
+        'name = "pooled"\nreplications = 2\nseed = 3\nhorizon_s = 20.0\n'
+        '[grid]\n"breaker.fail_max" = [1, 5]\n"workload.rate_rps" = [20.0, 40.0]\n'
+        '[[traces]]\nfamily = "hard_down"\nstart_s = 5.0\nduration_s = 10.0\n'
+        '[[traces]]\nfamily = "hang"\nstart_s = 5.0\nduration_s = 10.0\n'
+    )
+    out = _breakerlab("sweep", "--config", str(path), "--out", "done", "--jobs", "1", "--quiet", "--no-plots",
+                      cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = (tmp_path / "done" / "recommendation.txt").read_text().strip().splitlines()
+    assert len(lines) == 4  # the objective, two families, all
+    for line in lines[1:]:
+        assert line.endswith("averaged with equal weight over workload.rate_rps (20, 40)"), line
+    table = pd.read_csv(tmp_path / "done" / "recommendation.csv")
+    assert list(table["pooled_over"]) == ["workload.rate_rps (20, 40)"] * 3

@@ -60,7 +60,7 @@ def sweep_command(subparsers: Any) -> None:
         help="what the recommendation minimises (default: the file's [objective], else "
         "failed_calls=1,false_rejections=1)",
     )
-    parser.add_argument("--no-plots", action="store_true", help="write the tables only")
+    parser.add_argument("--no-plots", action="store_true", help="write the tables and the recommendation, no plots")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run_sweep)
 
@@ -137,7 +137,11 @@ def _run_sweep(args: argparse.Namespace) -> int:
     print(f"{outcome.computed} simulated, {outcome.reused} reused from earlier runs")
     for name, path in outcome.tables.items():
         print(f"  {name:<10} {path}")
-    if not args.no_plots:
+    if args.no_plots:
+        from .report import write_recommendation
+
+        print(write_recommendation(folder, objective)[0])
+    else:
         from .report import draw_report
 
         report = draw_report(folder, objective)

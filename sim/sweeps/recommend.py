@@ -33,6 +33,7 @@ __all__ = [
     "pareto_front",
     "parameter_columns",
     "parse_objective",
+    "pooled_options",
     "recommend",
     "recommend_overall",
 ]
@@ -265,10 +266,25 @@ def _prepare(rows: pd.DataFrame, objective: Mapping[str, float], coverage: float
     return runs, breaker_columns(rows)
 
 
+def pooled_options(rows: pd.DataFrame, *, skip: tuple[str, ...] = ("breaker.",)) -> str:
+    """The options that vary among ``rows`` (so a setting's objective pools over them), but
+    those whose column starts with one of ``skip``, as ``option (value, value)`` joined by
+    ``; ``; empty when nothing is pooled."""
+    parts = []
+    for column in parameter_columns(rows):
+        if column.startswith(skip):
+            continue
+        values = pd.unique(rows[column].dropna())
+        if len(values) > 1:
+            shown = ", ".join(format_value(float(v)) if isinstance(v, (int, float, np.number)) else str(v) for v in values)
+            parts.append(f"{column} ({shown})")
+    return "; ".join(parts)
+
+
 def _table(records: list[dict[str, object]], params: list[str]) -> pd.DataFrame:
     """The records as a frame with the documented columns and dtypes."""
     columns = ["trace", "cell", *params, "objective_mean", "objective_ci_low", "objective_ci_high", "n", "n_used",
-               "runner_up_overlaps", "runner_up_mean"]
+               "runner_up_overlaps", "runner_up_mean", "pooled_over"]
     table = pd.DataFrame.from_records(records, columns=columns)
     return table.astype({"cell": "Int64", "n": "int64", "n_used": "int64", "runner_up_overlaps": "bool"})
 
@@ -281,7 +297,8 @@ def recommend(rows: pd.DataFrame, objective: Mapping[str, float], *, coverage: f
     counts the runs kept. Leaving runs out flatters a cell (a breaker that rarely opens would be
     judged only on the runs where it did), so by default only cells with every run defined are
     ranked (``coverage=1.0``). When a family was swept in several worlds (e.g. two request
-    rates), a setting's objective is the mean over its worlds, each with equal weight.
+    rates), a setting's objective is the mean over its worlds, each with equal weight, and
+    ``pooled_over`` names the options it pooled over.
 
     Args:
         rows: The sweep's per-run table (``trace``, ``cell``, ``breaker.*`` and metric columns;
@@ -296,7 +313,8 @@ def recommend(rows: pd.DataFrame, objective: Mapping[str, float], *, coverage: f
         ``objective_ci_low``/``objective_ci_high`` (95% t interval; NaN with fewer than two
         runs), ``n``, ``n_used``, ``runner_up_overlaps`` (the second-best setting's interval
         overlaps the best's, or an interval is undefined: the choice is not statistically clear;
-        False without a runner-up) and ``runner_up_mean``.
+        False without a runner-up), ``runner_up_mean`` and ``pooled_over`` (the non-breaker
+        options that vary among the family's runs, with their values; empty if none).
 
     Raises:
         InvalidConfigError: A column is missing, the objective or ``coverage`` is invalid, or no
@@ -307,7 +325,9 @@ def recommend(rows: pd.DataFrame, objective: Mapping[str, float], *, coverage: f
     records = []
     for trace, group in runs.groupby("trace", sort=False):
         group = group.assign(_weight=1.0 / group["_stratum"].nunique())
-        records.append({"trace": str(trace), **_rank(group, params, coverage, f"trace {trace!r}")})
+        records.append({
+            "trace": str(trace), **_rank(group, params, coverage, f"trace {trace!r}"), "pooled_over": pooled_options(group),
+        })
     return _table(records, params)
 
 
@@ -333,7 +353,8 @@ def recommend_overall(rows: pd.DataFrame, objective: Mapping[str, float], *, cov
     runs["_stratum"] = list(zip(runs["trace"], world))
     worlds_per_family = runs.groupby("trace", sort=False)["_stratum"].nunique()
     runs["_weight"] = 1.0 / (len(worlds_per_family) * runs["trace"].map(worlds_per_family))
-    return _table([{"trace": "all", **_rank(runs, params, coverage, "all trace families")}], params)
+    record = {"trace": "all", **_rank(runs, params, coverage, "all trace families"), "pooled_over": pooled_options(runs, skip=("breaker.", "trace."))}
+    return _table([record], params)
 
 
 def _describe_objective(objective: Mapping[str, float]) -> str:
@@ -371,6 +392,9 @@ def format_recommendation(table: pd.DataFrame, objective: Mapping[str, float]) -
             verdict = f"the runner-up's interval overlaps (runner-up {runner_up}): not a clear choice"
         else:
             verdict = "clearly better than the runner-up (the intervals do not overlap)"
+        pooled = row.get("pooled_over", "")
+        if isinstance(pooled, str) and pooled:
+            verdict += f"; averaged with equal weight over {pooled}"
         lines.append(
             f"{row['trace']}: {_setting(row, params)}: objective {format_value(float(row['objective_mean']))} "
             f"({interval}, {runs}); {verdict}"

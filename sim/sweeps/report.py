@@ -22,7 +22,7 @@ from .recommend import format_recommendation, recommend, recommend_overall
 from .spec import SweepSpec
 from .store import SweepStore, run_name
 
-__all__ = ["Report", "draw_report", "load_result"]
+__all__ = ["Report", "draw_report", "load_result", "write_recommendation"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +81,23 @@ def _array(values: list[float]) -> Any:
     return np.asarray(values)
 
 
+def write_recommendation(folder: str | os.PathLike[str], objective: Mapping[str, float]) -> tuple[str, pd.DataFrame]:
+    """Write the recommendation of the finished sweep in ``folder`` (``recommendation.txt`` and
+    ``recommendation.csv``, per trace family and overall); return its text and table."""
+    store = SweepStore(folder)
+    tables = store.tables()
+    if "results" not in tables:
+        raise InvalidConfigError("RESULTS_DIR", "a finished sweep (with results.csv)", str(folder))
+    rows = tables["results"]
+    table = recommend(rows, objective)
+    if rows["trace"].nunique() > 1:
+        table = pd.concat([table, recommend_overall(rows, objective)], ignore_index=True)
+    text = format_recommendation(table, objective)
+    (store.root / "recommendation.txt").write_text(text + "\n", encoding="utf-8")
+    table.to_csv(store.root / "recommendation.csv", index=False)
+    return text, table
+
+
 def draw_report(folder: str | os.PathLike[str], objective: Mapping[str, float]) -> Report:
     """Draw every plot of the sweep in ``folder`` and write its recommendation.
 
@@ -93,7 +110,7 @@ def draw_report(folder: str | os.PathLike[str], objective: Mapping[str, float]) 
     tables = store.tables()
     if "results" not in tables:
         raise InvalidConfigError("RESULTS_DIR", "a finished sweep (with results.csv)", str(folder))
-    rows, summary = tables["results"], tables["summary"]
+    summary = tables["summary"]
     plots_dir = store.root / "plots"
     plots: list[pathlib.Path] = []
     notes: list[str] = []
@@ -103,12 +120,7 @@ def draw_report(folder: str | os.PathLike[str], objective: Mapping[str, float]) 
     except InvalidConfigError as exc:
         notes.append(f"no heatmaps: {exc}")
 
-    table = recommend(rows, objective)
-    if rows["trace"].nunique() > 1:
-        table = pd.concat([table, recommend_overall(rows, objective)], ignore_index=True)
-    text = format_recommendation(table, objective)
-    (store.root / "recommendation.txt").write_text(text + "\n", encoding="utf-8")
-    table.to_csv(store.root / "recommendation.csv", index=False)
+    text, table = write_recommendation(store.root, objective)
 
     # Detection against needless rejections, and the objective's own two metrics if it has two
     # (so the recommended cells are drawn on the front they were chosen from).
