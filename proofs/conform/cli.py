@@ -15,7 +15,7 @@ from breakerlab.model.presets import PRESETS
 from .adapters import ADAPTERS
 
 if TYPE_CHECKING:  # the harness (Hypothesis, the libraries) loads only when the command runs
-    from .fit import Fit
+    from .fit import Fit, Run
     from .generated import Divergence
 
 __all__ = ["ConformReport", "conform", "conform_command", "fingerprint"]
@@ -99,7 +99,7 @@ def conform(library: str, *, examples: int = 60, limit: int = 3) -> ConformRepor
 
 
 @functools.cache
-def fingerprint(library: str) -> tuple[Any, Fit]:
+def fingerprint(library: str) -> tuple[Run, Fit]:
     """The library's catalogue runs and its fitted fingerprint, measured once per process (the
     installed library cannot change under a running process; the fit is the costly part)."""
     from .adapters import make_adapter

@@ -85,10 +85,19 @@ def write_recommendation(folder: str | os.PathLike[str], objective: Mapping[str,
     """Write the recommendation of the finished sweep in ``folder`` (``recommendation.txt`` and
     ``recommendation.csv``, per trace family and overall); return its text and table."""
     store = SweepStore(folder)
+    return _write_recommendation(store, _finished_tables(store)["results"], objective)
+
+
+def _finished_tables(store: SweepStore) -> dict[str, pd.DataFrame]:
     tables = store.tables()
     if "results" not in tables:
-        raise InvalidConfigError("RESULTS_DIR", "a finished sweep (with results.csv)", str(folder))
-    rows = tables["results"]
+        raise InvalidConfigError("RESULTS_DIR", "a finished sweep (with results.csv)", str(store.root))
+    return tables
+
+
+def _write_recommendation(
+    store: SweepStore, rows: pd.DataFrame, objective: Mapping[str, float]
+) -> tuple[str, pd.DataFrame]:
     table = recommend(rows, objective)
     if rows["trace"].nunique() > 1:
         table = pd.concat([table, recommend_overall(rows, objective)], ignore_index=True)
@@ -107,9 +116,7 @@ def draw_report(folder: str | os.PathLike[str], objective: Mapping[str, float]) 
     """
     store = SweepStore(folder)
     spec = store.load_spec()
-    tables = store.tables()
-    if "results" not in tables:
-        raise InvalidConfigError("RESULTS_DIR", "a finished sweep (with results.csv)", str(folder))
+    tables = _finished_tables(store)
     summary = tables["summary"]
     plots_dir = store.root / "plots"
     plots: list[pathlib.Path] = []
@@ -120,7 +127,7 @@ def draw_report(folder: str | os.PathLike[str], objective: Mapping[str, float]) 
     except InvalidConfigError as exc:
         notes.append(f"no heatmaps: {exc}")
 
-    text, table = write_recommendation(store.root, objective)
+    text, table = _write_recommendation(store, tables["results"], objective)
 
     # Detection against needless rejections, and the objective's own two metrics if it has two
     # (so the recommended cells are drawn on the front they were chosen from).
