@@ -117,6 +117,15 @@ def simulate_command(subparsers: Any) -> None:
     workload.add_argument("--retry-jitter", default=_RETRY.jitter.value, choices=[j.value for j in Jitter], help="retry delay jitter (default %(default)s)")
     workload.add_argument("--retry-budget", type=float, metavar="RATIO", help="retries per request at most (token bucket)")
     workload.add_argument("--retry-rejected", action="store_true", help="also retry calls the breaker rejected")
+    workload.add_argument(
+        "--retry-breaker", type=float, metavar="RATIO",
+        help="the retry breaker (Brooker 2022): no retries, first tries unaffected, while more than RATIO of "
+        "the caller's last --retry-breaker-window answered attempts failed (default: off)",
+    )
+    workload.add_argument(
+        "--retry-breaker-window", type=int, default=_RETRY.breaker_window, metavar="N",
+        help="answered attempts the retry breaker looks at (default %(default)s)",
+    )
 
     service = parser.add_argument_group("service")
     service.add_argument("--service", default=_SERVICE.kind.value, choices=[k.value for k in ServiceKind], help="service model")
@@ -176,7 +185,8 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
             retry=RetryPolicy(
                 max_retries=args.retries, backoff_s=args.retry_backoff, backoff_multiplier=args.retry_backoff_multiplier,
                 backoff_cap_s=args.retry_backoff_cap, jitter=args.retry_jitter, budget_ratio=args.retry_budget,
-                retry_rejected=args.retry_rejected,
+                retry_rejected=args.retry_rejected, breaker_threshold=args.retry_breaker,
+                breaker_window=args.retry_breaker_window,
             ),
         ),
         service=Service(

@@ -34,6 +34,7 @@ from breakerlab.model.states import State
 from .arrivals import arrival_times
 from .capacity import CapacityService
 from .result import BREAKER
+from .retries import RetryBreaker
 from .scenario import Baseline, Scenario, ServiceKind
 from .streams import stream
 from .traces.trace import Condition, Trace
@@ -110,6 +111,8 @@ class Run:
         self.retry_rejected = workload.retry.retry_rejected
         self.budget_ratio = workload.retry.budget_ratio
         self.tokens = workload.retry.budget_burst
+        threshold = workload.retry.breaker_threshold
+        self.retry_breaker = None if threshold is None else RetryBreaker(threshold, workload.retry.breaker_window)
         self.service = scenario.service
         self.error_latency_s = scenario.service.error_latency_s
         self.trace = plan.trace
@@ -138,7 +141,7 @@ class Run:
         self.first_open_s: float | None = None
 
         # Counters.
-        self.attempts = self.admitted = self.rejected = self.pool_full = 0
+        self.attempts = self.admitted = self.rejected = self.pool_full = self.retries_stopped = 0
         self.admitted_closed = self.false_rejections = 0
         self.before_trip = self.in_flight = self.probes = 0
         self.succeeded = self.resolved = 0
@@ -362,6 +365,8 @@ class Run:
                 breaker.fail(admission, now)
             if self.serialize:
                 self._release_lock(now)
+        if self.retry_breaker is not None:
+            self.retry_breaker.record(ok)
         if ok:
             self.succeeded_at.append(now)
             latency = now - self.arrivals_s[index]
@@ -382,6 +387,9 @@ class Run:
         """Attempt ``attempt`` failed: schedule a retry, or end the request as failed."""
         budget = self.budget_ratio
         may_retry = attempt < self.max_retries and (self.retry_rejected or not rejected)
+        if may_retry and self.retry_breaker is not None and not self.retry_breaker.allows_retry():
+            self.retries_stopped += 1
+            may_retry = False
         if may_retry and (budget is None or self.tokens >= 1.0):
             if budget is not None:
                 self.tokens -= 1.0  # the retry spends a token

@@ -182,6 +182,7 @@ def collect(run: Run) -> RunResult:
         goodput=run.succeeded / horizon,
         availability=run.succeeded / offered if offered else math.nan,
         amplification=run.attempts / offered if offered else math.nan,
+        retries_stopped=run.retries_stopped,
         time_to_open_s=time_to_open,
         requests_to_open=run.requests_to_open,
         calls_to_unhealthy=unhealthy,

@@ -40,6 +40,9 @@ class Metrics:
     goodput: float = _doc("succeeded requests per second of horizon")
     availability: float = _doc("succeeded / offered: the fraction of offered requests that succeeded")
     amplification: float = _doc("attempts / offered: the load multiplier of retries (1 without retries)")
+    retries_stopped: int = _doc(
+        "retries not made because the retry breaker was open (workload.retry.breaker_threshold; 0 when off)"
+    )
     time_to_open_s: float | None = _doc("first fault's start to the first opening at or after it")
     requests_to_open: int | None = _doc("attempts admitted from the first fault's start until that opening")
     calls_to_unhealthy: int = _doc("attempts admitted while the service was unhealthy (sum of the three below)")

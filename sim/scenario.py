@@ -73,6 +73,11 @@ class RetryPolicy:
             retry spends one, so retries stay below this fraction of requests (``None``: no budget).
         budget_burst: The bucket's capacity (and initial tokens).
         retry_rejected: Also retry attempts the breaker rejected (most clients do not).
+        breaker_threshold: The retry breaker (Brooker 2022; ``breakerlab.sim.retries``): no
+            retries, first tries unaffected, while more than this fraction of the caller's last
+            ``breaker_window`` answered attempts failed (``None``: off).
+        breaker_window: How many of the caller's latest answered attempts the retry breaker
+            looks at.
     """
 
     max_retries: int = 0
@@ -83,6 +88,8 @@ class RetryPolicy:
     budget_ratio: float | None = None
     budget_burst: float = 10.0
     retry_rejected: bool = False
+    breaker_threshold: float | None = None
+    breaker_window: int = 50
 
     def __post_init__(self) -> None:
         validate.integer("max_retries", self.max_retries, "in [0, 100]", lambda v: 0 <= v <= 100)
@@ -95,6 +102,11 @@ class RetryPolicy:
         validate.number("budget_burst", self.budget_burst, ">= 0", lambda v: v >= 0)
         if not isinstance(self.retry_rejected, bool):
             raise InvalidConfigError("retry_rejected", "true or false", self.retry_rejected)
+        if self.breaker_threshold is not None:
+            validate.number(
+                "breaker_threshold", self.breaker_threshold, "in [0, 1] or None", lambda v: 0 <= v <= 1
+            )
+        validate.integer("breaker_window", self.breaker_window, ">= 1", lambda v: v >= 1)
 
     def delay_s(self, retry: int, uniform: float) -> float:
         """The wait before retry number ``retry`` (0-based) given a uniform draw in [0, 1)."""

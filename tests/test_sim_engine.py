@@ -10,12 +10,15 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from breakerlab.model import BreakerConfig
+from breakerlab.model import BreakerConfig, InvalidConfigError
 from breakerlab.sim import RetryPolicy, Scenario, Service, Trace, Workload, simulate
+from breakerlab.sim.retries import RetryBreaker
 from breakerlab.sim.scenario import Baseline, Jitter, ServiceKind
 from breakerlab.sim.streams import STREAMS, stream
-from breakerlab.sim.traces.families import CapacityLoss, GcPauses, HardDown, HardDownHang, LoadSpike
+from breakerlab.sim.traces.families import BackgroundNoise, CapacityLoss, GcPauses, HardDown, HardDownHang, LoadSpike
 from breakerlab.sim.traces.trace import Condition, Segment
 
 HARD_DOWN = Scenario(trace=HardDown(start_s=60.0, duration_s=120.0), breaker=BreakerConfig(reset_timeout=10.0), horizon_s=300.0)
@@ -118,6 +121,55 @@ def test_retries_amplify_load_and_respect_the_budget() -> None:
     extra = budget.attempts - budget.offered  # type: ignore[attr-defined]
     assert extra <= 0.1 * budget.offered + 5  # type: ignore[attr-defined]
     assert budget.amplification < storm.amplification  # type: ignore[attr-defined]
+
+
+def test_the_retry_breaker_stops_retries_in_an_outage_and_keeps_them_for_rare_errors() -> None:
+    """Without a breaker under study, retries multiply the load on a dependency that is down; the
+    retry breaker (Brooker 2022) stops them there, so the load stays at the first tries, while
+    with 5% independent errors it stops none and retries still rescue requests."""
+    def run(trace: object, threshold: float | None) -> object:
+        retry = RetryPolicy(max_retries=3, backoff_s=0.01, jitter=Jitter.NONE, breaker_threshold=threshold)
+        scenario = HARD_DOWN.replace(
+            trace=trace, workload=Workload(rate_rps=50.0, retry=retry), baselines=(Baseline.NO_BREAKER,)
+        )
+        return simulate(scenario, 4, breaker=False).runs["no_breaker"].metrics
+
+    storm, stopped = run(HARD_DOWN.trace, None), run(HARD_DOWN.trace, 0.5)
+    assert storm.amplification > 2.0 and storm.retries_stopped == 0  # type: ignore[attr-defined]
+    assert stopped.amplification < 1.05 and stopped.retries_stopped > 0.9 * stopped.offered * 120 / 300  # type: ignore[attr-defined]
+    assert stopped.offered == storm.offered  # type: ignore[attr-defined]
+    rare, plain = run(BackgroundNoise(error_rate=0.05), 0.5), run(BackgroundNoise(error_rate=0.05), None)
+    assert rare.retries_stopped == 0 and _same(rare, plain)  # type: ignore[attr-defined]
+    assert rare.amplification > 1.04 and rare.availability > 0.999  # type: ignore[attr-defined]
+
+
+@given(
+    threshold=st.floats(0, 1), window=st.integers(1, 12), outcomes=st.lists(st.booleans(), max_size=60)
+)
+def test_retry_breaker_allows_a_retry_iff_the_recent_failure_ratio_is_at_most_the_threshold(
+    threshold: float, window: int, outcomes: list[bool]
+) -> None:
+    """Against the definition recomputed from scratch after every outcome: the failures among
+    the last ``window`` answered attempts are at most ``threshold`` times their number."""
+    breaker = RetryBreaker(threshold, window)
+    assert breaker.allows_retry()
+    for n, ok in enumerate(outcomes, 1):
+        breaker.record(ok)
+        recent = outcomes[max(0, n - window):n]
+        assert breaker.allows_retry() == (recent.count(False) <= threshold * len(recent))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"breaker_threshold": 1.5}, "'breaker_threshold' must be a finite number in [0, 1] or None (got 1.5)"),
+        ({"breaker_window": 0}, "'breaker_window' must be an int >= 1 (got 0)"),
+    ],
+)
+def test_retry_breaker_options_are_validated(options: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidConfigError) as info:
+        RetryPolicy(**options)  # type: ignore[arg-type]
+    assert str(info.value) == message
 
 
 def test_rejected_attempts_are_retried_only_when_configured() -> None:
