@@ -1,8 +1,8 @@
-"""Simulated requests per second: breakerlab's simulator against a newcomer's SimPy simulation.
+"""Simulated requests per second: breakerlab's simulator against three SimPy baselines.
 
 Run: ``python benchmarks/bench_sim.py [--quick] [--rate RPS] [--horizon S] [--repeat N]``.
 
-Both simulate the same scenario on one core: Poisson arrivals at ``--rate`` into a pool of 64
+All simulate the same scenario on one core: Poisson arrivals at ``--rate`` into a pool of 64
 workers with a 1 s call timeout, a log-normal service (median 50 ms) that fails fast for two
 minutes, and a consecutive-failure breaker (``fail_max=5``, ``reset_timeout=10``).
 
@@ -10,11 +10,15 @@ minutes, and a consecutive-failure breaker (``fail_max=5``, ``reset_timeout=10``
   ``breakerlab.model.Breaker`` (its compiled table, and the ``transitions`` machine for each
   state change), the worker pool, retries off, and every metric and time series;
 * ``naive``: ``benchmarks/naive_sim.py``: one SimPy process per request, a ``Resource`` pool,
-  ``answer | deadline`` for the timeout, a hand-written breaker.
+  ``answer | deadline`` for the timeout, a hand-written breaker (target: breakerlab >= 3x);
+* ``minimal``: the same without a pool: a process per request, ``answer | deadline``, the
+  hand-written breaker (target >= 3x; the pool never fills in this scenario, so the outcomes
+  are the same);
+* ``floor``: SimPy's floor, two bare ``Timeout`` events with callbacks per request (an
+  arrival and an answer) and nothing else (target: breakerlab reaches >= 60% of its rate).
 
-The machines are shared and noisy, so the two are timed alternately in one process and the
-best of ``--repeat`` rounds is compared. Target (issue): breakerlab processes at least 3x as
-many simulated requests per second. The verdict is printed (PASS/FAIL); the exit status is 0
+The machines are shared and noisy, so all are timed alternately in one process and the best
+of ``--repeat`` rounds is compared. The verdicts are printed (PASS/FAIL); the exit status is 0
 unless a simulation misbehaved (1).
 """
 
@@ -27,13 +31,15 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from naive_sim import run_naive  # noqa: E402
+from naive_sim import run_floor, run_naive  # noqa: E402
 
 from breakerlab.model import BreakerConfig  # noqa: E402
 from breakerlab.sim import Scenario, Service, Workload, simulate  # noqa: E402
 from breakerlab.sim.traces.families import HardDown  # noqa: E402
 
-TARGET = 3.0
+TARGET = 3.0  # against the naive simulation (a Resource pool)
+MINIMAL_TARGET = 3.0  # against the minimal newcomer's (no pool)
+FLOOR_TARGET = 0.6  # against the SimPy floor
 WORKERS = 64
 CALL_TIMEOUT_S = 1.0
 OUTAGE_START_S, OUTAGE_S = 60.0, 120.0
@@ -63,19 +69,39 @@ def time_breakerlab(rate_rps: float, horizon_s: float, seed: int) -> tuple[float
     return elapsed, metrics.offered
 
 
-def time_naive(rate_rps: float, horizon_s: float, seed: int) -> tuple[float, int]:
-    """(seconds, requests) for one naive run."""
+def time_naive(rate_rps: float, horizon_s: float, seed: int, *, pool: bool = True) -> tuple[float, int]:
+    """(seconds, requests) for one naive run (``pool=False``: the minimal newcomer's)."""
     start = time.perf_counter()
     stats = run_naive(
         seed=seed, rate_rps=rate_rps, horizon_s=horizon_s, workers=WORKERS, call_timeout_s=CALL_TIMEOUT_S,
         latency_median_s=0.05, latency_sigma=0.5, error_latency_s=0.005,
         outage_start_s=OUTAGE_START_S, outage_end_s=OUTAGE_START_S + OUTAGE_S,
-        fail_max=5, reset_timeout_s=10.0,
+        fail_max=5, reset_timeout_s=10.0, pool=pool,
     )
     elapsed = time.perf_counter() - start
     if stats["trips"] < 1 or stats["succeeded"] + stats["failed"] != stats["requests"]:
-        raise RuntimeError(f"naive run misbehaved: trips={stats['trips']}")
+        raise RuntimeError(f"{'naive' if pool else 'minimal'} run misbehaved: trips={stats['trips']}")
     return elapsed, stats["requests"]
+
+
+def time_minimal(rate_rps: float, horizon_s: float, seed: int) -> tuple[float, int]:
+    """(seconds, requests) for one minimal newcomer's run: no pool, a process per request."""
+    return time_naive(rate_rps, horizon_s, seed, pool=False)
+
+
+def time_floor(rate_rps: float, horizon_s: float, seed: int) -> tuple[float, int]:
+    """(seconds, requests) for the SimPy floor: two bare timeouts with callbacks per request."""
+    start = time.perf_counter()
+    count = run_floor(seed=seed, rate_rps=rate_rps, horizon_s=horizon_s, latency_median_s=0.05, latency_sigma=0.5)
+    return time.perf_counter() - start, count
+
+
+#: (name, timer, what breakerlab's requests per second are compared against, target ratio).
+BASELINES = (
+    ("naive", time_naive, "naive", TARGET),
+    ("minimal", time_minimal, "minimal", MINIMAL_TARGET),
+    ("floor", time_floor, "SimPy floor", FLOOR_TARGET),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,11 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.rate, args.horizon, args.repeat = 100.0, 240.0, 1
-    best = {"breakerlab": float("inf"), "naive": float("inf")}
-    requests = {"breakerlab": 0, "naive": 0}
+    timers = [(name, timer) for name, timer, _, _ in BASELINES] + [("breakerlab", time_breakerlab)]
+    best = {name: float("inf") for name, _ in timers}
+    requests = dict.fromkeys(best, 0)
     try:
         for round_ in range(args.repeat):
-            for name, timer in (("naive", time_naive), ("breakerlab", time_breakerlab)):
+            for name, timer in timers:
                 seconds, count = timer(args.rate, args.horizon, 1 + round_)
                 best[name] = min(best[name], seconds / count)
                 requests[name] = count
@@ -103,11 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"scenario: {args.rate:g} rps for {args.horizon:g} s, hard down 60-180 s, best of {args.repeat}")
     print(f"{'simulator':<12} {'requests':>9} {'us/request':>11} {'requests/s':>11}")
-    for name in ("naive", "breakerlab"):
+    for name, _ in timers:
         print(f"{name:<12} {requests[name]:9d} {best[name] * 1e6:11.2f} {1 / best[name]:11.0f}")
-    ratio = best["naive"] / best["breakerlab"]
-    verdict = "PASS" if ratio >= TARGET else "FAIL"
-    print(f"\nspeed ratio (breakerlab / naive, requests per second): {ratio:.2f} (target >= {TARGET:g}): {verdict}")
+    print()
+    for name, _, label, target in BASELINES:
+        ratio = best[name] / best["breakerlab"]
+        verdict = "PASS" if ratio >= target else "FAIL"
+        print(f"speed ratio (breakerlab / {label}, requests per second): {ratio:.2f} (target >= {target:g}): {verdict}")
     return 0
 
 

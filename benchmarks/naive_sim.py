@@ -79,12 +79,24 @@ def run_naive(
     fail_max: int,
     reset_timeout_s: float,
     bin_s: float = 1.0,
+    pool: bool = True,
 ) -> dict[str, Any]:
     """Simulate Poisson arrivals into a worker pool calling a service that fails fast during
-    ``[outage_start_s, outage_end_s)``, protected by ``NaiveBreaker``; returns the counts."""
+    ``[outage_start_s, outage_end_s)``, protected by ``NaiveBreaker``; returns the counts.
+
+    ``pool=False`` is the minimal newcomer's version: no ``Resource`` at all, each request's
+    process calls the breaker at once (the same outcomes whenever the pool never fills).
+    """
+    if not pool:
+        return _run_minimal(
+            seed=seed, rate_rps=rate_rps, horizon_s=horizon_s, call_timeout_s=call_timeout_s,
+            latency_median_s=latency_median_s, latency_sigma=latency_sigma, error_latency_s=error_latency_s,
+            outage_start_s=outage_start_s, outage_end_s=outage_end_s, fail_max=fail_max,
+            reset_timeout_s=reset_timeout_s,
+        )
     env = simpy.Environment()
     rng = random.Random(seed)
-    pool = simpy.Resource(env, capacity=workers)
+    pool_ = simpy.Resource(env, capacity=workers)
     breaker = NaiveBreaker(env, fail_max, reset_timeout_s)
     bins = int(math.ceil(horizon_s / bin_s)) + 1
     stats: dict[str, Any] = {
@@ -95,14 +107,14 @@ def run_naive(
 
     def request(arrived: float) -> Any:
         b = min(int(env.now / bin_s), bins - 1)
-        if pool.count >= workers:
+        if pool_.count >= workers:
             stats["pool_full"] += 1
             stats["failed"] += 1
             stats["failed_bins"][b] += 1
             return
-        with pool.request() as slot:
+        with pool_.request() as slot:
             yield slot
-            stats["pool_peak"] = max(stats["pool_peak"], pool.count)
+            stats["pool_peak"] = max(stats["pool_peak"], pool_.count)
             if not breaker.allow():
                 stats["rejected"] += 1
                 stats["rejected_bins"][b] += 1
@@ -139,3 +151,70 @@ def run_naive(
     stats["latency_p99_s"] = latencies[int(0.99 * (len(latencies) - 1))] if latencies else None
     stats["trips"] = sum(1 for _, state in breaker.changes if state == "open")
     return stats
+
+
+def _run_minimal(
+    *, seed: int, rate_rps: float, horizon_s: float, call_timeout_s: float, latency_median_s: float,
+    latency_sigma: float, error_latency_s: float, outage_start_s: float, outage_end_s: float, fail_max: int,
+    reset_timeout_s: float,
+) -> dict[str, Any]:
+    """A process per request, ``answer | deadline``, the hand-written breaker, plain counters."""
+    env = simpy.Environment()
+    rng = random.Random(seed)
+    breaker = NaiveBreaker(env, fail_max, reset_timeout_s)
+    stats: dict[str, Any] = {"requests": 0, "admitted": 0, "rejected": 0, "succeeded": 0, "failed": 0}
+
+    def request() -> Any:
+        if not breaker.allow():
+            stats["rejected"] += 1
+            stats["failed"] += 1
+            return
+        stats["admitted"] += 1
+        down = outage_start_s <= env.now < outage_end_s
+        latency = error_latency_s if down else rng.lognormvariate(math.log(latency_median_s), latency_sigma)
+        answer = env.timeout(latency)
+        yield answer | env.timeout(call_timeout_s)
+        if answer.processed and not down:
+            breaker.success()
+            stats["succeeded"] += 1
+        else:
+            breaker.failure()
+            stats["failed"] += 1
+
+    def arrivals() -> Any:
+        while True:
+            yield env.timeout(rng.expovariate(rate_rps))
+            if env.now >= horizon_s:
+                return
+            stats["requests"] += 1
+            env.process(request())
+
+    env.process(arrivals())
+    env.run()
+    stats["trips"] = sum(1 for _, state in breaker.changes if state == "open")
+    return stats
+
+
+def run_floor(*, seed: int, rate_rps: float, horizon_s: float, latency_median_s: float, latency_sigma: float) -> int:
+    """The SimPy floor: per request, two bare ``Timeout`` events with callbacks (its arrival,
+    which schedules the next one, and its answer) and nothing else; returns the requests."""
+    env = simpy.Environment()
+    rng = random.Random(seed)
+    count = [0]
+    mu = math.log(latency_median_s)
+
+    def answered(event: Any) -> None:
+        pass
+
+    def arrive_after(delay: float) -> None:
+        if env.now + delay < horizon_s:
+            simpy.events.Timeout(env, delay).callbacks.append(arrived)
+
+    def arrived(event: Any) -> None:
+        count[0] += 1
+        arrive_after(rng.expovariate(rate_rps))
+        simpy.events.Timeout(env, rng.lognormvariate(mu, latency_sigma)).callbacks.append(answered)
+
+    arrive_after(rng.expovariate(rate_rps))
+    env.run()
+    return count[0]

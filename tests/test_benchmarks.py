@@ -103,21 +103,25 @@ def test_model_benchmark_reports_the_fast_path_ratio() -> None:
     assert re.search(rf"the fast path is {NUMBER}x cheaper$", out, re.MULTILINE), out
 
 
-def test_simulator_benchmark_reports_the_speed_ratio_and_its_verdict() -> None:
-    """`bench_sim.py --quick` runs both simulators on the same scenario and prints requests per
-    second for each; the ratio is the one the printed rates give, the verdict the one it earns."""
+def test_simulator_benchmark_reports_the_speed_ratios_and_their_verdicts() -> None:
+    """`bench_sim.py --quick` runs breakerlab's simulator and the three baselines on the same
+    scenario and prints requests per second for each; each ratio is the one the printed rates
+    give, each verdict the one it earns (naive >= 3x, minimal >= 3x, SimPy floor >= 60%)."""
     out = _run("bench_sim.py", "--quick")
-    for variant in ("naive", "breakerlab"):
+    for variant in ("naive", "minimal", "floor", "breakerlab"):
         assert re.search(rf"^{variant} +\d+ +{NUMBER} +\d+$", out, re.MULTILINE), f"no timing for {variant!r}:\n{out}"
-    ratio, verdict = verdict_of(SIM_RATIO, out)
-    assert ratio == pytest.approx(column(out, "breakerlab", 3) / column(out, "naive", 3), rel=0.01)
-    assert_consistent(ratio, verdict, target=3, at_least=True)
+    for row, label, target in (("naive", "naive", "3"), ("minimal", "minimal", "3"), ("floor", "SimPy floor", "0.6")):
+        pattern = rf"^speed ratio \(breakerlab / {label}, requests per second\): ({NUMBER}) \(target >= {target}\): (PASS|FAIL)$"
+        ratio, verdict = verdict_of(pattern, out)
+        assert ratio == pytest.approx(column(out, "breakerlab", 3) / column(out, row, 3), rel=0.01)
+        assert_consistent(ratio, verdict, target=float(target), at_least=True)
 
 
 @pytest.mark.bench
 def test_simulator_benchmark_meets_the_speed_ratio_against_the_naive_baseline() -> None:
     """On a quiet machine, breakerlab's simulator processes at least 3x as many simulated
-    requests per second as the naive one (240 s at 100 rps, best of 3)."""
+    requests per second as the naive one (240 s at 100 rps, best of 3). The issue-12 targets
+    against the minimal newcomer and the SimPy floor are not met yet (see the closing note)."""
     out = _run("bench_sim.py", "--rate", "100", "--horizon", "240", "--repeat", "3")
     assert verdict_of(SIM_RATIO, out)[1] == "PASS", out
 
