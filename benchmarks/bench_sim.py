@@ -15,7 +15,9 @@ minutes, and a consecutive-failure breaker (``fail_max=5``, ``reset_timeout=10``
   hand-written breaker (target >= 3x; the pool never fills in this scenario, so the outcomes
   are the same);
 * ``floor``: SimPy's floor, two bare ``Timeout`` events with callbacks per request (an
-  arrival and an answer) and nothing else (target: breakerlab reaches >= 60% of its rate).
+  arrival and an answer) and nothing else (target: breakerlab reaches >= 60% of its rate);
+* ``fleet x100``: breakerlab with the same load spread over 100 instances, each with its own
+  pool and breaker (target: a cost per request at most 1.1x one instance's).
 
 The machines are shared and noisy, so all are timed alternately in one process and the best
 of ``--repeat`` rounds is compared. The verdicts are printed (PASS/FAIL); the exit status is 0
@@ -40,26 +42,28 @@ from breakerlab.sim.traces.families import HardDown  # noqa: E402
 TARGET = 3.0  # against the naive simulation (a Resource pool)
 MINIMAL_TARGET = 3.0  # against the minimal newcomer's (no pool)
 FLOOR_TARGET = 0.6  # against the SimPy floor
+FLEET = 100  # instances of the fleet run
+FLEET_TARGET = 1.1  # its cost per request over one instance's, at most
 WORKERS = 64
 CALL_TIMEOUT_S = 1.0
 OUTAGE_START_S, OUTAGE_S = 60.0, 120.0
 
 
-def scenario(rate_rps: float, horizon_s: float) -> Scenario:
-    """The benchmark's scenario for breakerlab."""
+def scenario(rate_rps: float, horizon_s: float, instances: int = 1) -> Scenario:
+    """The benchmark's scenario for breakerlab (``instances``: a fleet sharing the load)."""
     return Scenario(
         trace=HardDown(start_s=OUTAGE_START_S, duration_s=OUTAGE_S),
         breaker=BreakerConfig(fail_max=5, reset_timeout=10.0),
-        workload=Workload(rate_rps=rate_rps, workers=WORKERS, call_timeout_s=CALL_TIMEOUT_S),
+        workload=Workload(rate_rps=rate_rps, workers=WORKERS, call_timeout_s=CALL_TIMEOUT_S, instances=instances),
         service=Service(latency_median_s=0.05, latency_sigma=0.5, error_latency_s=0.005),
         horizon_s=horizon_s,
         name="bench",
     )
 
 
-def time_breakerlab(rate_rps: float, horizon_s: float, seed: int) -> tuple[float, int]:
+def time_breakerlab(rate_rps: float, horizon_s: float, seed: int, instances: int = 1) -> tuple[float, int]:
     """(seconds, requests) for one breakerlab run."""
-    chosen = scenario(rate_rps, horizon_s)
+    chosen = scenario(rate_rps, horizon_s, instances)
     start = time.perf_counter()
     result = simulate(chosen, seed, baselines=False)
     elapsed = time.perf_counter() - start
@@ -82,6 +86,11 @@ def time_naive(rate_rps: float, horizon_s: float, seed: int, *, pool: bool = Tru
     if stats["trips"] < 1 or stats["succeeded"] + stats["failed"] != stats["requests"]:
         raise RuntimeError(f"{'naive' if pool else 'minimal'} run misbehaved: trips={stats['trips']}")
     return elapsed, stats["requests"]
+
+
+def time_fleet(rate_rps: float, horizon_s: float, seed: int) -> tuple[float, int]:
+    """(seconds, requests) for breakerlab with the load spread over a fleet of FLEET instances."""
+    return time_breakerlab(rate_rps, horizon_s, seed, FLEET)
 
 
 def time_minimal(rate_rps: float, horizon_s: float, seed: int) -> tuple[float, int]:
@@ -116,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.rate, args.horizon, args.repeat = 100.0, 240.0, 1
-    timers = [(name, timer) for name, timer, _, _ in BASELINES] + [("breakerlab", time_breakerlab)]
+    timers = [(name, timer) for name, timer, _, _ in BASELINES] + [
+        ("breakerlab", time_breakerlab), (f"fleet x{FLEET}", time_fleet)
+    ]
     best = {name: float("inf") for name, _ in timers}
     requests = dict.fromkeys(best, 0)
     try:
@@ -137,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         ratio = best[name] / best["breakerlab"]
         verdict = "PASS" if ratio >= target else "FAIL"
         print(f"speed ratio (breakerlab / {label}, requests per second): {ratio:.2f} (target >= {target:g}): {verdict}")
+    cost = best[f"fleet x{FLEET}"] / best["breakerlab"]
+    verdict = "PASS" if cost <= FLEET_TARGET else "FAIL"
+    print(f"cost per request ({FLEET} instances / 1 instance): {cost:.2f} (target <= {FLEET_TARGET:g}): {verdict}")
     return 0
 
 

@@ -19,7 +19,18 @@ require_extra("breakerlab.sim", "sim", ("simpy", "numpy", "matplotlib", "pandas"
 
 from .errors import SimulationError, TraceFileError
 from .result import Metrics, RunResult, SimResult, TimeSeries, metric_definitions
-from .scenario import Arrivals, Baseline, Jitter, RetryPolicy, Scenario, Service, ServiceKind, Workload
+from .scenario import (
+    Arrivals,
+    Balancer,
+    Baseline,
+    BreakerScope,
+    Jitter,
+    RetryPolicy,
+    Scenario,
+    Service,
+    ServiceKind,
+    Workload,
+)
 from .simulate import simulate
 from .traces.families import FAMILIES, make_trace_spec
 from .traces.trace import Condition, Segment, Trace
@@ -27,7 +38,9 @@ from .traces.trace import Condition, Segment, Trace
 __all__ = [
     "FAMILIES",
     "Arrivals",
+    "Balancer",
     "Baseline",
+    "BreakerScope",
     "Condition",
     "Jitter",
     "Metrics",

@@ -17,7 +17,7 @@ from breakerlab.model.presets import preset_named
 
 from .errors import InvalidConfigError
 from .result import BREAKER, SimResult
-from .scenario import Arrivals, Jitter, RetryPolicy, Scenario, Service, ServiceKind, Workload
+from .scenario import Arrivals, Balancer, BreakerScope, Jitter, RetryPolicy, Scenario, Service, ServiceKind, Workload
 from .simulate import simulate
 from .traces.families import FAMILIES, family_fields, make_trace_spec
 
@@ -110,6 +110,18 @@ def simulate_command(subparsers: Any) -> None:
         "--timeout", type=float, default=_WORKLOAD.call_timeout_s, metavar="SECONDS",
         help="the caller's timeout per attempt (default %(default)g); not the breaker's --call-timeout",
     )
+    workload.add_argument(
+        "--instances", type=int, default=_WORKLOAD.instances, metavar="N",
+        help="caller instances sharing the load, each with its own pool of --workers (default %(default)s)",
+    )
+    workload.add_argument(
+        "--balancer", default=_WORKLOAD.balancer.value, choices=[b.value for b in Balancer],
+        help="how requests are spread over the instances (default %(default)s)",
+    )
+    workload.add_argument(
+        "--breaker-scope", default=_WORKLOAD.breaker_scope.value, choices=[b.value for b in BreakerScope],
+        help="a breaker per instance, or one shared by the fleet (default %(default)s)",
+    )
     workload.add_argument("--retries", type=int, default=_RETRY.max_retries, help="retries per request (default %(default)s)")
     workload.add_argument("--retry-backoff", type=float, default=_RETRY.backoff_s, metavar="SECONDS", help="delay before the first retry (default %(default)g)")
     workload.add_argument("--retry-backoff-multiplier", type=float, default=_RETRY.backoff_multiplier, help="retry delay growth per retry (default %(default)g)")
@@ -181,7 +193,8 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
         breaker=config_from_mapping(breaker_values, base),
         workload=Workload(
             rate_rps=args.rate, rate_schedule=_rate_schedule(args.rate_schedule), arrivals=args.arrivals, workers=args.workers, queue_limit=args.queue_limit,
-            call_timeout_s=args.timeout,
+            call_timeout_s=args.timeout, instances=args.instances, balancer=args.balancer,
+            breaker_scope=args.breaker_scope,
             retry=RetryPolicy(
                 max_retries=args.retries, backoff_s=args.retry_backoff, backoff_multiplier=args.retry_backoff_multiplier,
                 backoff_cap_s=args.retry_backoff_cap, jitter=args.retry_jitter, budget_ratio=args.retry_budget,

@@ -16,7 +16,6 @@ it then.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 import math
@@ -33,9 +32,9 @@ from breakerlab.model.states import State
 
 from .arrivals import arrival_times
 from .capacity import CapacityService
+from .fleet import BreakerSlot, Caller, assign_instances
 from .result import BREAKER
-from .retries import RetryBreaker
-from .scenario import Baseline, Scenario, ServiceKind
+from .scenario import Baseline, BreakerScope, Scenario, ServiceKind
 from .streams import stream
 from .traces.trace import Condition, Trace
 
@@ -51,7 +50,8 @@ class Plan:
     """Everything random about a scenario and seed, drawn once and shared by every policy.
 
     Attempt ``k`` (0 = the first) of request ``i`` uses index ``i * stride + k`` of the
-    per-attempt lists.
+    per-attempt lists; ``instance_of[i]`` is the fleet instance the balancer sends request
+    ``i`` to (empty for a single instance).
     """
 
     trace: Trace
@@ -60,6 +60,7 @@ class Plan:
     latency_draws_s: list[float]
     jitter_draws: list[float]
     stride: int
+    instance_of: list[int]
 
     @classmethod
     def draw(cls, scenario: Scenario, seed: int) -> Plan:
@@ -75,7 +76,8 @@ class Plan:
         else:
             latency = np.full(size, service.latency_median_s)
         jitter = stream(seed, "retry_jitter").random(size)
-        return cls(trace, arrivals.tolist(), errors.tolist(), latency.tolist(), jitter.tolist(), stride)
+        instance_of = assign_instances(scenario.workload, len(arrivals), seed)
+        return cls(trace, arrivals.tolist(), errors.tolist(), latency.tolist(), jitter.tolist(), stride, instance_of)
 
 
 class SimClock:
@@ -110,9 +112,6 @@ class Run:
         self.max_retries = workload.retry.max_retries
         self.retry_rejected = workload.retry.retry_rejected
         self.budget_ratio = workload.retry.budget_ratio
-        self.tokens = workload.retry.budget_burst
-        threshold = workload.retry.breaker_threshold
-        self.retry_breaker = None if threshold is None else RetryBreaker(threshold, workload.retry.breaker_window)
         self.service = scenario.service
         self.error_latency_s = scenario.service.error_latency_s
         self.trace = plan.trace
@@ -121,15 +120,27 @@ class Run:
         if scenario.service.kind is ServiceKind.CAPACITY:
             self.capacity = CapacityService(self, scenario.service)
 
-        self.breaker: Breaker | None = None
         self.oracle = policy == Baseline.ORACLE
-        self.state_changes: list[tuple[float, State]] = []
-        if policy == BREAKER:
-            self.breaker = Breaker(scenario.breaker, clock=SimClock(env), name=scenario.name)
-            self.breaker.add_listener(self)
-            self.state_changes.append((0.0, self.breaker.state))
-        elif policy not in (Baseline.NO_BREAKER, Baseline.ORACLE):
+        if policy not in (BREAKER, Baseline.NO_BREAKER, Baseline.ORACLE):
             raise ValueError(f"unknown policy {policy!r}")
+        # The fleet: its instances, and the breakers they ask (none for the baselines).
+        self.instances = instances = workload.instances
+        self.slots: list[BreakerSlot] = []
+        if policy == BREAKER:
+            shared = workload.breaker_scope is BreakerScope.SHARED
+            for k in range(1 if shared else instances):
+                name = scenario.name if instances == 1 else f"{scenario.name}[{k}]"
+                slot = BreakerSlot(k, Breaker(scenario.breaker, clock=SimClock(env), name=name), instances if shared else 1)
+                slot.breaker.add_listener(_SlotListener(self, slot))
+                self.slots.append(slot)
+        self.callers = [
+            Caller(i, workload, self.slots[0 if len(self.slots) == 1 else i] if self.slots else None)
+            for i in range(instances)
+        ]
+        # Each request's caller (the balancer's choice, drawn in the plan).
+        self.request_caller = (
+            [self.callers[i] for i in plan.instance_of] if instances > 1 else [self.callers[0]] * len(plan.arrivals_s)
+        )
 
         # The condition now (the trace process updates these at segment boundaries).
         self.condition = plan.trace.segments[0].condition
@@ -145,13 +156,10 @@ class Run:
         self.admitted_closed = self.false_rejections = 0
         self.before_trip = self.in_flight = self.probes = 0
         self.succeeded = self.resolved = 0
-        self.queue: collections.deque[tuple[int, int]] = collections.deque()
-        self.busy = 0
+        self.busy = 0  # busy workers over the whole fleet (each caller counts its own too)
         # A breaker that holds a lock across each call (pybreaker): callers wait for it holding
         # their workers; the baselines have no breaker and so no lock.
-        self.serialize = scenario.serialize_calls and self.breaker is not None
-        self.lock_held = False
-        self.lock_queue: collections.deque[tuple[int, int]] = collections.deque()
+        self.serialize = scenario.serialize_calls and bool(self.slots)
         # Raw event times (simulated seconds, in event order): the metrics bin them afterwards,
         # so the per-request path only appends.
         self.latencies_s: list[float] = []
@@ -186,7 +194,8 @@ class Run:
         workload = self.scenario.workload
         waits = 1 + workload.queue_limit / workload.workers
         if self.serialize:  # every waiting caller may hold the lock for a whole timeout first
-            waits = workload.workers + workload.queue_limit
+            sharing = workload.instances if workload.breaker_scope is BreakerScope.SHARED else 1
+            waits = (workload.workers + workload.queue_limit) * sharing
         retry = workload.retry
         return (retry.max_retries + 1) * workload.call_timeout_s * waits + retry.max_retries * retry.backoff_cap_s + 1.0
 
@@ -220,57 +229,62 @@ class Run:
         if index + 1 < len(arrivals):
             following = Timeout(self.env, arrivals[index + 1] - now, index + 1)
             following.callbacks.append(self._on_arrival)
+        caller = self.request_caller[index]
         budget = self.budget_ratio
         if budget is not None:
-            self.tokens = min(self.retry.budget_burst, self.tokens + budget)
-        self._attempt(index, 0, now)
+            caller.tokens = min(self.retry.budget_burst, caller.tokens + budget)
+        self._attempt(caller, index, 0, now)
 
     def _on_retry(self, event: Event) -> None:
         index, attempt = event.value  # type: ignore[misc]
-        self._attempt(index, attempt, self.env.now)
+        self._attempt(self.request_caller[index], index, attempt, self.env.now)
 
-    # The per-request path passes ``now`` (the environment's time, read once per callback) down.
+    # The per-request path passes the request's caller and ``now`` (the environment's time,
+    # read once per callback) down.
 
-    def _attempt(self, index: int, attempt: int, now: float) -> None:
-        """Attempt ``attempt`` of request ``index`` asks for a worker."""
+    def _attempt(self, caller: Caller, index: int, attempt: int, now: float) -> None:
+        """Attempt ``attempt`` of request ``index`` asks its caller for a worker."""
         self.attempts += 1
-        if self.busy < self.workers:
+        if caller.busy < self.workers:
             if self.serialize:
-                self._start(index, attempt, now)
+                self._start(caller, index, attempt, now)
             else:
-                self._admit_and_send(index, attempt, now)
-        elif len(self.queue) < self.queue_limit:
-            self.queue.append((index, attempt))
+                self._admit_and_send(caller, index, attempt, now)
+        elif len(caller.queue) < self.queue_limit:
+            caller.queue.append((index, attempt))
         else:
             self.pool_full += 1
             self.failed_at.append(now)
-            self._failed(index, attempt, now, False)
+            self._failed(caller, index, attempt, now, False)
 
-    def _start(self, index: int, attempt: int, now: float) -> None:
-        """A worker is free for the attempt."""
+    def _start(self, caller: Caller, index: int, attempt: int, now: float) -> None:
+        """A worker of ``caller`` is free for the attempt."""
         if not self.serialize:
-            self._admit_and_send(index, attempt, now)
+            self._admit_and_send(caller, index, attempt, now)
             return
-        self.busy += 1  # the caller holds its worker while it waits for the breaker's lock
+        caller.busy += 1  # the caller holds its worker while it waits for the breaker's lock
+        self.busy += 1
         self.pool_at.append(now)
         self.pool_busy.append(self.busy)
-        if self.lock_held:
-            self.lock_queue.append((index, attempt))
+        slot = caller.slot
+        assert slot is not None
+        if slot.lock_held:
+            slot.lock_queue.append((index, attempt))
         else:
-            self.lock_held = True
-            self._admit_and_send(index, attempt, now, holding=True)
+            slot.lock_held = True
+            self._admit_and_send(caller, index, attempt, now, holding=True)
 
-    def _release_lock(self, now: float) -> None:
+    def _release_lock(self, slot: BreakerSlot, now: float) -> None:
         """Hand the breaker's lock to the callers waiting for it, in order (a rejected caller
         gives it back at once)."""
-        self.lock_held = False
-        queue = self.lock_queue
-        while queue and not self.lock_held:
+        slot.lock_held = False
+        queue = slot.lock_queue
+        while queue and not slot.lock_held:
             index, attempt = queue.popleft()
-            self.lock_held = True
-            self._admit_and_send(index, attempt, now, holding=True)
+            slot.lock_held = True
+            self._admit_and_send(self.request_caller[index], index, attempt, now, holding=True)
 
-    def _admit_and_send(self, index: int, attempt: int, now: float, holding: bool = False) -> None:
+    def _admit_and_send(self, caller: Caller, index: int, attempt: int, now: float, holding: bool = False) -> None:
         """A worker is free: ask the policy, then send the attempt (holding the worker).
 
         ``holding``: the caller already holds its worker and the breaker's lock (serialised calls).
@@ -294,18 +308,19 @@ class Run:
             ok = duration <= self.timeout_s
             if not ok:
                 duration = self.timeout_s
-        breaker = self.breaker
+        breaker = caller.breaker
         kind = HEALTHY_CALL
         if breaker is not None:
             try:
                 generation, state, probe, acquired_at = breaker.admit(now)
             except CircuitOpenError:
                 if holding:  # give back the worker and the lock
+                    caller.busy -= 1
                     self.busy -= 1
                     self.pool_at.append(now)
                     self.pool_busy.append(self.busy)
-                    self.lock_held = False
-                self._reject(index, attempt, now, ok)
+                    caller.slot.lock_held = False  # type: ignore[union-attr]
+                self._reject(caller, index, attempt, now, ok)
                 return
             if state is CLOSED:
                 self.admitted_closed += 1
@@ -317,13 +332,14 @@ class Run:
                     kind = UNHEALTHY_CLOSED
         else:
             if self.oracle and not ok:
-                self._reject(index, attempt, now, ok)
+                self._reject(caller, index, attempt, now, ok)
                 return
             generation, state, acquired_at = 0, CLOSED, now
             if not self.healthy:
                 kind = UNHEALTHY_CLOSED
         self.admitted += 1
         if not holding:
+            caller.busy += 1
             self.busy += 1
             self.pool_at.append(now)
             self.pool_busy.append(self.busy)
@@ -333,12 +349,12 @@ class Run:
         event = Timeout(self.env, duration, (index, attempt, ok, generation, state, acquired_at, kind))
         event.callbacks.append(self._on_answer)
 
-    def _reject(self, index: int, attempt: int, now: float, would_succeed: bool) -> None:
+    def _reject(self, caller: Caller, index: int, attempt: int, now: float, would_succeed: bool) -> None:
         self.rejected += 1
         self.rejected_at.append(now)
         if would_succeed:
             self.false_rejections += 1
-        self._failed(index, attempt, now, True)
+        self._failed(caller, index, attempt, now, True)
 
     def _on_answer(self, event: Event) -> None:
         self.answered(*event.value)  # type: ignore[misc]
@@ -348,10 +364,12 @@ class Run:
     ) -> None:
         """An admitted attempt's answer (or its timeout) reached the caller."""
         now: float = self.env.now
+        caller = self.request_caller[index]
+        caller.busy -= 1
         self.busy -= 1
         self.pool_at.append(now)
         self.pool_busy.append(self.busy)
-        breaker = self.breaker
+        breaker = caller.breaker
         if kind == UNHEALTHY_CLOSED:
             if breaker is not None and breaker.generation != generation:
                 self.in_flight += 1
@@ -364,9 +382,9 @@ class Run:
             else:
                 breaker.fail(admission, now)
             if self.serialize:
-                self._release_lock(now)
-        if self.retry_breaker is not None:
-            self.retry_breaker.record(ok)
+                self._release_lock(caller.slot, now)  # type: ignore[arg-type]
+        if caller.retry_breaker is not None:
+            caller.retry_breaker.record(ok)
         if ok:
             self.succeeded_at.append(now)
             latency = now - self.arrivals_s[index]
@@ -376,23 +394,23 @@ class Run:
             self.resolved += 1
         else:
             self.failed_at.append(now)
-        queue = self.queue
-        while queue and self.busy < self.workers:
+        queue = caller.queue
+        while queue and caller.busy < self.workers:
             waiting, waiting_attempt = queue.popleft()
-            self._start(waiting, waiting_attempt, now)
+            self._start(caller, waiting, waiting_attempt, now)
         if not ok:
-            self._failed(index, attempt, now, False)
+            self._failed(caller, index, attempt, now, False)
 
-    def _failed(self, index: int, attempt: int, now: float, rejected: bool) -> None:
+    def _failed(self, caller: Caller, index: int, attempt: int, now: float, rejected: bool) -> None:
         """Attempt ``attempt`` failed: schedule a retry, or end the request as failed."""
         budget = self.budget_ratio
         may_retry = attempt < self.max_retries and (self.retry_rejected or not rejected)
-        if may_retry and self.retry_breaker is not None and not self.retry_breaker.allows_retry():
+        if may_retry and caller.retry_breaker is not None and not caller.retry_breaker.allows_retry():
             self.retries_stopped += 1
             may_retry = False
-        if may_retry and (budget is None or self.tokens >= 1.0):
+        if may_retry and (budget is None or caller.tokens >= 1.0):
             if budget is not None:
-                self.tokens -= 1.0  # the retry spends a token
+                caller.tokens -= 1.0  # the retry spends a token
             delay = self.retry.delay_s(attempt, self.jitter_draws[index * self.stride + attempt])
             event = Timeout(self.env, delay, (index, attempt + 1))
             event.callbacks.append(self._on_retry)
@@ -402,29 +420,40 @@ class Run:
 
     # -- the breaker's listener ------------------------------------------------------------------
 
-    def state_change(self, change: StateChange) -> None:
-        """Record the change; schedule the polls that time-driven transitions need."""
-        self.state_changes.append((change.time, change.dest))
-        breaker = self.breaker
-        assert breaker is not None
+    def state_change(self, slot: BreakerSlot, change: StateChange) -> None:
+        """Record a change of ``slot``'s breaker; schedule the polls that time-driven
+        transitions need. The fleet's first opening at or after the fault is its detection."""
+        slot.changes.append((change.time, change.dest))
         if change.dest is State.OPEN:
             if self.first_open_s is None and change.time >= self.fault_start_s:
                 self.first_open_s = change.time
                 if self.admitted_at_fault is not None:
                     self.requests_to_open = self.admitted - self.admitted_at_fault
-        self._schedule_poll()
+        self._schedule_poll(slot)
 
-    def _schedule_poll(self) -> None:
+    def _schedule_poll(self, slot: BreakerSlot) -> None:
         """Poll the breaker when the model says its next time-driven transition is due."""
-        assert self.breaker is not None
-        due = self.breaker.next_deadline()
+        due = slot.breaker.next_deadline()
         if due is not None:
-            self._schedule(due, due, self._poll)
+            self._schedule(due, (slot, due), self._poll)
 
     def _poll(self, event: Event) -> None:
-        breaker = self.breaker
-        assert breaker is not None
-        if breaker.poll(event.value) is None:
+        slot, due = event.value  # type: ignore[misc]
+        breaker = slot.breaker
+        if breaker.poll(due) is None:
             due = breaker.next_deadline()
             if due is not None and due > self.env.now:
-                self._schedule_poll()  # not due yet (the delay rounded early, or the deadline moved)
+                self._schedule_poll(slot)  # not due yet (the delay rounded early, or the deadline moved)
+
+
+class _SlotListener:
+    """A breaker's listener: its state changes go to the run, with the slot they happened in."""
+
+    __slots__ = ("run", "slot")
+
+    def __init__(self, run: Run, slot: BreakerSlot) -> None:
+        self.run = run
+        self.slot = slot
+
+    def state_change(self, change: StateChange) -> None:
+        self.run.state_change(self.slot, change)

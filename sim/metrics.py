@@ -24,13 +24,51 @@ def _percentile(values: list[float], q: float) -> float | None:
     return float(np.percentile(np.asarray(values), q))
 
 
-def _time_in_state(changes: list[tuple[float, State]], horizon_s: float) -> dict[str, float]:
-    totals: dict[str, float] = {}
+def _periods(changes: list[tuple[float, State]], horizon_s: float) -> list[tuple[float, float, State]]:
+    """``(start, end, state)`` of each stay in a state within ``[0, horizon_s)``, in order."""
+    periods = []
     for (start, state), (end, _) in zip(changes, [*changes[1:], (horizon_s, State.CLOSED)]):
         start, end = min(start, horizon_s), min(end, horizon_s)
         if end > start:
-            totals[state.value] = totals.get(state.value, 0.0) + (end - start)
+            periods.append((start, end, state))
+    return periods
+
+
+def _time_in_state(slots: list[tuple[int, list[tuple[float, State]]]], instances: int, horizon_s: float) -> dict[str, float]:
+    """Seconds per state, averaged over the fleet's instances (each counted with its breaker's)."""
+    totals: dict[str, float] = {}
+    for weight, changes in slots:
+        share = weight / instances  # 1.0 exactly for a single or a shared breaker
+        for start, end, state in _periods(changes, horizon_s):
+            totals[state.value] = totals.get(state.value, 0.0) + share * (end - start)
     return totals
+
+
+def _open_instances(
+    slots: list[tuple[int, list[tuple[float, State]]]], bins: int, bin_s: float, horizon_s: float
+) -> tuple[np.ndarray, int]:
+    """Per bin, the mean number of instances whose breaker is open; and the most open at once."""
+    steps: list[tuple[float, int]] = []
+    for weight, changes in slots:
+        for start, end, state in _periods(changes, horizon_s):
+            if state is State.OPEN:
+                steps += [(start, weight), (end, -weight)]
+    mean = np.zeros(bins)
+    if not steps:
+        return mean, 0
+    steps.sort()
+    times = np.array([t for t, _ in steps])
+    counts = np.cumsum([d for _, d in steps])
+    # The integral of the open count up to each bin edge, from the step function.
+    edges = np.minimum(np.arange(bins + 1) * bin_s, horizon_s)
+    k = np.searchsorted(times, edges, side="right") - 1
+    area_at = np.concatenate(([0.0], np.cumsum(counts[:-1] * np.diff(times))))
+    safe = np.maximum(k, 0)
+    integral = np.where(k >= 0, area_at[safe] + counts[safe] * (edges - times[safe]), 0.0)
+    widths = np.diff(edges)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(widths > 0, np.diff(integral) / np.where(widths > 0, widths, 1.0), 0.0)
+    return mean, int(counts.max())
 
 
 class _Occupancy:
@@ -123,15 +161,18 @@ def collect(run: Run) -> RunResult:
     bins = max(1, math.ceil(horizon / bin_s))
     trace = run.trace
     windows = trace.fault_windows(horizon)
-    changes = [(t, s) for t, s in run.state_changes if t < horizon]
+    slots = [(slot.instances, [(t, s) for t, s in slot.changes if t < horizon]) for slot in run.slots]
     offered = len(run.plan.arrivals_s)
     occupancy = _Occupancy(run.pool_at, run.pool_busy)
     steps = np.diff(np.concatenate(([0], occupancy.busy)))
     admitted_at = occupancy.times[steps > 0]
 
-    opens = [t for t, s in changes[1:] if s is State.OPEN]
+    opens = [t for _, changes in slots for t, s in changes[1:] if s is State.OPEN]
     trips_from_closed = sum(
-        1 for (_, before), (_, after) in zip(changes, changes[1:]) if before is State.CLOSED and after is State.OPEN
+        1
+        for _, changes in slots
+        for (_, before), (_, after) in zip(changes, changes[1:])
+        if before is State.CLOSED and after is State.OPEN
     )
     # An opening is false if no fault overlaps the call_timeout_s before it: every call that
     # could have caused it was admitted and answered while the service was healthy.
@@ -146,8 +187,8 @@ def collect(run: Run) -> RunResult:
     recovery_peak: int | None = None
     if windows and windows[-1][1] < horizon:
         fault_end = windows[-1][1]
-        if run.breaker is not None and changes and changes[-1][1] is State.CLOSED:
-            time_to_close = max(0.0, changes[-1][0] - fault_end)
+        if slots and all(changes and changes[-1][1] is State.CLOSED for _, changes in slots):
+            time_to_close = max(max(0.0, changes[-1][0] - fault_end) for _, changes in slots)
         time_to_recover = _time_to_recover(run, windows[0][0], fault_end, scenario.recovery_window_s, horizon)
         window_end = min(horizon, fault_end + scenario.recovery_window_s)
         sent = np.count_nonzero((admitted_at >= fault_end) & (admitted_at < window_end))
@@ -156,6 +197,7 @@ def collect(run: Run) -> RunResult:
 
     edges = np.minimum(np.arange(bins + 1) * bin_s, horizon)
     areas = np.diff(occupancy.integral(edges))
+    open_mean, open_peak = _open_instances(slots, bins, bin_s, horizon)
     series = TimeSeries(
         bin_s=bin_s,
         admitted=_counts(admitted_at.tolist(), bins, bin_s, horizon),
@@ -164,7 +206,8 @@ def collect(run: Run) -> RunResult:
         failed=_counts(run.failed_at, bins, bin_s, horizon),
         pool_mean=areas / np.diff(edges),
         pool_peak=occupancy.bin_peaks(bins, bin_s, horizon),
-        state_changes=tuple((t, s.value) for t, s in changes),
+        state_changes=tuple((t, s.value) for t, s in slots[0][1]) if slots else (),
+        open_instances=open_mean,
     )
     in_horizon = occupancy.busy[occupancy.times < horizon]
 
@@ -205,7 +248,8 @@ def collect(run: Run) -> RunResult:
         success_latency_p99_s=_percentile(run.success_latencies_s, 99),
         pool_peak=int(in_horizon.max()) if len(in_horizon) else 0,
         pool_mean=float(occupancy.integral(np.array([horizon]))[0]) / horizon,
-        pool_saturated_s=occupancy.saturated_s(run.workers, horizon),
-        time_in_state_s=_time_in_state(changes, horizon) if run.breaker is not None else {},
+        pool_saturated_s=occupancy.saturated_s(run.workers * run.instances, horizon),
+        peak_open_instances=open_peak if slots else None,
+        time_in_state_s=_time_in_state(slots, run.instances, horizon) if slots else {},
     )
     return RunResult(policy=run.policy, metrics=metrics, series=series)

@@ -26,7 +26,12 @@ def _doc(text: str) -> Any:
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Metrics:
     """One run's metrics. Times are simulated seconds; every count is over requests arriving in
-    ``[0, horizon_s)``. ``None`` means "did not happen" (never opened, not closed at the end)."""
+    ``[0, horizon_s)``. ``None`` means "did not happen" (never opened, not closed at the end).
+
+    For a fleet (``Workload.instances`` > 1) counts are the fleet's totals; the breaker's
+    openings are summed over the fleet's breakers, ``time_to_open_s`` is the first opening of
+    any, ``time_to_close_s`` the last closing (once all are closed), ``time_in_state_s`` the
+    mean over instances, and the pool metrics are over every instance's workers together."""
 
     offered: int = _doc("requests that arrived during the horizon (the offered load)")
     attempts: int = _doc("attempts made, retries included (each reaches the pool and the breaker)")
@@ -84,6 +89,9 @@ class Metrics:
     pool_peak: int = _doc("largest number of busy workers")
     pool_mean: float = _doc("time-averaged busy workers over the horizon")
     pool_saturated_s: float = _doc("time with every worker busy")
+    peak_open_instances: int | None = _doc(
+        "most instances whose breaker was open at once (0 or 1 for one instance; None for the baselines)"
+    )
     time_in_state_s: dict[str, float] = _doc("time in each breaker state over the horizon")
 
     def as_dict(self) -> dict[str, Any]:
@@ -126,7 +134,9 @@ class TimeSeries:
     failed: np.ndarray  # attempts that failed (error, timeout), pool_full included
     pool_mean: np.ndarray  # time-averaged busy workers
     pool_peak: np.ndarray  # most busy workers at once
-    state_changes: tuple[tuple[float, str], ...]  # (time_s, new state), from (0, initial state)
+    state_changes: tuple[tuple[float, str], ...]  # (time_s, new state), from (0, initial state); instance 0's
+    open_instances: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """Time-averaged number of the fleet's instances whose breaker is open (zeros for the baselines)."""
 
     @property
     def start_s(self) -> np.ndarray:
@@ -144,6 +154,7 @@ class TimeSeries:
             "pool_mean": self.pool_mean.tolist(),
             "pool_peak": self.pool_peak.tolist(),
             "state_changes": [list(c) for c in self.state_changes],
+            "open_instances": self.open_instances.tolist(),
         }
 
 

@@ -19,7 +19,10 @@ from breakerlab.model.config import BreakerConfig
 from .errors import InvalidConfigError
 from .traces.trace import TraceSpec
 
-__all__ = ["Arrivals", "Baseline", "Jitter", "RetryPolicy", "Scenario", "Service", "ServiceKind", "Workload"]
+__all__ = [
+    "Arrivals", "Balancer", "Baseline", "BreakerScope", "Jitter", "RetryPolicy", "Scenario", "Service", "ServiceKind",
+    "Workload",
+]
 
 
 class Arrivals(enum.StrEnum):
@@ -29,6 +32,25 @@ class Arrivals(enum.StrEnum):
     """Open-loop Poisson arrivals (exponential gaps at the current rate)."""
     CONSTANT = "constant"
     """Evenly spaced at the current rate: no randomness in arrivals."""
+
+
+class Balancer(enum.StrEnum):
+    """How a fleet's load balancer spreads the requests over its instances."""
+
+    RANDOM = "random"
+    """Each request to an instance drawn uniformly (its own random stream)."""
+    ROUND_ROBIN = "round_robin"
+    """Request ``i`` to instance ``i mod instances``."""
+
+
+class BreakerScope(enum.StrEnum):
+    """Whose breaker a fleet's instance asks."""
+
+    INSTANCE = "instance"
+    """Each instance has its own breaker, which sees only its own calls."""
+    SHARED = "shared"
+    """One breaker state for the whole fleet (as a breaker kept in a shared store, with no
+    propagation delay): every instance's calls count towards it and its verdict holds for all."""
 
 
 class Jitter(enum.StrEnum):
@@ -135,6 +157,11 @@ class Workload:
             then fails (and its worker is freed). Every attempt ends by it, so a hung service
             holds each worker this long.
         retry: Client retries.
+        instances: The fleet's size: caller instances, each with its own worker pool of
+            ``workers`` and its own retry budget and retry breaker, sharing the offered load
+            ``rate_rps`` and calling one service.
+        balancer: How requests are spread over the instances (``random`` or ``round_robin``).
+        breaker_scope: ``instance`` (a breaker per instance) or ``shared`` (one for the fleet).
     """
 
     rate_rps: float = 100.0
@@ -144,9 +171,15 @@ class Workload:
     queue_limit: int = 0
     call_timeout_s: float = 1.0
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
+    instances: int = 1
+    balancer: Balancer = Balancer.RANDOM
+    breaker_scope: BreakerScope = BreakerScope.INSTANCE
 
     def __post_init__(self) -> None:
         validate.number("rate_rps", self.rate_rps, "> 0", lambda v: v > 0)
+        validate.integer("instances", self.instances, "in [1, 10000]", lambda v: 1 <= v <= 10_000)
+        object.__setattr__(self, "balancer", validate.enum_value("balancer", Balancer, self.balancer))
+        object.__setattr__(self, "breaker_scope", validate.enum_value("breaker_scope", BreakerScope, self.breaker_scope))
         object.__setattr__(self, "arrivals", validate.enum_value("arrivals", Arrivals, self.arrivals))
         schedule = tuple(tuple(entry) for entry in self.rate_schedule)
         last = -math.inf

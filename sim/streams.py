@@ -19,6 +19,7 @@ __all__ = ["STREAMS", "check_seed", "stream"]
 #: The streams a run uses, and what each one draws.
 STREAMS = {
     "arrivals": "request arrival times (unit-rate Poisson points, mapped through the rate)",
+    "balancer": "one instance per request for a fleet's random load balancer",
     "errors": "one uniform per attempt: it fails fast if below the trace's error rate",
     "latency": "one log-normal base latency per attempt (the service time for `capacity`)",
     "retry_jitter": "one uniform per attempt: the jitter of the backoff before its retry",

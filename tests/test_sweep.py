@@ -55,7 +55,7 @@ def serial(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     [
         ({"replicas": 3}, "'replicas' must be a sweep key (name, replications, seed"),
         ({"grid": {"breaker.fail_maxx": [1]}}, "'breaker.fail_maxx' must be a known option (breaker.admit_at_deadline"),
-        ({"grid": {"workload.rate": [1]}}, "'workload.rate' must be a known option (workload.arrivals, workload.call_timeout_s"),
+        ({"grid": {"workload.rate": [1]}}, "'workload.rate' must be a known option (workload.arrivals, workload.balancer, workload.breaker_scope, workload.call_timeout_s"),
         ({"grid": {"engine.speed": [1]}}, "'engine.speed' must be a known option (sections breaker, scenario, service, trace"),
         ({"grid": {"breaker.fail_max": [1, 0]}}, "'fail_max' must be an int >= 1 (got 0)"),
         ({"grid": {"breaker.fail_max": 3}}, "'grid.breaker.fail_max' must be a non-empty list of values (got 3)"),

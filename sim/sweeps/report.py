@@ -65,6 +65,7 @@ def load_result(store: SweepStore, spec: SweepSpec, cell: int) -> SimResult:
         pool_mean=_array(raw["pool_mean"]),
         pool_peak=_array(raw["pool_peak"]),
         state_changes=tuple((float(t), str(s)) for t, s in raw["state_changes"]),
+        open_instances=_array(raw.get("open_instances", [])),
     )
     trace = scenario.trace.build(scenario.horizon_s, stream(row["seed"], "trace"))
     run = RunResult(policy=BREAKER, metrics=Metrics(**values), series=series)
