@@ -44,14 +44,19 @@ def _time_in_state(slots: list[tuple[int, list[tuple[float, State]]]], instances
     return totals
 
 
-def _open_instances(
-    slots: list[tuple[int, list[tuple[float, State]]]], bins: int, bin_s: float, horizon_s: float
+def _instances_in(
+    state_of_interest: State,
+    slots: list[tuple[int, list[tuple[float, State]]]],
+    bins: int,
+    bin_s: float,
+    horizon_s: float,
 ) -> tuple[np.ndarray, int]:
-    """Per bin, the mean number of instances whose breaker is open; and the most open at once."""
+    """Per bin, the time-averaged number of instances whose breaker is in ``state_of_interest``;
+    and the most at once."""
     steps: list[tuple[float, int]] = []
     for weight, changes in slots:
         for start, end, state in _periods(changes, horizon_s):
-            if state is State.OPEN:
+            if state is state_of_interest:
                 steps += [(start, weight), (end, -weight)]
     mean = np.zeros(bins)
     if not steps:
@@ -197,7 +202,8 @@ def collect(run: Run) -> RunResult:
 
     edges = np.minimum(np.arange(bins + 1) * bin_s, horizon)
     areas = np.diff(occupancy.integral(edges))
-    open_mean, open_peak = _open_instances(slots, bins, bin_s, horizon)
+    open_mean, open_peak = _instances_in(State.OPEN, slots, bins, bin_s, horizon)
+    half_open_mean, _ = _instances_in(State.HALF_OPEN, slots, bins, bin_s, horizon)
     series = TimeSeries(
         bin_s=bin_s,
         admitted=_counts(admitted_at.tolist(), bins, bin_s, horizon),
@@ -208,6 +214,7 @@ def collect(run: Run) -> RunResult:
         pool_peak=occupancy.bin_peaks(bins, bin_s, horizon),
         state_changes=tuple((t, s.value) for t, s in slots[0][1]) if slots else (),
         open_instances=open_mean,
+        half_open_instances=half_open_mean,
     )
     in_horizon = occupancy.busy[occupancy.times < horizon]
 

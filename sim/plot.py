@@ -52,8 +52,9 @@ def plot_timeline(
 
     Four panels share the time axis (simulated seconds, ``0`` to ``scenario.horizon_s``): the
     service's condition (fault windows, error rate, capacity/latency/load factors, pauses and
-    hangs), the breaker's state band, the breaker run's rates per second, and the worker
-    pool's occupancy. A box lists the key metrics of the breaker run.
+    hangs), the breaker's state band (for a fleet, the share of its instances in each state,
+    stacked), the breaker run's rates per second, and the worker pool's occupancy (over the
+    whole fleet). A box lists the key metrics of the breaker run.
 
     Args:
         result: What ``simulate`` returned; it must hold a ``"breaker"`` run.
@@ -88,9 +89,13 @@ def plot_timeline(
     cond_ax, state_ax, rates_ax, pool_ax = axes
 
     _draw_condition(cond_ax, result.trace, horizon_s)
-    _draw_states(state_ax, result.series, horizon_s)
+    workload = result.scenario.workload
+    if workload.instances > 1:
+        _draw_fleet_states(state_ax, result.series, workload.instances)
+    else:
+        _draw_states(state_ax, result.series, horizon_s)
     _draw_rates(rates_ax, result, baselines)
-    _draw_pool(pool_ax, result.series, result.scenario.workload.workers)
+    _draw_pool(pool_ax, result.series, workload.workers * workload.instances)
     _draw_metrics(pool_ax, result.metrics)
 
     pool_ax.set_xlim(0.0, horizon_s)
@@ -188,6 +193,24 @@ def _draw_states(ax: Axes, series: TimeSeries, horizon_s: float) -> None:
     ax.set_ylabel("breaker", rotation=0, ha="right", va="center")
     if order:
         _legend(ax, 1.01, 1.25, ncols=2, title="state")
+
+
+def _draw_fleet_states(ax: Axes, series: TimeSeries, instances: int) -> None:
+    """Panel 2 for a fleet: the fraction of its instances in each state, stacked, per bin."""
+    open_ = np.asarray(series.open_instances, dtype=np.float64) / instances
+    half_open = np.asarray(series.half_open_instances, dtype=np.float64) / instances
+    closed = np.clip(1.0 - open_ - half_open, 0.0, 1.0)
+    x, _ = _bin_steps(series, closed, per_second=False)
+    layers = [("closed", closed), ("half_open", half_open), ("open", open_)]
+    ys = [_bin_steps(series, values, per_second=False)[1] for _, values in layers]
+    ax.stackplot(
+        x, *ys, step="post", colors=[STATE_COLOURS.get(name, _OTHER_STATE_COLOUR) for name, _ in layers],
+        labels=[name for name, _ in layers],
+    )
+    ax.set_ylim(0.0, 1.0)
+    ax.set_yticks([0.0, 1.0])
+    ax.set_ylabel(f"fleet\n({instances})", rotation=0, ha="right", va="center")
+    _legend(ax, 1.01, 1.25, ncols=2, title="share of instances")
 
 
 def _legend(ax: Axes, x: float, y: float = 1.0, **options: object) -> None:

@@ -137,6 +137,8 @@ class TimeSeries:
     state_changes: tuple[tuple[float, str], ...]  # (time_s, new state), from (0, initial state); instance 0's
     open_instances: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
     """Time-averaged number of the fleet's instances whose breaker is open (zeros for the baselines)."""
+    half_open_instances: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    """The same for half-open (the rest of the fleet is closed)."""
 
     @property
     def start_s(self) -> np.ndarray:
@@ -155,6 +157,7 @@ class TimeSeries:
             "pool_peak": self.pool_peak.tolist(),
             "state_changes": [list(c) for c in self.state_changes],
             "open_instances": self.open_instances.tolist(),
+            "half_open_instances": self.half_open_instances.tolist(),
         }
 
 

@@ -202,3 +202,28 @@ def test_no_pyplot() -> None:
         [sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_a_fleet_draws_the_share_of_its_instances_in_each_state() -> None:
+    """For a fleet the state panel is a stack of the shares of instances closed, half-open and
+    open per bin (from the open and half-open series), and the pool panel is the fleet's."""
+    from breakerlab.model import BreakerConfig as Config
+    from breakerlab.sim import simulate
+    from breakerlab.sim.traces.families import HardDown
+
+    scenario = Scenario(
+        trace=HardDown(start_s=10.0, duration_s=20.0), breaker=Config(fail_max=3, reset_timeout=4.0),
+        workload=Workload(rate_rps=100.0, workers=8, instances=10), horizon_s=40.0,
+    )
+    result = simulate(scenario, 1)
+    fig = plot_timeline(result)
+    band = fig.axes[1]
+    layers = band.collections
+    assert [c.get_label() for c in layers] == ["closed", "half_open", "open"]
+    assert [to_rgba(c.get_facecolor()[0]) for c in layers] == [
+        to_rgba(STATE_COLOURS[name]) for name in ("closed", "half_open", "open")
+    ]
+    top = max(float(path.vertices[:, 1].max()) for c in layers for path in c.get_paths())
+    assert top == pytest.approx(1.0)
+    pool_lines = [line.get_label() for line in fig.axes[3].get_lines()]
+    assert "pool size (80)" in pool_lines

@@ -66,6 +66,7 @@ def load_result(store: SweepStore, spec: SweepSpec, cell: int) -> SimResult:
         pool_peak=_array(raw["pool_peak"]),
         state_changes=tuple((float(t), str(s)) for t, s in raw["state_changes"]),
         open_instances=_array(raw.get("open_instances", [])),
+        half_open_instances=_array(raw.get("half_open_instances", [])),
     )
     trace = scenario.trace.build(scenario.horizon_s, stream(row["seed"], "trace"))
     run = RunResult(policy=BREAKER, metrics=Metrics(**values), series=series)
