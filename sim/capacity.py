@@ -6,11 +6,20 @@ Each attempt that passes the trace's fail-fast draw joins a FIFO queue in front 
 queue answers with an error at once. The caller gives up at its ``call_timeout_s``, but the
 service still processes the abandoned attempt (unless ``drop_abandoned``): work nobody waits
 for, which is how retries and timeouts keep an overloaded service down (metastability).
+
+A fragile service (``Service.crash_after_s``) crashes once it has been overloaded for that
+long: overloaded from the moment its queue is full until the queue has drained to half. the queued and in-flight work is lost (each caller gets an error at
+once), and for ``restart_s`` every call fails fast. It restarts cold, as it also comes back
+after each of the trace's outages (error rate 1 or hanging): its capacity then returns from
+``warmup_floor`` to full over ``warmup_s``, ``warmup_overload_factor`` times as fast while
+every server is busy and work waits. The warmth multiplies the trace's ``capacity_factor``
+for the service time of each call, when it starts.
 """
 
 from __future__ import annotations
 
 import collections
+import math
 from typing import Any, Protocol
 
 from simpy import Environment
@@ -53,7 +62,7 @@ class CapacityHost(Protocol):
     ) -> None: ...
 
 # Fields of an attempt record (a list, mutated when it is answered).
-INDEX, ATTEMPT, GENERATION, STATE, ACQUIRED_AT, KIND, DONE, WORK = range(8)
+INDEX, ATTEMPT, GENERATION, STATE, ACQUIRED_AT, KIND, DONE, WORK, EPOCH = range(9)
 
 
 class CapacityService:
@@ -68,6 +77,23 @@ class CapacityService:
         self.busy = 0
         self.queue: collections.deque[list[Any]] = collections.deque()
         self.backlog_peak = 0
+        # Fragility: crashes under overload, and warming up after a restart or an outage.
+        self.crash_after_s = service.crash_after_s
+        self.restart_s = service.restart_s
+        self.warmup_s = service.warmup_s
+        self.warmup_floor = service.warmup_floor
+        self.warmup_overload_factor = service.warmup_overload_factor
+        self.fragile = self.crash_after_s is not None or self.warmup_s > 0
+        self.crash_times: list[float] = []
+        self.epoch = 0  # incremented by each crash: work started before it is lost
+        self.down_until = -math.inf
+        self.in_service: dict[int, list[Any]] = {}
+        self.full_since: float | None = None
+        self.crash_token = 0
+        self.warmth = 1.0
+        self.warm_at = 0.0
+        self.warming = False
+        self.crowded = False  # every server busy and work queued (since the last update)
 
     def would_succeed(self, j: int) -> bool:
         """Whether attempt ``j`` would succeed if sent now: it passes the fail-fast draw and
@@ -79,6 +105,11 @@ class CapacityService:
         if self.busy >= self.servers and len(self.queue) >= self.queue_limit:
             return False
         factor = run.capacity_factor
+        if self.fragile:
+            now = run.env.now
+            if now < self.down_until:
+                return False
+            factor *= self._warmth_at(now)
         wait = 0.0
         if self.busy >= self.servers:
             wait = (len(self.queue) + 1) * self.mean_latency_s / (self.servers * factor)
@@ -89,21 +120,25 @@ class CapacityService:
         through ``run.answered`` exactly once."""
         run = self.run
         env = run.env
-        record = [index, attempt, generation, state, at, kind, False, run.plan.latency_draws_s[j]]
+        record = [index, attempt, generation, state, at, kind, False, run.plan.latency_draws_s[j], self.epoch]
         timeout = Timeout(env, run.timeout_s, record)
         timeout.callbacks.append(self._on_timeout)
         if run.hang:
             return  # no answer: the caller's timeout ends it
-        if run.plan.error_draws[j] < run.error_rate:
+        if run.plan.error_draws[j] < run.error_rate or (self.fragile and env.now < self.down_until):
             self._answer_later(record, run.error_latency_s, False)
             return
         if self.busy < self.servers:
             self._start(record)
         elif len(self.queue) < self.queue_limit:
+            if self.fragile:
+                self._warmth_at(env.now)
             self.queue.append(record)
             backlog = self.busy + len(self.queue)
             if backlog > self.backlog_peak:
                 self.backlog_peak = backlog
+            if self.fragile:
+                self._changed(env.now)
         else:
             self._answer_later(record, run.error_latency_s, False)
 
@@ -121,13 +156,24 @@ class CapacityService:
         self.busy += 1
         if self.busy > self.backlog_peak:
             self.backlog_peak = self.busy
-        work = record[WORK] / run.capacity_factor
+        if self.fragile:
+            record[EPOCH] = self.epoch
+            self.in_service[id(record)] = record
+            work = record[WORK] / (run.capacity_factor * self._warmth_at(now))
+            self._changed(now)
+        else:
+            work = record[WORK] / run.capacity_factor
         finish = run.trace.finish_time(now, work) if run.has_pauses else now + work
         event = Timeout(run.env, finish - now, record)
         event.callbacks.append(self._on_served)
 
     def _on_served(self, event: Event) -> None:
         record: list[Any] = event.value  # type: ignore[assignment]
+        if self.fragile:
+            if record[EPOCH] != self.epoch:
+                return  # lost in a crash (its caller already has an error)
+            self._warmth_at(self.run.env.now)
+            del self.in_service[id(record)]
         self.busy -= 1
         queue = self.queue
         while queue and self.busy < self.servers:
@@ -135,7 +181,77 @@ class CapacityService:
             if self.drop_abandoned and waiting[DONE]:
                 continue
             self._start(waiting)
+        if self.fragile:
+            self._changed(self.run.env.now)
         self._deliver(record, True)
+
+    # -- fragility -------------------------------------------------------------------------------
+
+    def _warmth_at(self, now: float) -> float:
+        """The share of capacity at ``now``, advanced from the last update (over which the
+        service was ``crowded`` or not throughout: every change of it updates first)."""
+        if self.warming:
+            rate = (1.0 - self.warmup_floor) / self.warmup_s
+            if self.crowded:
+                rate *= self.warmup_overload_factor
+            self.warmth = min(1.0, self.warmth + rate * (now - self.warm_at))
+            self.warm_at = now
+            if self.warmth >= 1.0:
+                self.warming = False
+        return self.warmth
+
+    def _changed(self, now: float) -> None:
+        """The servers or the queue changed at ``now``: update crowding and the overload clock."""
+        self.crowded = self.busy >= self.servers and bool(self.queue)
+        if self.crash_after_s is None:
+            return
+        # Overloaded from the moment the queue is full until it has drained to half (so one
+        # call served does not end an overload that the next arrival resumes).
+        if self.full_since is None:
+            if self.busy >= self.servers and len(self.queue) >= self.queue_limit:
+                self.full_since = now
+                self.crash_token += 1
+                check = Timeout(self.run.env, self.crash_after_s, self.crash_token)
+                check.callbacks.append(self._on_crash_check)
+        elif self.busy < self.servers or len(self.queue) <= self.queue_limit // 2:
+            self.full_since = None
+            self.crash_token += 1  # the pending check is void
+
+    def _on_crash_check(self, event: Event) -> None:
+        if event.value != self.crash_token or self.full_since is None:
+            return
+        now = self.run.env.now
+        self.crash_times.append(now)
+        self.epoch += 1
+        self.down_until = now + self.restart_s
+        self.full_since = None
+        self.crash_token += 1
+        self.warming = False
+        lost = [*self.in_service.values(), *self.queue]
+        self.in_service.clear()
+        self.queue.clear()
+        self.busy = 0
+        self.crowded = False
+        restart = Timeout(self.run.env, self.restart_s, self.epoch)
+        restart.callbacks.append(self._on_restart)
+        for record in lost:
+            self._deliver(record, False)  # the connection is reset: an error at once
+
+    def _on_restart(self, event: Event) -> None:
+        if event.value == self.epoch:
+            self._cold_start(self.run.env.now)
+
+    def _cold_start(self, now: float) -> None:
+        """Capacity starts again from ``warmup_floor`` (full at once without a warm-up)."""
+        if self.warmup_s > 0:
+            self.warmth, self.warm_at, self.warming = self.warmup_floor, now, True
+        else:
+            self.warmth, self.warming = 1.0, False
+
+    def outage_ended(self, now: float) -> None:
+        """The trace's outage (everything failing or hanging) ended at ``now``: a cold start."""
+        if self.warmup_s > 0 and now >= self.down_until:
+            self._cold_start(now)
 
     def _on_error_answer(self, event: Event) -> None:
         record, ok = event.value  # type: ignore[misc]

@@ -146,6 +146,18 @@ def simulate_command(subparsers: Any) -> None:
     service.add_argument("--error-latency", type=float, default=_SERVICE.error_latency_s, metavar="SECONDS", help="time to an error (default %(default)g)")
     service.add_argument("--servers", type=int, default=_SERVICE.servers, help="capacity service: servers (default %(default)s)")
     service.add_argument("--service-queue", type=int, default=_SERVICE.queue_limit, help="capacity service: queue limit (default %(default)s)")
+    service.add_argument(
+        "--crash-after", type=float, metavar="SECONDS",
+        help="capacity service: crash after this long overloaded (queue full, until drained to half); default: never",
+    )
+    service.add_argument(
+        "--restart", type=float, default=_SERVICE.restart_s, metavar="SECONDS",
+        help="capacity service: down this long after a crash (default %(default)g)",
+    )
+    service.add_argument(
+        "--warmup", type=float, default=_SERVICE.warmup_s, metavar="SECONDS",
+        help="capacity service: capacity returns over this long after a restart or an outage (default %(default)g)",
+    )
 
     breaker = parser.add_argument_group(
         "breaker options", "every BreakerConfig option (defaults: the article's); meanings in model/SEMANTICS.md"
@@ -205,6 +217,7 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
         service=Service(
             kind=args.service, latency_median_s=args.latency, latency_sigma=args.latency_sigma,
             error_latency_s=args.error_latency, servers=args.servers, queue_limit=args.service_queue,
+            crash_after_s=args.crash_after, restart_s=args.restart, warmup_s=args.warmup,
         ),
         horizon_s=args.horizon,
         bin_s=args.bin,

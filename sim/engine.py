@@ -207,8 +207,11 @@ class Run:
         index: int = event.value  # type: ignore[assignment]
         segments = self.trace.segments
         segment = segments[index]
+        before = self.condition
         self.condition = segment.condition
         self._apply(segment.condition)
+        if self.capacity is not None and _is_outage(before) and not _is_outage(segment.condition):
+            self.capacity.outage_ended(self.env.now)
         if self.admitted_at_fault is None and segment.start_s >= self.fault_start_s:
             self.admitted_at_fault = self.admitted
         if index + 1 < len(segments):
@@ -444,6 +447,11 @@ class Run:
             due = breaker.next_deadline()
             if due is not None and due > self.env.now:
                 self._schedule_poll(slot)  # not due yet (the delay rounded early, or the deadline moved)
+
+
+def _is_outage(condition: Condition) -> bool:
+    """Everything fails or hangs: the service is down, not merely degraded."""
+    return condition.hang or condition.error_rate >= 1.0
 
 
 class _SlotListener:

@@ -203,6 +203,7 @@ def collect(run: Run) -> RunResult:
     edges = np.minimum(np.arange(bins + 1) * bin_s, horizon)
     areas = np.diff(occupancy.integral(edges))
     open_mean, open_peak = _instances_in(State.OPEN, slots, bins, bin_s, horizon)
+    crashes = [t for t in run.capacity.crash_times if t < horizon] if run.capacity is not None else []
     half_open_mean, _ = _instances_in(State.HALF_OPEN, slots, bins, bin_s, horizon)
     series = TimeSeries(
         bin_s=bin_s,
@@ -256,6 +257,8 @@ def collect(run: Run) -> RunResult:
         pool_peak=int(in_horizon.max()) if len(in_horizon) else 0,
         pool_mean=float(occupancy.integral(np.array([horizon]))[0]) / horizon,
         pool_saturated_s=occupancy.saturated_s(run.workers * run.instances, horizon),
+        service_crashes=len(crashes),
+        service_crashes_after_fault=sum(1 for t in crashes if windows and t >= windows[-1][1]),
         peak_open_instances=open_peak if slots else None,
         time_in_state_s=_time_in_state(slots, run.instances, horizon) if slots else {},
     )

@@ -89,6 +89,12 @@ class Metrics:
     pool_peak: int = _doc("largest number of busy workers")
     pool_mean: float = _doc("time-averaged busy workers over the horizon")
     pool_saturated_s: float = _doc("time with every worker busy")
+    service_crashes: int = _doc(
+        "times the capacity service crashed under overload (Service.crash_after_s; 0 otherwise)"
+    )
+    service_crashes_after_fault: int = _doc(
+        "of those, crashes after the last fault ended: the dependency knocked down again by its callers"
+    )
     peak_open_instances: int | None = _doc(
         "most instances whose breaker was open at once (0 or 1 for one instance; None for the baselines)"
     )

@@ -224,6 +224,19 @@ class Service:
             service answers with an error at once.
         drop_abandoned: ``capacity`` kind: servers skip queued calls whose caller has given up
             (otherwise they process them: work nobody waits for, the usual case).
+        crash_after_s: ``capacity`` kind: the service crashes once it has been overloaded for
+            this long (``None``: never); overloaded from the moment its queue is full until the
+            queue has drained to half.
+            A crash loses the queued and in-flight work (their callers get an error at once).
+        restart_s: ``capacity`` kind: how long a crashed service is down (every call fails
+            fast) before it restarts, cold.
+        warmup_s: ``capacity`` kind: after a restart, and after each of the trace's faults
+            ends, capacity returns from ``warmup_floor`` to full over this long (a cold cache,
+            a JIT, a connection pool filling); ``0``: at once.
+        warmup_floor: The share of capacity a cold service starts from.
+        warmup_overload_factor: How fast the service warms while it is offered more than it
+            can serve (every server busy and work queued), relative to its speed otherwise
+            (a cache warms more slowly when every request misses it under load).
     """
 
     kind: ServiceKind = ServiceKind.OPEN_LOOP
@@ -233,6 +246,11 @@ class Service:
     servers: int = 16
     queue_limit: int = 1000
     drop_abandoned: bool = False
+    crash_after_s: float | None = None
+    restart_s: float = 10.0
+    warmup_s: float = 0.0
+    warmup_floor: float = 0.1
+    warmup_overload_factor: float = 0.25
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", validate.enum_value("kind", ServiceKind, self.kind))
@@ -243,6 +261,12 @@ class Service:
         validate.integer("queue_limit", self.queue_limit, ">= 0", lambda v: v >= 0)
         if not isinstance(self.drop_abandoned, bool):
             raise InvalidConfigError("drop_abandoned", "true or false", self.drop_abandoned)
+        if self.crash_after_s is not None:
+            validate.number("crash_after_s", self.crash_after_s, "> 0 or None", lambda v: v > 0)
+        validate.number("restart_s", self.restart_s, ">= 0", lambda v: v >= 0)
+        validate.number("warmup_s", self.warmup_s, ">= 0", lambda v: v >= 0)
+        validate.number("warmup_floor", self.warmup_floor, "in (0, 1]", lambda v: 0 < v <= 1)
+        validate.number("warmup_overload_factor", self.warmup_overload_factor, "in (0, 1]", lambda v: 0 < v <= 1)
 
     @property
     def mean_latency_s(self) -> float:
