@@ -93,7 +93,7 @@ class Metrics:
         "times the capacity service crashed under overload (Service.crash_after_s; 0 otherwise)"
     )
     service_crashes_after_fault: int = _doc(
-        "of those, crashes after the last fault ended: the dependency knocked down again by its callers"
+        "crashes of the capacity service after the last fault ended: the dependency knocked down again by its callers"
     )
     peak_open_instances: int | None = _doc(
         "most instances whose breaker was open at once (0 or 1 for one instance; None for the baselines)"

@@ -17,10 +17,20 @@ from scipy import stats
 from breakerlab.model import BreakerConfig
 from breakerlab.sim.errors import InvalidConfigError
 from breakerlab.sim.presets import PRESETS, Preset, preset_marks
-from breakerlab.sim.sweeps.plots import heatmap_figure, pareto_front, plot_heatmaps, plot_tradeoff, tradeoff_figure
+from breakerlab.sim.result import metric_definitions
+from breakerlab.sim.sweeps.plots import (
+    heatmap_figure,
+    objective_figure,
+    pareto_front,
+    plot_heatmaps,
+    plot_objective,
+    plot_tradeoff,
+    tradeoff_figure,
+)
 from breakerlab.sim.sweeps.recommend import (
     DEFAULT_OBJECTIVE,
     format_recommendation,
+    objective_by_setting,
     parse_objective,
     recommend,
     recommend_overall,
@@ -293,13 +303,17 @@ def test_parse_objective_errors_name_the_term(text: str, message: str) -> None:
 
 
 def test_format_recommendation_names_trace_parameters_and_interval(rows: pd.DataFrame) -> None:
-    """format_recommendation gives the objective, then per trace its settings, objective, interval and run count."""
+    """format_recommendation gives the objective and each of its terms with the metric's
+    definition, then per trace its settings, objective, interval and run count."""
     text = format_recommendation(recommend(rows, OBJECTIVE), OBJECTIVE)
     lines = text.splitlines()
+    definitions = metric_definitions()
     assert lines[0] == "objective (lower is better): 1 × calls_to_unhealthy + 1 × false_rejections per run"
-    assert lines[1].startswith("hard_down: fail_max=1, reset_timeout=5 s: objective ")
-    assert lines[2].startswith("flapping: fail_max=3, reset_timeout=5 s: objective ")
-    assert "(95% CI " in lines[1] and "4 runs)" in lines[1] and "clearly better" in lines[1]
+    assert lines[1] == f"  1 × calls_to_unhealthy: {definitions['calls_to_unhealthy']}"
+    assert lines[2] == f"  1 × false_rejections: {definitions['false_rejections']}"
+    assert lines[3].startswith("hard_down: fail_max=1, reset_timeout=5 s: objective ")
+    assert lines[4].startswith("flapping: fail_max=3, reset_timeout=5 s: objective ")
+    assert "(95% CI " in lines[3] and "4 runs)" in lines[3] and "clearly better" in lines[3]
 
 
 def test_preset_marks_place_library_defaults_on_the_grid() -> None:
@@ -322,3 +336,37 @@ def test_the_default_objective_weighs_real_metrics() -> None:
     from breakerlab.sim.sweeps.recommend import metric_names
 
     assert set(DEFAULT_OBJECTIVE) <= set(metric_names()) and all(w > 0 for w in DEFAULT_OBJECTIVE.values())
+
+
+def test_objective_by_setting_is_each_settings_mean_and_t_interval(rows: pd.DataFrame) -> None:
+    """Per trace and setting, the objective's mean over the runs with its 95% Student t
+    interval (one world per trace), recomputed here from the per-run values."""
+    table = objective_by_setting(rows, OBJECTIVE)
+    assert len(table) == len(TRACES) * len(FAIL_MAX) * len(RESET)
+    for _, row in table.iterrows():
+        runs = rows[(rows["trace"] == row["trace"]) & (rows["breaker.fail_max"] == row["breaker.fail_max"])
+                    & (rows["breaker.reset_timeout"] == row["breaker.reset_timeout"])]
+        values = (runs["calls_to_unhealthy"] + runs["false_rejections"]).to_numpy()
+        half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+        assert row["objective_mean"] == pytest.approx(values.mean())
+        assert (row["objective_ci_low"], row["objective_ci_high"]) == pytest.approx((values.mean() - half, values.mean() + half))
+        assert row["n"] == len(values)
+
+
+def test_the_objective_curve_has_a_panel_per_trace_and_a_line_per_fail_max(rows: pd.DataFrame, tmp_path: Path) -> None:
+    """objective-vs-reset_timeout.png: per trace a panel with reset_timeout on a log axis and a
+    line with error bars per fail_max; without a reset_timeout column it is refused."""
+    curves = objective_by_setting(rows, OBJECTIVE)
+    fig = objective_figure(curves, "1 × calls_to_unhealthy + 1 × false_rejections")
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == list(TRACES)
+    for ax in axes:
+        assert ax.get_xscale() == "log"
+        assert len(ax.containers) == len(FAIL_MAX)  # one errorbar line per fail_max
+        xs = sorted(ax.containers[0].lines[0].get_xdata())
+        assert xs == sorted(RESET)
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == [f"fail_max={f}" for f in FAIL_MAX]
+    path = plot_objective(curves, tmp_path, "x")
+    assert path.name == "objective-vs-reset_timeout.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(InvalidConfigError, match="breaker.reset_timeout"):
+        objective_figure(curves.drop(columns=["breaker.reset_timeout"]), "x")

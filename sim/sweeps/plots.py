@@ -32,7 +32,8 @@ from .recommend import HIGHER_IS_BETTER, breaker_columns, format_value, paramete
 
 __all__ = [
     "DEFAULT_HEATMAP_METRICS", "FAIL_MAX", "RESET_TIMEOUT",
-    "heatmap_figure", "pareto_front", "plot_heatmaps", "plot_tradeoff", "tradeoff_figure",
+    "heatmap_figure", "objective_figure", "pareto_front", "plot_heatmaps", "plot_objective", "plot_tradeoff",
+    "tradeoff_figure",
 ]
 
 FAIL_MAX = "breaker.fail_max"
@@ -414,5 +415,62 @@ def plot_tradeoff(
     folder = pathlib.Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"tradeoff-{x}-vs-{y}.png"
+    fig.savefig(path, dpi=_DPI)
+    return path
+
+
+def objective_figure(curves: pd.DataFrame, objective_text: str) -> Figure:
+    """The objective against ``reset_timeout``: a panel per trace family, a line per value of
+    the other breaker options (``fail_max`` in the built-in sweep), each point its mean with its
+    95% interval, reset_timeout on a log scale. The curve an SRE reads first: where it bottoms
+    out, and how flat it is there.
+
+    Args:
+        curves: ``objective_by_setting``'s table (``trace``, ``breaker.*``, ``objective_mean``,
+            ``objective_ci_low``, ``objective_ci_high``), with a ``breaker.reset_timeout`` column.
+        objective_text: The objective as words, for the y-axis.
+
+    Raises:
+        InvalidConfigError: ``breaker.reset_timeout`` is not a column (the sweep does not vary it).
+    """
+    if RESET_TIMEOUT not in curves.columns:
+        raise InvalidConfigError("grid", "a sweep over breaker.reset_timeout", sorted(map(str, curves.columns)))
+    others = [c for c in breaker_columns(curves) if c != RESET_TIMEOUT]
+    traces = list(dict.fromkeys(curves["trace"]))
+    fig, axes = _panel_grid(len(traces), (4.6, 3.4), (1.0, 1.2))
+    colours = colormaps["viridis"]
+    for ax, trace in zip(axes, traces):
+        panel = curves[curves["trace"] == trace]
+        groups = list(panel.groupby(others, sort=True)) if others else [((), panel)]
+        for k, (key, line) in enumerate(groups):
+            line = line.sort_values(RESET_TIMEOUT)
+            x = line[RESET_TIMEOUT].to_numpy(float)
+            y = line["objective_mean"].to_numpy(float)
+            low = np.nan_to_num(y - line["objective_ci_low"].to_numpy(float))
+            high = np.nan_to_num(line["objective_ci_high"].to_numpy(float) - y)
+            values = key if isinstance(key, tuple) else (key,)
+            label = ", ".join(f"{c.removeprefix('breaker.')}={_short_value(v)}" for c, v in zip(others, values))
+            colour = colours(k / max(1, len(groups) - 1))
+            ax.errorbar(x, y, yerr=[low, high], color=colour, marker="o", ms=3, lw=1.2, capsize=2, label=label or None)
+        ax.set_xscale("log")
+        ax.set_title(trace, fontsize=10)
+        ax.set_xlabel("reset_timeout (s)")
+        ax.set_ylabel("objective (lower is better)", fontsize=8)
+    if others:
+        axes[0].legend(fontsize=7, frameon=False)
+    fig.suptitle(f"objective per run against reset_timeout: {objective_text} (95% intervals)", fontsize=10)
+    return fig
+
+
+def _short_value(value: object) -> str:
+    return format_value(float(value)) if isinstance(value, (int, float, np.number)) else str(value)
+
+
+def plot_objective(curves: pd.DataFrame, out_dir: str | os.PathLike[str], objective_text: str) -> pathlib.Path:
+    """Write ``objective-vs-reset_timeout.png`` (see ``objective_figure``) into ``out_dir``."""
+    fig = objective_figure(curves, objective_text)
+    folder = pathlib.Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "objective-vs-reset_timeout.png"
     fig.savefig(path, dpi=_DPI)
     return path

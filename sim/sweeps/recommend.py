@@ -28,8 +28,10 @@ __all__ = [
     "HIGHER_IS_BETTER",
     "breaker_columns",
     "format_recommendation",
+    "describe_objective",
     "format_value",
     "metric_names",
+    "objective_by_setting",
     "pareto_front",
     "parameter_columns",
     "parse_objective",
@@ -357,7 +359,35 @@ def recommend_overall(rows: pd.DataFrame, objective: Mapping[str, float], *, cov
     return _table([record], params)
 
 
-def _describe_objective(objective: Mapping[str, float]) -> str:
+def objective_by_setting(rows: pd.DataFrame, objective: Mapping[str, float]) -> pd.DataFrame:
+    """Per trace family and breaker setting, the objective's mean over the runs and its 95%
+    interval, pooled over the family's worlds with equal weight (as ``recommend`` ranks them).
+
+    Returns:
+        Columns ``trace``, the ``breaker.*`` columns, ``objective_mean``, ``objective_ci_low``,
+        ``objective_ci_high`` and ``n`` (runs with a defined objective), in order of first
+        appearance; settings whose objective is undefined on every run are left out.
+    """
+    runs, params = _prepare(rows, objective, 1.0)
+    runs["_stratum"] = runs["world"] if "world" in runs.columns else runs["trace"]
+    records = []
+    for trace, group in runs.groupby("trace", sort=False):
+        weight = 1.0 / group["_stratum"].nunique()
+        for key, unit in group.groupby(params, sort=False, dropna=False):
+            used = unit[np.isfinite(unit["_obj"])]
+            if used.empty:
+                continue
+            strata = [(weight, values["_obj"]) for _, values in used.groupby("_stratum", sort=False)]
+            mean, low, high = _weighted_interval(strata)
+            values = key if isinstance(key, tuple) else (key,)
+            records.append({"trace": str(trace), **dict(zip(params, values)), "objective_mean": mean,
+                            "objective_ci_low": low, "objective_ci_high": high, "n": len(used)})
+    return pd.DataFrame.from_records(
+        records, columns=["trace", *params, "objective_mean", "objective_ci_low", "objective_ci_high", "n"]
+    )
+
+
+def describe_objective(objective: Mapping[str, float]) -> str:
     terms = [f"{format_value(abs(w))} × {name}" for name, w in objective.items()]
     signs = [" - " if w < 0 else " + " for w in objective.values()]
     text = ("-" if signs[0] == " - " else "") + terms[0]
@@ -380,7 +410,10 @@ def format_recommendation(table: pd.DataFrame, objective: Mapping[str, float]) -
     10 runs); the runner-up's interval overlaps``.
     """
     params = breaker_columns(table)
-    lines = [f"objective (lower is better): {_describe_objective(objective)} per run"]
+    lines = [f"objective (lower is better): {describe_objective(objective)} per run"]
+    definitions = metric_definitions()
+    for name, weight in objective.items():
+        lines.append(f"  {format_value(weight)} × {name}: {definitions.get(name, 'a metric')}")
     for _, row in table.iterrows():
         low, high = float(row["objective_ci_low"]), float(row["objective_ci_high"])
         runs = f"{row['n_used']} runs" if row["n_used"] == row["n"] else f"{row['n_used']} of {row['n']} runs"

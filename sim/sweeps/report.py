@@ -17,8 +17,8 @@ from ..errors import InvalidConfigError
 from ..plot import plot_timeline
 from ..result import BREAKER, Metrics, RunResult, SimResult, TimeSeries, metric_definitions
 from ..streams import stream
-from .plots import plot_heatmaps, plot_tradeoff
-from .recommend import format_recommendation, recommend, recommend_overall
+from .plots import plot_heatmaps, plot_objective, plot_tradeoff
+from .recommend import describe_objective, format_recommendation, objective_by_setting, recommend, recommend_overall
 from .spec import SweepSpec
 from .store import SweepStore, run_name
 
@@ -130,6 +130,11 @@ def draw_report(folder: str | os.PathLike[str], objective: Mapping[str, float]) 
         notes.append(f"no heatmaps: {exc}")
 
     text, table = _write_recommendation(store, tables["results"], objective)
+    try:
+        curves = objective_by_setting(tables["results"], objective)
+        plots.append(plot_objective(curves, plots_dir, describe_objective(objective)))
+    except InvalidConfigError as exc:
+        notes.append(f"no objective curve: {exc}")
 
     # Detection against needless rejections, and the objective's own two metrics if it has two
     # (so the recommended cells are drawn on the front they were chosen from).

@@ -315,13 +315,29 @@ def load_spec(path: str | pathlib.Path) -> SweepSpec:
 
 
 def default_spec() -> SweepSpec:
-    """The built-in sweep: fail_max × reset_timeout over four kinds of outage, four runs each
-    (about a minute on two cores).
+    """The built-in sweep: a fleet calling a fragile dependency through four kinds of outage,
+    ``fail_max`` × ``reset_timeout`` (log-spaced from 0.5 s to 120 s), four runs each (about two
+    minutes on two cores).
 
-    The outages last 97 s and the flaps repeat every 16 s: lengths that no reset_timeout of
-    the grid divides, so no setting's probes happen to land just after an outage ends (with a
-    90 s outage a 30 s timeout would probe at 30 + 90 s, looking free). A 1% background error
-    rate makes needless trips possible, so small fail_max values pay for their quick detection.
+    The world: 20 caller instances, each with its own pool of 32 workers and its own breaker,
+    sharing 200 requests per second and retrying a failed call twice (0.1 s backoff, full
+    jitter). They call one capacity-limited service: 16 servers, about 280 calls per second
+    when warm, a queue of 200. It crashes after 2 s of overload and is down 10 s. After a
+    restart or an outage it comes back cold, at 10% of its capacity, and warms over 30 s, four
+    times more slowly while overloaded. So callers that return all at once can knock it down
+    again (a metastable failure), and waiting has a price too: every rejection is a request
+    that failed.
+
+    The outages last 97 s and the flaps repeat every 16 s: lengths that no reset_timeout of the
+    grid divides, so no setting's probes happen to land just after an outage ends. A 1%
+    background error rate makes needless trips possible.
+
+    The objective counts what users see, and what the dependency suffers:
+    - ``failed``: every request that ended without a success, from any cause, rejections
+      included;
+    - 1,000 × ``service_crashes_after_fault``: each time the callers knocked the dependency
+      down again after the outage ended. A crash pages someone and puts work at risk, so it is
+      weighted as a thousand failed requests, about five seconds of the fleet's traffic.
     """
     noise = 0.01
     return SweepSpec.from_mapping({
@@ -329,8 +345,17 @@ def default_spec() -> SweepSpec:
         "replications": 4,
         "seed": 2026,
         "horizon_s": 240.0,
-        "grid": {"breaker.fail_max": [1, 2, 3, 5, 10, 20], "breaker.reset_timeout": [1.0, 5.0, 10.0, 30.0, 60.0]},
-        "base": {"workload.rate_rps": 100.0, "workload.workers": 64, "workload.call_timeout_s": 1.0},
+        "grid": {
+            "breaker.fail_max": [2, 5, 10, 20],
+            "breaker.reset_timeout": [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0],
+        },
+        "base": {
+            "workload.rate_rps": 200.0, "workload.instances": 20, "workload.workers": 32,
+            "workload.call_timeout_s": 1.0, "workload.retry.max_retries": 2, "workload.retry.backoff_s": 0.1,
+            "service.kind": "capacity", "service.servers": 16, "service.queue_limit": 200,
+            "service.crash_after_s": 2.0, "service.restart_s": 10.0, "service.warmup_s": 30.0,
+        },
+        "objective": {"failed": 1.0, "service_crashes_after_fault": 1000.0},
         "traces": [
             {"family": "hard_down", "start_s": 30.0, "duration_s": 97.0, "noise_error_rate": noise},
             {"family": "hang", "start_s": 30.0, "duration_s": 97.0, "noise_error_rate": noise},
