@@ -8,8 +8,9 @@ service still processes the abandoned attempt (unless ``drop_abandoned``): work 
 for, which is how retries and timeouts keep an overloaded service down (metastability).
 
 A fragile service (``Service.crash_after_s``) crashes once it has been overloaded for that
-long: overloaded from the moment its queue is full until the queue has drained to half. the queued and in-flight work is lost (each caller gets an error at
-once), and for ``restart_s`` every call fails fast. It restarts cold, as it also comes back
+long (overloaded: from the moment its queue is full until the queue has drained to half). The
+queued and in-flight work is lost (each caller gets an error at once), and for ``restart_s``
+every call fails fast. It restarts cold, as it also comes back
 after each of the trace's outages (error rate 1 or hanging): its capacity then returns from
 ``warmup_floor`` to full over ``warmup_s``, ``warmup_overload_factor`` times as fast while
 every server is busy and work waits. The warmth multiplies the trace's ``capacity_factor``
