@@ -20,6 +20,7 @@ for the service time of each call, when it starts.
 from __future__ import annotations
 
 import collections
+import heapq
 import math
 from typing import Any, Protocol
 
@@ -78,6 +79,7 @@ class CapacityService:
         self.busy = 0
         self.queue: collections.deque[list[Any]] = collections.deque()
         self.backlog_peak = 0
+        self.phantom_ends: list[float] = []  # when the false rejections' servers would be free
         # Fragility: crashes under overload, and warming up after a restart or an outage.
         self.crash_after_s = service.crash_after_s
         self.restart_s = service.restart_s
@@ -96,10 +98,12 @@ class CapacityService:
         self.warming = False
         self.crowded = False  # every server busy and work queued (since the last update)
 
-    def would_succeed(self, j: int) -> bool:
-        """Whether attempt ``j`` would succeed if sent now: it passes the fail-fast draw and
-        its estimated wait (queue length over the service rate) plus its own service time
-        end within the caller's timeout. An estimate: the load it would add is ignored."""
+    def oracle_admits(self, j: int) -> bool:
+        """The oracle's decision for attempt ``j`` now: it passes the fail-fast draw (the oracle
+        knows the service's condition) and a call of average size would end within the caller's
+        timeout after the backlog ahead of it (queue length over the service rate). The oracle
+        knows the service, not the size of each call: one that chose calls by their own service
+        time could serve more of them than the servers' capacity, and would be no upper bound."""
         run = self.run
         if run.hang or run.plan.error_draws[j] < run.error_rate:
             return False
@@ -114,7 +118,32 @@ class CapacityService:
         wait = 0.0
         if self.busy >= self.servers:
             wait = (len(self.queue) + 1) * self.mean_latency_s / (self.servers * factor)
-        return wait + run.plan.latency_draws_s[j] / factor <= run.timeout_s
+        return wait + self.mean_latency_s / factor <= run.timeout_s
+
+    def could_serve(self, j: int) -> bool:
+        """Whether the rejected attempt ``j`` was a false rejection: the service could really
+        have served it. It passes the fail-fast draw, a server would have been free for it at
+        once, and its own service time ends within the caller's timeout; the servers count
+        the calls actually in service and, as if they had been served, the rejections already
+        judged false (each holding a server for its service time). So false rejections never
+        exceed what the free servers could have done."""
+        run = self.run
+        if run.hang or run.plan.error_draws[j] < run.error_rate:
+            return False
+        now = run.env.now
+        factor = run.capacity_factor
+        if self.fragile:
+            if now < self.down_until:
+                return False
+            factor *= self._warmth_at(now)
+        phantom = self.phantom_ends
+        while phantom and phantom[0] <= now:
+            heapq.heappop(phantom)
+        work = run.plan.latency_draws_s[j] / factor
+        if self.busy + len(phantom) >= self.servers or work > run.timeout_s:
+            return False
+        heapq.heappush(phantom, now + work)
+        return True
 
     def send(self, index: int, attempt: int, j: int, generation: int, state: State, at: float, kind: int) -> None:
         """Attempt ``j`` reaches the service; its answer (or the caller's timeout) comes back

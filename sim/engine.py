@@ -296,7 +296,7 @@ class Run:
         capacity = self.capacity
         # The attempt's outcome if sent now (drawn whether or not it is sent).
         if capacity is not None:
-            ok = capacity.would_succeed(j)
+            ok = capacity.oracle_admits(j)
             duration = 0.0
         elif self.hang:
             ok, duration = False, self.timeout_s
@@ -323,7 +323,7 @@ class Run:
                     self.pool_at.append(now)
                     self.pool_busy.append(self.busy)
                     caller.slot.lock_held = False  # type: ignore[union-attr]
-                self._reject(caller, index, attempt, now, ok)
+                self._reject(caller, index, attempt, now, ok if capacity is None else capacity.could_serve(j))
                 return
             if state is CLOSED:
                 self.admitted_closed += 1
@@ -352,10 +352,10 @@ class Run:
         event = Timeout(self.env, duration, (index, attempt, ok, generation, state, acquired_at, kind))
         event.callbacks.append(self._on_answer)
 
-    def _reject(self, caller: Caller, index: int, attempt: int, now: float, would_succeed: bool) -> None:
+    def _reject(self, caller: Caller, index: int, attempt: int, now: float, could_succeed: bool) -> None:
         self.rejected += 1
         self.rejected_at.append(now)
-        if would_succeed:
+        if could_succeed:
             self.false_rejections += 1
         self._failed(caller, index, attempt, now, True)
 
