@@ -68,7 +68,8 @@ class Metrics:
         "within the horizon, or there is no fault or no time before it)"
     )
     false_rejections: int = _doc(
-        "rejected attempts that would have succeeded (their outcome is drawn whether or not sent)"
+        "rejected attempts that would have succeeded (their outcome is drawn whether or not sent; on the capacity "
+        "service, only those a free server could really have served)"
     )
     false_trips: int = _doc(
         "openings with no fault during the call_timeout_s before them (so every call that could have caused them "

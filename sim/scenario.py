@@ -78,7 +78,8 @@ class Baseline(enum.StrEnum):
     NO_BREAKER = "no_breaker"
     """Every attempt is sent."""
     ORACLE = "oracle"
-    """Sends exactly the attempts that would succeed (knows the service's true condition)."""
+    """Sends exactly the attempts that would succeed (knows the service's true condition); on
+    the capacity service, those an average-sized call would succeed for given the backlog."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

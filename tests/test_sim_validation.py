@@ -16,9 +16,16 @@ from hypothesis import strategies as st
 from strategies import configs
 
 from breakerlab.model import BreakerConfig
-from breakerlab.sim import Scenario, Service, Workload, simulate
-from breakerlab.sim.scenario import Arrivals, Baseline
-from breakerlab.sim.traces.families import BackgroundNoise, Brownout, FlappingSquare, HardDown, HardDownHang
+from breakerlab.sim import RetryPolicy, Scenario, Service, Workload, simulate
+from breakerlab.sim.scenario import Arrivals, Baseline, ServiceKind
+from breakerlab.sim.traces.families import (
+    BackgroundNoise,
+    Brownout,
+    CapacityLoss,
+    FlappingSquare,
+    HardDown,
+    HardDownHang,
+)
 
 #: A service that answers at once: with zero latency no call overlaps another, so the order of
 #: outcomes is the order of arrivals, as the closed forms assume.
@@ -140,6 +147,43 @@ def test_the_oracle_bounds_every_breakers_goodput(breaker: BreakerConfig, trace:
     for metrics in (result.metrics, oracle, none):
         assert metrics.unfinished == 0
         assert metrics.succeeded + metrics.failed == metrics.offered
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    breaker=configs(),
+    servers=st.integers(2, 8),
+    factor=st.sampled_from([0.2, 0.5, 0.8]),
+    sigma=st.sampled_from([0.0, 0.5, 1.0]),
+    load=st.sampled_from([0.5, 1.0, 2.0, 4.0]),
+    retries=st.integers(0, 2),
+    seed=st.integers(0, 2**32),
+)
+def test_on_the_capacity_service_no_policy_and_no_counterfactual_beats_the_servers(
+    breaker: BreakerConfig, servers: int, factor: float, sigma: float, load: float, retries: int, seed: int
+) -> None:
+    """The capacity service's servers complete about ``servers * capacity_factor / mean
+    latency`` calls per second, whoever sends them. No policy succeeds more often than that:
+    not the breaker, not the run without one, and not the oracle, which knows the service's
+    condition and backlog but not each call's size (choosing calls by their size would beat
+    the servers' capacity, and then it would be no bound). Nor do the false rejections, the
+    rejected calls a free server could really have served, exceed it. Offered load from half
+    to four times the capacity; the slack covers sampling (service times vary, log-normal)."""
+    service = Service(kind=ServiceKind.CAPACITY, servers=servers, latency_sigma=sigma)
+    capacity_rps = servers * factor / service.mean_latency_s
+    horizon_s, timeout_s = 30.0, 1.0
+    scenario = Scenario(
+        trace=CapacityLoss(start_s=0.0, duration_s=horizon_s, capacity_factor=factor),
+        breaker=breaker, service=service, horizon_s=horizon_s,
+        workload=Workload(rate_rps=load * capacity_rps, workers=100_000, call_timeout_s=timeout_s,
+                          retry=RetryPolicy(max_retries=retries, backoff_s=0.05)),
+    )
+    result = simulate(scenario, seed)
+    bound = 1.3 * capacity_rps * (horizon_s + timeout_s) + servers
+    for name, run in result.runs.items():
+        assert run.metrics.succeeded <= bound, (name, run.metrics.succeeded, bound)
+        assert run.metrics.false_rejections <= bound, (name, run.metrics.false_rejections, bound)
+        assert run.metrics.unfinished == 0
 
 
 def test_a_breaker_rejects_doomed_calls_the_no_breaker_run_sends() -> None:
