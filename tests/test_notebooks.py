@@ -29,10 +29,10 @@ def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
 
 
 def test_every_notebook_is_found() -> None:
-    """The five notebooks exist as Jupytext scripts."""
+    """The six notebooks exist as Jupytext scripts."""
     assert [path.stem for path in NOTEBOOKS] == [
         "01_model_tour", "02_anatomy_of_an_outage", "03_sweep", "04_retries_capacity_metastability",
-        "05_library_fingerprints",
+        "05_library_fingerprints", "06_why_30_seconds",
     ]
 
 
