@@ -4,6 +4,7 @@ redraw its plots from the saved results."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import pathlib
 import sys
 from typing import Any
@@ -42,7 +43,10 @@ def sweep_command(subparsers: Any) -> None:
             "each, in parallel; write tidy results (CSV, Parquet), a summary with 95% confidence "
             "intervals, heatmaps, trade-off plots, timelines and a recommendation. Without "
             "--config, runs the built-in sweep. Runs are saved as they finish: after Ctrl-C, "
-            "--resume computes only what is missing."
+            "--resume computes only what is missing. With adaptive replications "
+            "(replications = {min = 4, max = 64} in the file, as in the built-in sweep), runs are added "
+            "only to settings that can still be the best, by Kim and Nelson's (2001) fully sequential "
+            "procedure, until one is left or the budget is spent."
         ),
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -59,6 +63,11 @@ def sweep_command(subparsers: Any) -> None:
         "--objective", metavar="METRIC=WEIGHT,...",
         help="what the recommendation minimises (default: the file's [objective], else "
         "failed_calls=1,false_rejections=1)",
+    )
+    parser.add_argument(
+        "--max-runs", type=int, metavar="N",
+        help="an adaptive sweep's budget: at most N simulations in all, baselines included (overrides "
+        "replications.max_runs; with --resume, a larger N goes on where the smaller one stopped)",
     )
     parser.add_argument("--no-plots", action="store_true", help="write the tables and the recommendation, no plots")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -94,6 +103,9 @@ class _Progress:
 
             self.bar = tqdm(total=total, initial=done, unit="run", desc=self.description, file=sys.stderr)
             return
+        if total != self.bar.total:  # an adaptive sweep plans more runs as it goes
+            self.bar.total = total
+            self.bar.refresh()
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -115,11 +127,32 @@ def _run_sweep(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise InvalidConfigError("--jobs", "an int >= 1", args.jobs)
     spec = _spec(args)
+    if args.max_runs is not None:
+        if not spec.adaptive:
+            raise InvalidConfigError(
+                "--max-runs", "used with adaptive replications (replications = {min = 4, max = 64} in the sweep file)",
+                args.max_runs,
+            )
+        if args.max_runs < 1:
+            raise InvalidConfigError("--max-runs", "an int >= 1", args.max_runs)
+        spec = dataclasses.replace(spec, max_runs=args.max_runs)
+        spec.check_budget()
+    if args.objective and spec.adaptive and not args.resume:  # the procedure ranks by it: keep it with the sweep
+        from .recommend import parse_objective
+
+        spec = dataclasses.replace(spec, objective=tuple(parse_objective(args.objective).items()))
     folder = pathlib.Path(args.out) if args.out else SweepStore.fresh_folder(DEFAULT_BASE, spec.name)
     objective = _objective(args.objective, spec)
     total = len(plan_tasks(spec))
     where = f"Dask at {args.scheduler}" if args.scheduler else f"{args.jobs or 'all'} local processes"
-    if not args.quiet:
+    if not args.quiet and spec.adaptive:
+        budget = f", at most {spec.max_runs:,} simulations" if spec.max_runs else ""
+        print(
+            f"sweep {spec.name!r}: {len(spec.cells())} cells x {spec.replications} runs ({total} simulations) on {where}, "
+            f"then up to {spec.max_replications} runs for the settings that can still be the best "
+            f"(KN, {spec.confidence:.0%} confidence, indifference zone {spec.indifference}{budget})"
+        )
+    elif not args.quiet:
         print(f"sweep {spec.name!r}: {len(spec.cells())} cells x {spec.replications} runs ({total} simulations) on {where}")
     progress = _Progress(args.quiet, spec.name)
     try:
@@ -128,7 +161,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
         progress.close()
         saved = len(SweepStore(folder).finished())
         print(
-            f"interrupted: {saved} of {total} runs saved in {folder}; finish with: "
+            f"interrupted: {saved} runs saved in {folder}; finish with: "
             f"breakerlab sweep --resume --out {folder}",
             file=sys.stderr,
         )

@@ -29,6 +29,7 @@ __all__ = [
     "breaker_columns",
     "format_recommendation",
     "describe_objective",
+    "describe_selection",
     "format_value",
     "metric_names",
     "objective_by_setting",
@@ -209,11 +210,28 @@ class _Candidate:
     n_used: int
 
 
-def _rank(runs: pd.DataFrame, params: list[str], coverage: float, label: str) -> dict[str, object]:
+def _same_setting(candidate: Mapping[str, object], chosen: Mapping[str, object]) -> bool:
+    for key, value in chosen.items():
+        if key not in candidate:
+            continue
+        mine = candidate[key]
+        if isinstance(value, (int, float)) and isinstance(mine, (int, float, np.number)):
+            if not math.isclose(float(mine), float(value), rel_tol=1e-12, abs_tol=0.0):
+                return False
+        elif str(mine) != str(value):
+            return False
+    return True
+
+
+def _rank(
+    runs: pd.DataFrame, params: list[str], coverage: float, label: str, chosen: Mapping[str, object] | None = None
+) -> dict[str, object]:
     """The best setting in ``runs`` (columns: params, ``cell``, ``_obj``, ``_stratum``, ``_weight``).
 
     A setting must have been run in every stratum and have a defined objective on at least
-    ``coverage`` of its runs; its objective is the weighted sum of its stratum means.
+    ``coverage`` of its runs; its objective is the weighted sum of its stratum means. With
+    ``chosen`` (an adaptive sweep's selection), that setting is the best and the runner-up is
+    the best of the others by mean.
     """
     strata = runs["_stratum"].nunique()
     candidates: list[_Candidate] = []
@@ -239,6 +257,11 @@ def _rank(runs: pd.DataFrame, params: list[str], coverage: float, label: str) ->
             "coverage to rank settings on their defined runs, or weight a count metric instead",
         )
     candidates.sort(key=lambda c: (c.mean, math.inf if c.cell is None else c.cell))
+    if chosen is not None:
+        picked = [c for c in candidates if _same_setting(c.setting, chosen)]
+        if picked:
+            candidates.remove(picked[0])
+            candidates.insert(0, picked[0])
     best = candidates[0]
     runner = candidates[1] if len(candidates) > 1 else None
     overlaps = False
@@ -283,15 +306,61 @@ def pooled_options(rows: pd.DataFrame, *, skip: tuple[str, ...] = ("breaker.",))
     return "; ".join(parts)
 
 
+def describe_selection(record: Mapping[str, object]) -> str:
+    """One problem of an adaptive sweep's ``selection.json`` as a readable clause."""
+    confidence = float(record["confidence"])  # type: ignore[arg-type]
+    delta = format_value(float(record["indifference"]))  # type: ignore[arg-type]
+    procedure = f"KN (Kim and Nelson 2001) at {confidence:.0%} confidence, indifference zone {delta}"
+    runs = f"{record['runs']} runs"
+    identical = int(record.get("identical", 0))  # type: ignore[call-overload]
+    tie = (f"; {identical} other setting{'s' if identical != 1 else ''} gave identical results on every run "
+           "(the first in grid order is shown)") if identical else ""
+    if record["stopped"] == "separated":
+        others = int(record["systems"]) - 1 - identical  # type: ignore[call-overload]
+        return (f"selected by {procedure}: the other {others} eliminated within {record['replications']} "
+                f"replications ({runs}){tie}")
+    survivors = list(record["survivors"])  # type: ignore[call-overload]
+    means = list(record.get("survivor_means", [math.nan] * len(survivors)))  # type: ignore[call-overload]
+    order = sorted(range(len(survivors)), key=lambda i: means[i])
+    named = "; ".join(
+        f"{_setting(pd.Series(survivors[i]), list(survivors[i]))}: {format_value(float(means[i]))}" for i in order[:4]
+    ) + ("; ..." if len(survivors) > 4 else "")
+    why = (f"within {record['replications']} replications (the cap)" if record["stopped"] == "max_replications"
+           else f"when the sweep's budget ran out at {record['replications']} replications")
+    count = f"{len(survivors)} other setting{'s' if len(survivors) != 1 else ''}"
+    return f"not separated by {procedure} {why}: {count} still in contention, by mean ({named}) ({runs}){tie}"
+
+
+def _selected(selection: Mapping[str, object] | None, name: str) -> Mapping[str, object] | None:
+    if selection is None:
+        return None
+    for record in selection["problems"]:  # type: ignore[attr-defined]
+        if record["problem"] == name:
+            return record  # type: ignore[no-any-return]
+    return None
+
+
 def _table(records: list[dict[str, object]], params: list[str]) -> pd.DataFrame:
     """The records as a frame with the documented columns and dtypes."""
     columns = ["trace", "cell", *params, "objective_mean", "objective_ci_low", "objective_ci_high", "n", "n_used",
-               "runner_up_overlaps", "runner_up_mean", "pooled_over"]
+               "runner_up_overlaps", "runner_up_mean", "pooled_over", "selection"]
     table = pd.DataFrame.from_records(records, columns=columns)
     return table.astype({"cell": "Int64", "n": "int64", "n_used": "int64", "runner_up_overlaps": "bool"})
 
 
-def recommend(rows: pd.DataFrame, objective: Mapping[str, float], *, coverage: float = 1.0) -> pd.DataFrame:
+def _apply(record: dict[str, object], selected: Mapping[str, object] | None) -> dict[str, object]:
+    if selected is not None:
+        record["runner_up_overlaps"] = selected["stopped"] != "separated"
+        record["selection"] = describe_selection(selected)
+    else:
+        record["selection"] = ""
+    return record
+
+
+def recommend(
+    rows: pd.DataFrame, objective: Mapping[str, float], *, coverage: float = 1.0,
+    selection: Mapping[str, object] | None = None,
+) -> pd.DataFrame:
     """Per trace family, the breaker setting minimising the mean per-run objective.
 
     Each run's objective is ``sum(weight * metric)``. A run where a weighted metric is NaN (a
@@ -316,7 +385,12 @@ def recommend(rows: pd.DataFrame, objective: Mapping[str, float], *, coverage: f
         runs), ``n``, ``n_used``, ``runner_up_overlaps`` (the second-best setting's interval
         overlaps the best's, or an interval is undefined: the choice is not statistically clear;
         False without a runner-up), ``runner_up_mean`` and ``pooled_over`` (the non-breaker
-        options that vary among the family's runs, with their values; empty if none).
+        options that vary among the family's runs, with their values; empty if none) and
+        ``selection`` (empty, or for an adaptive sweep what its procedure decided: then the
+        setting is the procedure's leader, and ``runner_up_overlaps`` is True unless the
+        procedure separated it from every other).
+        selection: An adaptive sweep's ``selection.json`` (``SweepStore.load_selection``),
+            made with this objective.
 
     Raises:
         InvalidConfigError: A column is missing, the objective or ``coverage`` is invalid, or no
@@ -327,13 +401,19 @@ def recommend(rows: pd.DataFrame, objective: Mapping[str, float], *, coverage: f
     records = []
     for trace, group in runs.groupby("trace", sort=False):
         group = group.assign(_weight=1.0 / group["_stratum"].nunique())
-        records.append({
-            "trace": str(trace), **_rank(group, params, coverage, f"trace {trace!r}"), "pooled_over": pooled_options(group),
-        })
+        selected = _selected(selection, str(trace))
+        chosen = selected["leader"] if selected is not None else None
+        records.append(_apply({
+            "trace": str(trace), **_rank(group, params, coverage, f"trace {trace!r}", chosen),  # type: ignore[arg-type]
+            "pooled_over": pooled_options(group),
+        }, selected))
     return _table(records, params)
 
 
-def recommend_overall(rows: pd.DataFrame, objective: Mapping[str, float], *, coverage: float = 1.0) -> pd.DataFrame:
+def recommend_overall(
+    rows: pd.DataFrame, objective: Mapping[str, float], *, coverage: float = 1.0,
+    selection: Mapping[str, object] | None = None,
+) -> pd.DataFrame:
     """The one breaker setting minimising the objective averaged over trace families.
 
     Each family has equal weight whatever its number of runs (and within a family, each world);
@@ -343,6 +423,7 @@ def recommend_overall(rows: pd.DataFrame, objective: Mapping[str, float], *, cov
         rows: The sweep's per-run table, as for ``recommend``.
         objective: ``{metric: weight}``.
         coverage: As for ``recommend``.
+        selection: As for ``recommend`` (its ``all`` problem).
 
     Returns:
         One row with ``trace="all"`` and the columns of ``recommend``.
@@ -355,7 +436,12 @@ def recommend_overall(rows: pd.DataFrame, objective: Mapping[str, float], *, cov
     runs["_stratum"] = list(zip(runs["trace"], world))
     worlds_per_family = runs.groupby("trace", sort=False)["_stratum"].nunique()
     runs["_weight"] = 1.0 / (len(worlds_per_family) * runs["trace"].map(worlds_per_family))
-    record = {"trace": "all", **_rank(runs, params, coverage, "all trace families"), "pooled_over": pooled_options(runs, skip=("breaker.", "trace."))}
+    selected = _selected(selection, "all")
+    chosen = selected["leader"] if selected is not None else None
+    record = _apply({
+        "trace": "all", **_rank(runs, params, coverage, "all trace families", chosen),  # type: ignore[arg-type]
+        "pooled_over": pooled_options(runs, skip=("breaker.", "trace.")),
+    }, selected)
     return _table([record], params)
 
 
@@ -418,7 +504,10 @@ def format_recommendation(table: pd.DataFrame, objective: Mapping[str, float]) -
         low, high = float(row["objective_ci_low"]), float(row["objective_ci_high"])
         runs = f"{row['n_used']} runs" if row["n_used"] == row["n"] else f"{row['n_used']} of {row['n']} runs"
         interval = f"95% CI {format_value(low)}–{format_value(high)}" if math.isfinite(low) else "no CI"
-        if math.isnan(float(row["runner_up_mean"])):
+        selection = row.get("selection", "")
+        if isinstance(selection, str) and selection:
+            verdict = selection
+        elif math.isnan(float(row["runner_up_mean"])):
             verdict = "no other setting was ranked"
         elif row["runner_up_overlaps"]:
             runner_up = format_value(float(row["runner_up_mean"]))

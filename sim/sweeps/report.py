@@ -100,10 +100,22 @@ def _finished_tables(store: SweepStore) -> dict[str, pd.DataFrame]:
 def _write_recommendation(
     store: SweepStore, rows: pd.DataFrame, objective: Mapping[str, float]
 ) -> tuple[str, pd.DataFrame]:
-    table = recommend(rows, objective)
+    selection = store.load_selection()
+    note = ""
+    if selection is not None and selection["objective"] != dict(objective):
+        note = (f"\n(the runs were allocated by {selection['procedure']} for the objective "
+                f"{describe_objective(selection['objective'])}; this ranking of another objective uses those runs "
+                "without the procedure's guarantee)")
+        selection = None
+    table = recommend(rows, objective, selection=selection)
     if rows["trace"].nunique() > 1:
-        table = pd.concat([table, recommend_overall(rows, objective)], ignore_index=True)
+        table = pd.concat([table, recommend_overall(rows, objective, selection=selection)], ignore_index=True)
     text = format_recommendation(table, objective)
+    if selection is not None:
+        budget = f" (at most {selection['max_runs']:,})" if selection.get("max_runs") else ""
+        text += (f"\nadaptive replications: {selection['simulations']:,} simulations{budget}, allocated by "
+                 f"{selection['procedure']}")
+    text += note
     (store.root / "recommendation.txt").write_text(text + "\n", encoding="utf-8")
     table.to_csv(store.root / "recommendation.csv", index=False)
     return text, table

@@ -37,6 +37,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 import pathlib
 import tomllib
 import typing
@@ -58,7 +59,8 @@ __all__ = ["Cell", "SweepSpec", "breaker_side", "default_spec", "load_spec", "va
 
 TOP_LEVEL = {
     "name": "shown in the output folder's name and the plots",
-    "replications": "runs per cell, each with its own seed",
+    "replications": "runs per cell, each with its own seed; or a table {min, max, confidence, indifference, "
+    "max_runs} for adaptive replications (KN)",
     "seed": "the root seed every run's seed is derived from",
     "horizon_s": "simulated seconds per run",
     "bin_s": "time-series bin width",
@@ -131,6 +133,21 @@ class SweepSpec:
     base: tuple[tuple[str, Any], ...] = ()
     traces: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (("hard_down", ()),)
     objective: tuple[tuple[str, float], ...] = ()
+    #: Adaptive replications (``replications = {min, max, ...}``): the cap on runs per setting
+    #: (None: a fixed ``replications`` per cell, no adaptation).
+    max_replications: int | None = None
+    #: The probability of correct selection the adaptive procedure aims at.
+    confidence: float = 0.95
+    #: Its indifference zone: a difference in objective units, or a percentage of the best
+    #: first-stage mean (``"5%"``, the default).
+    indifference: float | str = "5%"
+    #: The cap on the adaptive sweep's simulations, baselines included (None: no cap).
+    max_runs: int | None = None
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether replications are added where the best setting is still in doubt."""
+        return self.max_replications is not None
 
     @classmethod
     def from_mapping(cls, document: Mapping[str, Any]) -> SweepSpec:
@@ -158,6 +175,8 @@ class SweepSpec:
         objective = _table(document, "objective")
         # Scalars the document leaves out keep the dataclass's defaults (one copy of them).
         scalars = {key: document[key] for key in _SCALARS if key in document}
+        if isinstance(scalars.get("replications"), dict):
+            scalars.update(_adaptive(scalars.pop("replications")))
         if "name" in scalars:
             scalars["name"] = str(scalars["name"])
         spec = cls(
@@ -168,12 +187,24 @@ class SweepSpec:
             objective=tuple((k, v) for k, v in objective.items()),
         )
         spec.cells()  # builds and validates every scenario
+        spec.check_budget()
         return spec
+
+    def check_budget(self) -> None:
+        """Raise if an adaptive sweep's ``max_runs`` cannot hold its first stage."""
+        if self.adaptive and self.max_runs is not None and self.max_runs < self.first_stage_runs():
+            raise InvalidConfigError(
+                "replications.max_runs", f"at least the first stage's {self.first_stage_runs()} simulations "
+                f"(every cell's {self.replications} first replications and the baselines)", self.max_runs,
+            )
 
     def __post_init__(self) -> None:
         if isinstance(self.replications, bool) or not isinstance(self.replications, int) or self.replications < 1:
-            raise InvalidConfigError("replications", "an int >= 1", self.replications)
+            field = "replications.min" if self.adaptive else "replications"
+            raise InvalidConfigError(field, "an int >= 1", self.replications)
         check_seed(self.seed)
+        if self.adaptive:
+            self._check_adaptive()
         if not isinstance(self.baselines, bool):
             raise InvalidConfigError("baselines", "true or false", self.baselines)
         if not self.name or any(c in self.name for c in "/\\\0"):
@@ -204,6 +235,46 @@ class SweepSpec:
                 raise InvalidConfigError(f"objective.{metric}", "a metric (" + ", ".join(metric_definitions()) + ")", metric)
             if isinstance(weight, bool) or not isinstance(weight, (int, float)):
                 raise InvalidConfigError(f"objective.{metric}", "a number (the metric's weight)", weight)
+
+    def _check_adaptive(self) -> None:
+        most = self.max_replications
+        if isinstance(most, bool) or not isinstance(most, int) or most < self.replications:
+            raise InvalidConfigError("replications.max", f"an int >= replications.min ({self.replications})", most)
+        if self.replications < 2:
+            raise InvalidConfigError(
+                "replications.min", "an int >= 2 (the adaptive procedure estimates variances from it)", self.replications,
+            )
+        if isinstance(self.confidence, bool) or not isinstance(self.confidence, (int, float)) or not 0 < self.confidence < 1:
+            raise InvalidConfigError("replications.confidence", "a probability in (0, 1), e.g. 0.95", self.confidence)
+        self.indifference_zone()
+        if self.max_runs is not None and (isinstance(self.max_runs, bool) or not isinstance(self.max_runs, int)
+                                          or self.max_runs < 1):
+            raise InvalidConfigError("replications.max_runs", "an int >= 1 (simulations in all)", self.max_runs)
+
+    def indifference_zone(self) -> tuple[float | None, float]:
+        """The indifference zone as ``(absolute, relative)``: an absolute delta in objective
+        units and None, or None and a fraction of the best first-stage mean."""
+        delta = self.indifference
+        if isinstance(delta, str) and delta.strip().endswith("%"):
+            try:
+                fraction = float(delta.strip()[:-1]) / 100.0
+            except ValueError:
+                fraction = math.nan
+            if math.isfinite(fraction) and fraction > 0:
+                return None, fraction
+        elif not isinstance(delta, bool) and isinstance(delta, (int, float)) and math.isfinite(delta) and delta > 0:
+            return float(delta), 0.0
+        raise InvalidConfigError(
+            "replications.indifference",
+            "a positive difference in objective units (e.g. 100) or a percentage of the best mean (e.g. \"5%\")", delta,
+            hint="the smallest difference in the objective worth telling apart",
+        )
+
+    def first_stage_runs(self) -> int:
+        """Simulations before any adaptation: every cell's first replications and the baselines."""
+        cells = self.cells()
+        worlds = len({cell.world for cell in cells}) if self.baselines else 0
+        return (len(cells) + worlds) * self.replications
 
     # -- cells -----------------------------------------------------------------------------------
 
@@ -264,14 +335,35 @@ class SweepSpec:
 
     def as_mapping(self) -> dict[str, Any]:
         """The spec as TOML-shaped data (what ``from_mapping`` reads)."""
+        replications: Any = self.replications
+        if self.adaptive:
+            replications = {"min": self.replications, "max": self.max_replications, "confidence": self.confidence,
+                            "indifference": self.indifference}
+            if self.max_runs is not None:
+                replications["max_runs"] = self.max_runs
         return {
-            "name": self.name, "replications": self.replications, "seed": self.seed, "horizon_s": self.horizon_s,
+            "name": self.name, "replications": replications, "seed": self.seed, "horizon_s": self.horizon_s,
             "bin_s": self.bin_s, "recovery_window_s": self.recovery_window_s, "baselines": self.baselines,
             "grid": {k: list(v) for k, v in self.grid},
             "base": dict(self.base),
             "traces": [{"family": family, **dict(params)} for family, params in self.traces],
             "objective": dict(self.objective),
         }
+
+
+_ADAPTIVE_KEYS = {"min": "replications", "max": "max_replications", "confidence": "confidence",
+                  "indifference": "indifference", "max_runs": "max_runs"}
+
+
+def _adaptive(table: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec fields of a ``replications = {min, max, ...}`` table."""
+    for key in table:
+        if key not in _ADAPTIVE_KEYS:
+            raise InvalidConfigError(f"replications.{key}", "a key of the table (" + ", ".join(_ADAPTIVE_KEYS) + ")", key)
+    for key in ("min", "max"):
+        if key not in table:
+            raise InvalidConfigError(f"replications.{key}", "given (replications = {min = 4, max = 64})", "missing")
+    return {_ADAPTIVE_KEYS[key]: value for key, value in table.items()}
 
 
 def breaker_side(key: str) -> bool:
@@ -342,7 +434,7 @@ def default_spec() -> SweepSpec:
     noise = 0.01
     return SweepSpec.from_mapping({
         "name": "default",
-        "replications": 4,
+        "replications": {"min": 4, "max": 16, "indifference": 1000.0, "max_runs": 800},
         "seed": 2026,
         "horizon_s": 240.0,
         "grid": {

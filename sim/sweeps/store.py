@@ -7,6 +7,8 @@ Layout::
     OUT/runs/c00012-r003.json   breaker run of cell 12, replication 3 (rows and, for
                                 replication 0, the time series)
     OUT/runs/w0002-r003.json    the baselines of world 2, replication 3
+    OUT/selection.json      an adaptive sweep's record: runs per cell, and per trace family
+                            (and overall) what the procedure selected and why it stopped
     OUT/results.csv         one row per (cell, replication): every parameter, seed and metric
     OUT/baselines.csv       one row per (world, replication, baseline policy)
     OUT/summary.csv         one row per cell: mean and 95% confidence interval of every metric
@@ -42,6 +44,7 @@ from .spec import SweepSpec
 __all__ = ["SweepStore", "run_name", "summarise"]
 
 SPEC_FILE = "sweep.json"
+SELECTION_FILE = "selection.json"
 
 
 def run_name(kind: str, index: int, replication: int) -> str:
@@ -91,6 +94,23 @@ class SweepStore:
         document = {"spec": spec.as_mapping(), "version": importlib.metadata.version("breakerlab")}
         _atomic_write(self.root / SPEC_FILE, json.dumps(document, indent=2, default=str) + "\n")
 
+    def replace_spec(self, spec: SweepSpec) -> None:
+        """Record ``spec`` as this folder's sweep (a resumed adaptive sweep with a new budget)."""
+        document = {"spec": spec.as_mapping(), "version": importlib.metadata.version("breakerlab")}
+        _atomic_write(self.root / SPEC_FILE, json.dumps(document, indent=2, default=str) + "\n")
+
+    def save_selection(self, selection: dict[str, Any]) -> None:
+        """Write what an adaptive sweep's procedure decided (``selection.json``)."""
+        _atomic_write(self.root / SELECTION_FILE, json.dumps(selection, indent=2, default=str) + "\n")
+
+    def load_selection(self) -> dict[str, Any] | None:
+        """The adaptive procedure's record, or None for a sweep with fixed replications."""
+        path = self.root / SELECTION_FILE
+        if not path.exists():
+            return None
+        result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return result
+
     def load_spec(self, field: str = "--out") -> SweepSpec:
         """The spec of the sweep in this folder (``field`` names the folder in errors)."""
         path = self.root / SPEC_FILE
@@ -122,7 +142,11 @@ class SweepStore:
         import pandas as pd
 
         cells = spec.cells()
-        rows = [self.read_run(run_name("c", c.index, r))["row"] for c in cells for r in range(spec.replications)]
+        counts = {c.index: spec.replications for c in cells}
+        selection = self.load_selection() if spec.adaptive else None
+        if selection is not None:
+            counts.update({int(cell): int(n) for cell, n in selection["runs"].items()})
+        rows = [self.read_run(run_name("c", c.index, r))["row"] for c in cells for r in range(counts[c.index])]
         results = pd.DataFrame(rows)
         written = {"results": self.root / "results.csv", "summary": self.root / "summary.csv"}
         results.to_csv(written["results"], index=False)
