@@ -6,6 +6,9 @@ event with an explicit time (``None``: the breaker's clock) and returns what hap
     admission = breaker.admit(now)          # (generation, state, is_probe, admitted_at), or CircuitOpenError
     change = breaker.succeed(admission, now)  # or fail / discard / settle_exception: a StateChange or None
 
+(``try_admit(now)`` is ``admit`` returning ``None`` for a rejection instead of raising: for a
+caller that only counts rejections, such as the simulator.)
+
 The ``Permit`` API (``acquire``/``record_success``/``record_failure``/``release``) wraps it and
 checks that each permit is settled once. Every event is resolved against the table compiled
 for this breaker's configuration. When the row taken does not change state (admitting or
@@ -35,7 +38,7 @@ from .errors import CircuitOpenError, PermitError, TableError
 from .events import Outcome, Rejection, StateChange
 from .expr import Value, evaluate
 from .listeners import Listeners
-from .machine import build_machine
+from .machine import build_machine, shared_machine
 from .permit import Admission, BreakerStats, Permit
 from .pycompile import LAZY_ARGS, CompiledTable, compile_table
 from .states import State
@@ -141,31 +144,34 @@ class Breaker:
         self._compiled: CompiledTable = compiled
         self._window = window_for(self.config)
         core = _Core()
+        core.state = table.initial
         for variable, initial in VARIABLES.items():
             setattr(core, variable, evaluate(initial, params))
         core.row_taken = -1
         self._core = core
-        self._machine: Machine = build_machine(core, compiled, self._window)
+        # State changes are fired on the machine shared by the breakers of this compiled table
+        # until ``machine`` is first read, which builds this breaker's own (see ``machine``).
+        self._machine: Machine | None = None
+        self._events = shared_machine(compiled).events
         self._args = _EventArgs(random.Random(self.config.jitter_seed), self.config.jitter_ratio)
         self._fast_path = fast_path
         # Read on every call: references into the compiled table, not computed here.
         self._dispatch = compiled.dispatch
         self._kernels = compiled.kernels
         self._changes = compiled.changes
-        self._triggers: dict[str, Callable[..., bool]] = {
-            trigger: getattr(core, trigger) for trigger in {r.trigger for r in table.rows}
-        }
         self._listeners = Listeners()
         self._next_id = 0
         tally = self._tally = Tally()
         tally.plain_success = self._success_is_plain()
         entries = self._entries = build_entries(
-            compiled, core, tally, self._read_clock, self._admit_at, self._succeed_at, self._reject, fast_path=fast_path
+            compiled, core, tally, self._read_clock, self._admit_at, self._try_admit_at, self._succeed_at,
+            self._reject, self._refuse, fast_path=fast_path,
         )
         self._time = entries.time
         # The generated entry points replace the methods of the same name on this instance
         # (the methods delegate to them, so both are the same code).
         self.admit = entries.admit  # type: ignore[method-assign]
+        self.try_admit = entries.try_admit  # type: ignore[method-assign]
         self.succeed = entries.succeed  # type: ignore[method-assign]
 
     # -- reading -----------------------------------------------------------------------------
@@ -207,7 +213,19 @@ class Breaker:
 
     @property
     def machine(self) -> Machine:
-        """The ``transitions`` machine that performs every state change."""
+        """The ``transitions`` machine that performs every state change, with this breaker's
+        formal state as its model.
+
+        Built on first read, in the current state; until then the state changes are performed
+        by an identical machine (declared by the same function from the same compiled table)
+        shared by the breakers of this table, with this breaker's formal state passed as the
+        model, so that a breaker whose machine nobody reads (a simulated fleet's) costs no
+        machine of its own. From the first read on, every state change goes through this one,
+        so changes made to it (``add_transition``) apply to this breaker alone.
+        """
+        if self._machine is None:
+            self._machine = build_machine(self._core, self._compiled)
+            self._events = self._machine.events
         return self._machine
 
     @property
@@ -290,6 +308,14 @@ class Breaker:
         """
         return self._entries.admit(now)
 
+    def try_admit(self, now: float | None = None) -> Admission | None:
+        """``admit``, returning ``None`` when the call is rejected instead of raising
+        ``CircuitOpenError`` (the rejection is counted and notified all the same; read
+        ``remaining_s`` for how long it lasts). Raising costs more than the whole admission,
+        and a caller that rejects calls by the thousand (a simulated outage) only counts them.
+        """
+        return self._entries.try_admit(now)
+
     def succeed(self, admission: Admission, now: float | None = None) -> StateChange | None:
         """The call admitted as ``admission`` succeeded at ``now`` (a failure if it overran
         ``call_timeout``). Returns the state change it caused, if any."""
@@ -324,12 +350,19 @@ class Breaker:
 
     def _admit_at(self, now: float) -> Admission:
         """``admit`` at a clamped ``now``, in the cases the generated entry does not inline."""
+        admission = self._try_admit_at(now, self._reject)
+        assert admission is not None  # a rejection raised
+        return admission
+
+    def _try_admit_at(self, now: float, reject: Callable[[float, int], None] | None = None) -> Admission | None:
+        """``try_admit`` at a clamped ``now``, in the cases the generated entry does not inline
+        (a rejection is handed to ``reject``, by default ``_refuse``)."""
         core = self._core
         self._args.now = now
         index = self._take("acquire", core.state, now)[0]
         verdict = self._compiled.verdicts[index]
         if verdict is Verdict.REJECT:
-            self._reject(now, index)
+            return (reject or self._refuse)(now, index)
         self._tally.admitted += 1
         return core.generation, core.state, verdict is Verdict.ADMIT_PROBE, now
 
@@ -548,7 +581,7 @@ class Breaker:
         then notify listeners of a state change. Returns the row's index and the change."""
         core = self._core
         core.row_taken = -1
-        self._triggers[trigger](self._args)
+        self._events[trigger].trigger(core, self._args, self._window)
         index = core.row_taken
         if expected != -1 and index != expected:
             raise TableError(
@@ -565,14 +598,24 @@ class Breaker:
         return index, change
 
     def _reject(self, now: float, index: int) -> None:
+        """A rejection at ``now`` by row ``index``: counted, notified, raised."""
         state = self._core.state
         remaining = self.remaining_s(now)
+        self._refuse(now, index, state, remaining)
+        raise CircuitOpenError(remaining, state)
+
+    def _refuse(self, now: float, index: int, state: State | None = None, remaining: float | None = None) -> None:
+        """A rejection at ``now`` by row ``index``: counted and notified (``state`` and
+        ``remaining``: as read before either, computed here if not given)."""
         self._tally.rejections += 1
         if self._listeners.rejection:
+            if state is None:
+                state = self._core.state
+            if remaining is None:
+                remaining = self.remaining_s(now)
             rejection = Rejection(now, state, remaining, self._table.rows[index].cause)
             for callback in self._listeners.rejection:
                 callback(rejection)
-        raise CircuitOpenError(remaining, state)
 
     def __repr__(self) -> str:
         return (

@@ -6,8 +6,9 @@ the clock clamp (written once, in ``CLAMP``), an admission the compiled table ma
 action and no state change, every other state's admissions and rejections that change no
 state (half the calls of an outage are rejections), and a success whose rows read only
 ``now`` and the admission (the rows themselves, inlined from the table by
-``pycompile.first_match_lines``). Everything else is
-handed to the breaker's general methods. Tests check the generated entries against the general
+``pycompile.first_match_lines``). The admission is generated twice from the same rows: ``admit``
+raises a rejection, ``try_admit`` returns ``None`` for it (raising costs more than the whole
+admission). Everything else is handed to the breaker's general methods. Tests check the generated entries against the general
 path (``tests/test_table.py``).
 """
 
@@ -69,12 +70,14 @@ class Entries:
     Attributes:
         time: ``time(now) -> float``: the clamp alone (``now=None`` reads the clock).
         admit: ``admit(now=None) -> Admission``, or the general admission's exception.
+        try_admit: ``try_admit(now=None) -> Admission | None``: ``None`` for a rejection.
         succeed: ``succeed(admission, now=None) -> StateChange | None``.
         source: The generated Python source.
     """
 
     time: Callable[[float | None], float]
     admit: Callable[..., Admission]
+    try_admit: Callable[..., Admission | None]
     succeed: Callable[..., Any]
     source: str
 
@@ -89,31 +92,56 @@ def build_entries(
     tally: Tally,
     read_clock: Callable[[], float],
     general_admit: Callable[[float], Admission],
+    general_try_admit: Callable[[float], Admission | None],
     general_succeed: Callable[[Admission, float], Any],
     reject: Callable[[float, int], None],
+    refuse: Callable[[float, int], None],
     *,
     fast_path: bool,
 ) -> Entries:
     """Generate the entry points of a breaker whose formal state is ``core``.
 
-    ``general_admit(now)`` and ``general_succeed(admission, now)`` perform an event at an
-    already clamped ``now`` in every case the inlined code does not cover; ``reject(now,
-    index)`` performs a rejection by row ``index`` that changed no state (it raises).
+    ``general_admit(now)``, ``general_try_admit(now)`` and ``general_succeed(admission, now)``
+    perform an event at an already clamped ``now`` in every case the inlined code does not
+    cover; ``reject(now, index)`` performs a rejection by row ``index`` that changed no state
+    (it raises), ``refuse(now, index)`` the same rejection for ``try_admit`` (it returns
+    ``None``).
     """
     trivial = compiled.trivial_admission if fast_path else None
-    lines = ["def make(v, t, read_clock, general_admit, general_succeed, reject, TRIVIAL, S):"]
+    source = _entries_source(compiled, fast_path)
+    time_of, admit, try_admit, succeed = _factory(source, "<breakerlab entries>")(
+        core, tally, read_clock, general_admit, general_try_admit, general_succeed, reject, refuse, trivial, _STATES
+    )
+    return Entries(time_of, admit, try_admit, succeed, source)
+
+
+_SOURCES: dict[tuple[int, bool], tuple[CompiledTable, str]] = {}
+_SOURCES_LIMIT = 512
+
+
+def _entries_source(compiled: CompiledTable, fast_path: bool) -> str:
+    """The source of the entry points' ``make`` for ``compiled``, generated once per compiled
+    table (breakers of one configuration share it)."""
+    cached = _SOURCES.get((id(compiled), fast_path))
+    if cached is not None and cached[0] is compiled:
+        return cached[1]
+    trivial = compiled.trivial_admission if fast_path else None
+    lines = [
+        "def make(v, t, read_clock, general_admit, general_try_admit, general_succeed, reject, refuse, TRIVIAL, S):"
+    ]
     lines += [f"    {state.name} = S[{state.name!r}]" for state in State]
     lines += ["    def time_of(now):", *_indent(CLAMP, 8), "        return now", ""]
-    lines += ["    def admit(now=None):", *_indent(CLAMP, 8)]
-    if trivial is not None:
-        lines += [
-            "        if v.state is TRIVIAL:",
-            "            t.admitted += 1",
-            "            return (v.generation, TRIVIAL, False, now)",
-        ]
-        for state, body in _inlined_admissions(compiled).items():
-            lines += [f"        if v.state is {state.name}:", *_indent(body, 8)]
-    lines += ["        return general_admit(now)", ""]
+    for name, general, rejection in (("admit", "general_admit", "reject"), ("try_admit", "general_try_admit", "refuse")):
+        lines += [f"    def {name}(now=None):", *_indent(CLAMP, 8)]
+        if trivial is not None:
+            lines += [
+                "        if v.state is TRIVIAL:",
+                "            t.admitted += 1",
+                "            return (v.generation, TRIVIAL, False, now)",
+            ]
+            for state, body in _inlined_admissions(compiled, general, rejection).items():
+                lines += [f"        if v.state is {state.name}:", *_indent(body, 8)]
+        lines += [f"        return {general}(now)", ""]
     lines += ["    def succeed(admission, now=None):", *_indent(CLAMP, 8)]
     inlined = _inlined_success(compiled) if trivial is not None else None
     if inlined is not None:
@@ -124,12 +152,12 @@ def build_entries(
             *_indent(inlined, 8),
         ]
     lines += ["        return general_succeed(admission, now)", ""]
-    lines += ["    return time_of, admit, succeed", ""]
+    lines += ["    return time_of, admit, try_admit, succeed", ""]
     source = "\n".join(lines)
-    time_of, admit, succeed = _factory(source, "<breakerlab entries>")(
-        core, tally, read_clock, general_admit, general_succeed, reject, trivial, _STATES
-    )
-    return Entries(time_of, admit, succeed, source)
+    if len(_SOURCES) >= _SOURCES_LIMIT:
+        _SOURCES.clear()
+    _SOURCES[(id(compiled), fast_path)] = (compiled, source)
+    return source
 
 
 _STATES = {state.name: state for state in State}
@@ -137,18 +165,19 @@ _STATES = {state.name: state for state in State}
 _ADMISSION_ARGS = {"now": "now"}
 
 
-def _inlined_admissions(compiled: CompiledTable) -> dict[State, list[str]]:
-    """Per state (but the trivial one), its ``acquire`` rows inlined: a rejection or an
-    admission that changes no state is performed there (internal rows' actions included); a
-    row that changes state hands the event to the general admission, which takes it through
-    the machine. States whose rows read more than ``now``, or have effects, are left out."""
+def _inlined_admissions(compiled: CompiledTable, general: str, rejection: str) -> dict[State, list[str]]:
+    """Per state (but the trivial one), its ``acquire`` rows inlined: a rejection (handed to
+    the function named ``rejection``) or an admission that changes no state is performed there
+    (internal rows' actions included); a row that changes state hands the event to the general
+    admission named ``general``, which takes it through the machine. States whose rows read
+    more than ``now``, or have effects, are left out."""
 
     def terminal(index: int, row: Row) -> list[str]:
         verdict = compiled.verdicts[index]
         if row.changes_state:
-            return ["return general_admit(now)"]
+            return [f"return {general}(now)"]
         if verdict is Verdict.REJECT:
-            return [f"return reject(now, {index})"]
+            return [f"return {rejection}(now, {index})"]
         return ["t.admitted += 1", f"return (v.generation, v.state, {verdict is Verdict.ADMIT_PROBE}, now)"]
 
     inlined: dict[State, list[str]] = {}

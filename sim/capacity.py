@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from simpy import Environment
 from simpy.events import Event, Timeout
 
-from breakerlab.model.states import State
+from breakerlab.model.permit import Admission
 
 from .scenario import Service
 from .traces.trace import Trace
@@ -59,12 +59,10 @@ class CapacityHost(Protocol):
     @property
     def plan(self) -> _Draws: ...
 
-    def answered(
-        self, index: int, attempt: int, ok: bool, generation: int, state: State, acquired_at: float, kind: int
-    ) -> None: ...
+    def answered(self, index: int, attempt: int, ok: bool, admission: Admission, kind: int) -> None: ...
 
 # Fields of an attempt record (a list, mutated when it is answered).
-INDEX, ATTEMPT, GENERATION, STATE, ACQUIRED_AT, KIND, DONE, WORK, EPOCH = range(9)
+INDEX, ATTEMPT, ADMISSION, KIND, DONE, WORK, EPOCH = range(7)
 
 
 class CapacityService:
@@ -145,12 +143,12 @@ class CapacityService:
         heapq.heappush(phantom, now + work)
         return True
 
-    def send(self, index: int, attempt: int, j: int, generation: int, state: State, at: float, kind: int) -> None:
+    def send(self, index: int, attempt: int, j: int, admission: Admission, kind: int) -> None:
         """Attempt ``j`` reaches the service; its answer (or the caller's timeout) comes back
         through ``run.answered`` exactly once."""
         run = self.run
         env = run.env
-        record = [index, attempt, generation, state, at, kind, False, run.plan.latency_draws_s[j], self.epoch]
+        record = [index, attempt, admission, kind, False, run.plan.latency_draws_s[j], self.epoch]
         timeout = Timeout(env, run.timeout_s, record)
         timeout.callbacks.append(self._on_timeout)
         if run.hang:
@@ -294,4 +292,4 @@ class CapacityService:
         if record[DONE]:
             return  # the caller already has its answer (or gave up)
         record[DONE] = True
-        self.run.answered(record[INDEX], record[ATTEMPT], ok, record[GENERATION], record[STATE], record[ACQUIRED_AT], record[KIND])
+        self.run.answered(record[INDEX], record[ATTEMPT], ok, record[ADMISSION], record[KIND])

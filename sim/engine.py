@@ -7,11 +7,15 @@ itself, on the environment's clock.
 
 Where the time goes: a request is two SimPy events (its arrival and its answer), each a bare
 ``Timeout`` with a callback rather than a process, and the breaker is driven through the
-model's stepping API (``admit``/``succeed``/``fail`` at the simulated time: the generated
-entry points, no ``Permit`` objects), so a request that changes no state fires no
-``transitions`` trigger. State changes still go through the ``transitions`` machine. The
-breaker says when its next time-driven transition is due (``next_deadline``); the run polls
-it then.
+model's stepping API (``try_admit``/``succeed``/``fail`` at the simulated time: the generated
+entry points, no ``Permit`` objects, and a rejection returned rather than raised), so a
+request that changes no state fires no ``transitions`` trigger. State changes still go through
+the ``transitions`` machine. The breaker says when its next time-driven transition is due
+(``next_deadline``); the run polls it then.
+
+The per-request path is written for speed: it records raw event times only (the metrics are
+computed from them afterwards, vectorised), passes the breaker's admission tuple through to its
+settlement unchanged, and keeps no counter that a list's length already holds.
 """
 
 from __future__ import annotations
@@ -26,8 +30,8 @@ from simpy import Environment
 from simpy.events import Event, Timeout
 
 from breakerlab.model.breaker import Breaker
-from breakerlab.model.errors import CircuitOpenError
 from breakerlab.model.events import StateChange
+from breakerlab.model.permit import Admission
 from breakerlab.model.states import State
 
 from .arrivals import arrival_times
@@ -51,11 +55,14 @@ class Plan:
 
     Attempt ``k`` (0 = the first) of request ``i`` uses index ``i * stride + k`` of the
     per-attempt lists; ``instance_of[i]`` is the fleet instance the balancer sends request
-    ``i`` to (empty for a single instance).
+    ``i`` to (empty for a single instance). ``arrivals_array_s`` holds the same numbers as
+    ``arrivals_s`` (an array for the metrics, a list for the per-request path);
+    ``jitter_draws`` is empty when no attempt can be retried.
     """
 
     trace: Trace
     arrivals_s: list[float]
+    arrivals_array_s: np.ndarray
     error_draws: list[float]
     latency_draws_s: list[float]
     jitter_draws: list[float]
@@ -75,9 +82,10 @@ class Plan:
             latency = stream(seed, "latency").lognormal(math.log(service.latency_median_s), service.latency_sigma, size)
         else:
             latency = np.full(size, service.latency_median_s)
-        jitter = stream(seed, "retry_jitter").random(size)
+        # Only a retry's delay reads its jitter draw.
+        jitter = stream(seed, "retry_jitter").random(size).tolist() if stride > 1 else []
         instance_of = assign_instances(scenario.workload, len(arrivals), seed)
-        return cls(trace, arrivals.tolist(), errors.tolist(), latency.tolist(), jitter.tolist(), stride, instance_of)
+        return cls(trace, arrivals.tolist(), arrivals, errors.tolist(), latency.tolist(), jitter, stride, instance_of)
 
 
 class SimClock:
@@ -128,9 +136,10 @@ class Run:
         self.slots: list[BreakerSlot] = []
         if policy == BREAKER:
             shared = workload.breaker_scope is BreakerScope.SHARED
+            clock = SimClock(env)
             for k in range(1 if shared else instances):
                 name = scenario.name if instances == 1 else f"{scenario.name}[{k}]"
-                slot = BreakerSlot(k, Breaker(scenario.breaker, clock=SimClock(env), name=name), instances if shared else 1)
+                slot = BreakerSlot(k, Breaker(scenario.breaker, clock=clock, name=name), instances if shared else 1)
                 slot.breaker.add_listener(_SlotListener(self, slot))
                 self.slots.append(slot)
         self.callers = [
@@ -139,7 +148,9 @@ class Run:
         ]
         # Each request's caller (the balancer's choice, drawn in the plan).
         self.request_caller = (
-            [self.callers[i] for i in plan.instance_of] if instances > 1 else [self.callers[0]] * len(plan.arrivals_s)
+            list(map(self.callers.__getitem__, plan.instance_of))
+            if instances > 1
+            else [self.callers[0]] * len(plan.arrivals_s)
         )
 
         # The condition now (the trace process updates these at segment boundaries).
@@ -152,30 +163,65 @@ class Run:
         self.first_open_s: float | None = None
 
         # Counters.
-        self.attempts = self.admitted = self.rejected = self.pool_full = self.retries_stopped = 0
+        self.attempts = self.admitted = self.pool_full = self.retries_stopped = 0
         self.admitted_closed = self.false_rejections = 0
         self.before_trip = self.in_flight = self.probes = 0
-        self.succeeded = self.resolved = 0
-        self.busy = 0  # busy workers over the whole fleet (each caller counts its own too)
         # A breaker that holds a lock across each call (pybreaker): callers wait for it holding
         # their workers; the baselines have no breaker and so no lock.
         self.serialize = scenario.serialize_calls and bool(self.slots)
         # Raw event times (simulated seconds, in event order): the metrics bin them afterwards,
         # so the per-request path only appends.
-        self.latencies_s: list[float] = []
-        self.success_latencies_s: list[float] = []
+        self.succeeded_at: list[float] = []  # each success (it ends its request) ...
+        self.succeeded_index: list[int] = []  # ... and its request
+        self.unsuccessful_latencies_s: list[float] = []  # each request that ended without a success
         self.rejected_at: list[float] = []
-        self.succeeded_at: list[float] = []
         self.failed_at: list[float] = []
-        self.pool_at: list[float] = []  # every change of the pool's occupancy ...
-        self.pool_busy: list[int] = []  # ... and the busy workers after it
+        # Every change of the pool's occupancy (the whole fleet's), one worker at a time: its
+        # time when a worker is taken, the time negated (``-t``, ``-0.0`` at 0) when one is
+        # released. One append per change; ``pool_changes`` decodes it.
+        self.pool_log: list[float] = []
 
-        # Hot-path copies of the plan.
+        # Hot-path copies of the plan, and the callbacks (bound once).
         self.arrivals_s = plan.arrivals_s
+        self.requests = len(plan.arrivals_s)
         self.error_draws = plan.error_draws
         self.latency_draws_s = plan.latency_draws_s
         self.jitter_draws = plan.jitter_draws
         self.stride = plan.stride
+        self._arrival_callback = self._on_arrival
+        self._answer_callback = self._on_answer
+
+    # -- what the raw records hold ---------------------------------------------------------------
+
+    @property
+    def succeeded(self) -> int:
+        """Requests that ended with a success."""
+        return len(self.succeeded_at)
+
+    @property
+    def resolved(self) -> int:
+        """Requests that ended (with a success or not)."""
+        return len(self.succeeded_at) + len(self.unsuccessful_latencies_s)
+
+    @property
+    def rejected(self) -> int:
+        """Attempts the breaker (or the oracle) rejected."""
+        return len(self.rejected_at)
+
+    def pool_changes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(times, busy)``: each change of the pool's occupancy, in event order, and the
+        fleet's busy workers after it."""
+        log = np.fromiter(self.pool_log, dtype=float, count=len(self.pool_log))
+        released = np.signbit(log)
+        return np.abs(log), np.cumsum(np.where(released, -1, 1), dtype=np.int64)
+
+    def latencies_s(self, succeeded_at: np.ndarray) -> np.ndarray:
+        """The latency of every request that ended, the successes' first (the metrics read
+        only order statistics of them); ``succeeded_at``: ``self.succeeded_at`` as an array."""
+        index = np.fromiter(self.succeeded_index, dtype=np.int64, count=len(self.succeeded_index))
+        success = succeeded_at - self.plan.arrivals_array_s[index]
+        others = np.fromiter(self.unsuccessful_latencies_s, dtype=float, count=len(self.unsuccessful_latencies_s))
+        return np.concatenate((success, others))
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -186,7 +232,7 @@ class Run:
         if len(segments) > 1:
             self._schedule(segments[1].start_s, 1, self._on_segment)
         if self.plan.arrivals_s:
-            self._schedule(self.plan.arrivals_s[0], 0, self._on_arrival)
+            self._schedule(self.plan.arrivals_s[0], 0, self._arrival_callback)
         env.run(until=self.scenario.horizon_s + self.drain_s())
 
     def drain_s(self) -> float:
@@ -227,16 +273,21 @@ class Run:
 
     def _on_arrival(self, event: Event) -> None:
         index: int = event.value  # type: ignore[assignment]
-        now: float = self.env.now
-        arrivals = self.arrivals_s
-        if index + 1 < len(arrivals):
-            following = Timeout(self.env, arrivals[index + 1] - now, index + 1)
-            following.callbacks.append(self._on_arrival)
+        env = self.env
+        now: float = env.now
+        following = index + 1
+        if following < self.requests:
+            Timeout(env, self.arrivals_s[following] - now, following).callbacks.append(self._arrival_callback)
         caller = self.request_caller[index]
         budget = self.budget_ratio
         if budget is not None:
             caller.tokens = min(self.retry.budget_burst, caller.tokens + budget)
-        self._attempt(caller, index, 0, now)
+        # ``_attempt(caller, index, 0, now)``, its common case inlined.
+        self.attempts += 1
+        if caller.busy < self.workers and not self.serialize:
+            self._admit_and_send(caller, index, 0, now)
+        else:
+            self._wait(caller, index, 0, now)
 
     def _on_retry(self, event: Event) -> None:
         index, attempt = event.value  # type: ignore[misc]
@@ -248,11 +299,16 @@ class Run:
     def _attempt(self, caller: Caller, index: int, attempt: int, now: float) -> None:
         """Attempt ``attempt`` of request ``index`` asks its caller for a worker."""
         self.attempts += 1
+        if caller.busy < self.workers and not self.serialize:
+            self._admit_and_send(caller, index, attempt, now)
+        else:
+            self._wait(caller, index, attempt, now)
+
+    def _wait(self, caller: Caller, index: int, attempt: int, now: float) -> None:
+        """The attempt cannot be sent at once: it waits for the breaker's lock (serialised
+        calls), for a worker in the queue, or fails (the pool and its queue are full)."""
         if caller.busy < self.workers:
-            if self.serialize:
-                self._start(caller, index, attempt, now)
-            else:
-                self._admit_and_send(caller, index, attempt, now)
+            self._start(caller, index, attempt, now)
         elif len(caller.queue) < self.queue_limit:
             caller.queue.append((index, attempt))
         else:
@@ -266,9 +322,7 @@ class Run:
             self._admit_and_send(caller, index, attempt, now)
             return
         caller.busy += 1  # the caller holds its worker while it waits for the breaker's lock
-        self.busy += 1
-        self.pool_at.append(now)
-        self.pool_busy.append(self.busy)
+        self.pool_log.append(now)
         slot = caller.slot
         assert slot is not None
         if slot.lock_held:
@@ -314,21 +368,18 @@ class Run:
         breaker = caller.breaker
         kind = HEALTHY_CALL
         if breaker is not None:
-            try:
-                generation, state, probe, acquired_at = breaker.admit(now)
-            except CircuitOpenError:
+            admission = breaker.try_admit(now)
+            if admission is None:  # rejected
                 if holding:  # give back the worker and the lock
                     caller.busy -= 1
-                    self.busy -= 1
-                    self.pool_at.append(now)
-                    self.pool_busy.append(self.busy)
+                    self.pool_log.append(-now)
                     caller.slot.lock_held = False  # type: ignore[union-attr]
                 self._reject(caller, index, attempt, now, ok if capacity is None else capacity.could_serve(j))
                 return
-            if state is CLOSED:
+            if admission[1] is CLOSED:
                 self.admitted_closed += 1
             if not self.healthy:
-                if probe:
+                if admission[2]:  # a probe
                     kind = UNHEALTHY_PROBE
                     self.probes += 1
                 else:  # closed (or disabled, which admits like closed)
@@ -337,64 +388,50 @@ class Run:
             if self.oracle and not ok:
                 self._reject(caller, index, attempt, now, ok)
                 return
-            generation, state, acquired_at = 0, CLOSED, now
+            admission = (0, CLOSED, False, now)
             if not self.healthy:
                 kind = UNHEALTHY_CLOSED
         self.admitted += 1
         if not holding:
             caller.busy += 1
-            self.busy += 1
-            self.pool_at.append(now)
-            self.pool_busy.append(self.busy)
+            self.pool_log.append(now)
         if capacity is not None:
-            capacity.send(index, attempt, j, generation, state, acquired_at, kind)
+            capacity.send(index, attempt, j, admission, kind)
             return
-        event = Timeout(self.env, duration, (index, attempt, ok, generation, state, acquired_at, kind))
-        event.callbacks.append(self._on_answer)
+        Timeout(self.env, duration, (index, attempt, ok, admission, kind)).callbacks.append(self._answer_callback)
 
     def _reject(self, caller: Caller, index: int, attempt: int, now: float, could_succeed: bool) -> None:
-        self.rejected += 1
         self.rejected_at.append(now)
         if could_succeed:
             self.false_rejections += 1
         self._failed(caller, index, attempt, now, True)
 
     def _on_answer(self, event: Event) -> None:
-        self.answered(*event.value)  # type: ignore[misc]
-
-    def answered(
-        self, index: int, attempt: int, ok: bool, generation: int, state: State, acquired_at: float, kind: int
-    ) -> None:
-        """An admitted attempt's answer (or its timeout) reached the caller."""
+        """An admitted attempt's answer (or its timeout) reached the caller: the event's value
+        is ``(index, attempt, ok, admission, kind)``."""
+        index, attempt, ok, admission, kind = event.value  # type: ignore[misc]
         now: float = self.env.now
         caller = self.request_caller[index]
         caller.busy -= 1
-        self.busy -= 1
-        self.pool_at.append(now)
-        self.pool_busy.append(self.busy)
+        self.pool_log.append(-now)
         breaker = caller.breaker
         if kind == UNHEALTHY_CLOSED:
-            if breaker is not None and breaker.generation != generation:
+            if breaker is not None and breaker.generation != admission[0]:
                 self.in_flight += 1
             else:
                 self.before_trip += 1
         if breaker is not None:
-            admission = (generation, state, False, acquired_at)
             if ok:
                 breaker.succeed(admission, now)
             else:
                 breaker.fail(admission, now)
             if self.serialize:
-                self._release_lock(caller.slot, now)  # type: ignore[arg-type]
+                self._release_lock(caller.slot, now)
         if caller.retry_breaker is not None:
             caller.retry_breaker.record(ok)
         if ok:
             self.succeeded_at.append(now)
-            latency = now - self.arrivals_s[index]
-            self.latencies_s.append(latency)
-            self.success_latencies_s.append(latency)
-            self.succeeded += 1
-            self.resolved += 1
+            self.succeeded_index.append(index)
         else:
             self.failed_at.append(now)
         queue = caller.queue
@@ -403,6 +440,11 @@ class Run:
             self._start(caller, waiting, waiting_attempt, now)
         if not ok:
             self._failed(caller, index, attempt, now, False)
+
+    def answered(self, index: int, attempt: int, ok: bool, admission: Admission, kind: int) -> None:
+        """An admitted attempt's answer (or its timeout) reached the caller (the capacity
+        service's delivery: the same as an answer event's)."""
+        self._on_answer(_Answer((index, attempt, ok, admission, kind)))  # type: ignore[arg-type]
 
     def _failed(self, caller: Caller, index: int, attempt: int, now: float, rejected: bool) -> None:
         """Attempt ``attempt`` failed: schedule a retry, or end the request as failed."""
@@ -418,8 +460,7 @@ class Run:
             event = Timeout(self.env, delay, (index, attempt + 1))
             event.callbacks.append(self._on_retry)
             return
-        self.latencies_s.append(now - self.arrivals_s[index])
-        self.resolved += 1
+        self.unsuccessful_latencies_s.append(now - self.arrivals_s[index])
 
     # -- the breaker's listener ------------------------------------------------------------------
 
@@ -447,6 +488,15 @@ class Run:
             due = breaker.next_deadline()
             if due is not None and due > self.env.now:
                 self._schedule_poll(slot)  # not due yet (the delay rounded early, or the deadline moved)
+
+
+class _Answer:
+    """An answer delivered outside an event (by the capacity service), shaped as the event."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: tuple[int, int, bool, Admission, int]) -> None:
+        self.value = value
 
 
 def _is_outage(condition: Condition) -> bool:

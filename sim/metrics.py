@@ -18,10 +18,14 @@ from .result import BREAKER, Metrics, RunResult, TimeSeries
 __all__ = ["collect"]
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    return float(np.percentile(np.asarray(values), q))
+def _percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float | None]:
+    if not len(values):
+        return [None] * len(qs)
+    return [float(v) for v in np.percentile(values, qs)]
+
+
+def _array(values: list[float]) -> np.ndarray:
+    return np.fromiter(values, dtype=float, count=len(values))
 
 
 def _periods(changes: list[tuple[float, State]], horizon_s: float) -> list[tuple[float, float, State]]:
@@ -34,19 +38,22 @@ def _periods(changes: list[tuple[float, State]], horizon_s: float) -> list[tuple
     return periods
 
 
-def _time_in_state(slots: list[tuple[int, list[tuple[float, State]]]], instances: int, horizon_s: float) -> dict[str, float]:
+Periods = list[tuple[int, list[tuple[float, float, State]]]]  # per breaker: its weight, its _periods
+
+
+def _time_in_state(periods: Periods, instances: int) -> dict[str, float]:
     """Seconds per state, averaged over the fleet's instances (each counted with its breaker's)."""
-    totals: dict[str, float] = {}
-    for weight, changes in slots:
+    totals: dict[State, float] = {}
+    for weight, stays in periods:
         share = weight / instances  # 1.0 exactly for a single or a shared breaker
-        for start, end, state in _periods(changes, horizon_s):
-            totals[state.value] = totals.get(state.value, 0.0) + share * (end - start)
-    return totals
+        for start, end, state in stays:
+            totals[state] = totals.get(state, 0.0) + share * (end - start)
+    return {state.value: total for state, total in totals.items()}
 
 
 def _instances_in(
     state_of_interest: State,
-    slots: list[tuple[int, list[tuple[float, State]]]],
+    periods: Periods,
     bins: int,
     bin_s: float,
     horizon_s: float,
@@ -54,8 +61,8 @@ def _instances_in(
     """Per bin, the time-averaged number of instances whose breaker is in ``state_of_interest``;
     and the most at once."""
     steps: list[tuple[float, int]] = []
-    for weight, changes in slots:
-        for start, end, state in _periods(changes, horizon_s):
+    for weight, stays in periods:
+        for start, end, state in stays:
             if state is state_of_interest:
                 steps += [(start, weight), (end, -weight)]
     mean = np.zeros(bins)
@@ -79,9 +86,9 @@ def _instances_in(
 class _Occupancy:
     """The pool's busy workers as a step function of time, from the run's change log."""
 
-    def __init__(self, times: list[float], busy: list[int]) -> None:
-        self.times = np.asarray(times, dtype=float)
-        self.busy = np.asarray(busy, dtype=np.int64)
+    def __init__(self, times: np.ndarray, busy: np.ndarray) -> None:
+        self.times = times
+        self.busy = busy
         widths = np.diff(self.times)
         # The integral of occupancy from 0 up to each change.
         self.area_at = np.concatenate(([0.0], np.cumsum(self.busy[:-1] * widths))) if len(times) else np.zeros(0)
@@ -124,9 +131,8 @@ class _Occupancy:
         return float(np.sum(np.where(self.busy == workers, np.maximum(ends - starts, 0.0), 0.0)))
 
 
-def _counts(times: list[float], bins: int, bin_s: float, horizon_s: float) -> np.ndarray:
-    array = np.asarray(times, dtype=float)
-    array = array[array < horizon_s]
+def _counts(times: np.ndarray, bins: int, bin_s: float, horizon_s: float) -> np.ndarray:
+    array = times[times < horizon_s]
     return np.bincount((array / bin_s).astype(np.int64).clip(0, bins - 1), minlength=bins)
 
 
@@ -134,10 +140,12 @@ def _counts(times: list[float], bins: int, bin_s: float, horizon_s: float) -> np
 RECOVERED_SHARE = 0.9
 
 
-def _time_to_recover(run: Run, fault_start: float, fault_end: float, window_s: float, horizon: float) -> float | None:
+def _time_to_recover(
+    run: Run, succeeded_at: np.ndarray, fault_start: float, fault_end: float, window_s: float, horizon: float
+) -> float | None:
     """See ``Metrics.time_to_recover_s``: exact times, not bins."""
-    arrivals = np.asarray(run.plan.arrivals_s)
-    successes = np.sort(np.asarray(run.succeeded_at))
+    arrivals = run.plan.arrivals_array_s
+    successes = np.sort(succeeded_at)
     before = np.count_nonzero(arrivals < fault_start)
     if fault_start <= 0 or before == 0:
         return None
@@ -150,12 +158,21 @@ def _time_to_recover(run: Run, fault_start: float, fault_end: float, window_s: f
     starts = starts[starts + window_s <= horizon]
     if not len(starts):
         return None
-    offered = np.searchsorted(arrivals, starts + window_s) - np.searchsorted(arrivals, starts)
-    succeeded = np.searchsorted(successes, starts + window_s) - np.searchsorted(successes, starts)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(offered > 0, succeeded / np.maximum(offered, 1), np.nan)
-    recovered = np.flatnonzero(share >= RECOVERED_SHARE * share_before)
-    return float(starts[recovered[0]] - fault_end) if len(recovered) else None
+    # The first start that recovered: tried in chunks of growing size, since it is usually
+    # near the fault's end.
+    target = RECOVERED_SHARE * share_before
+    low, size = 0, 256
+    while low < len(starts):
+        chunk = starts[low:low + size]
+        offered = np.searchsorted(arrivals, chunk + window_s) - np.searchsorted(arrivals, chunk)
+        succeeded = np.searchsorted(successes, chunk + window_s) - np.searchsorted(successes, chunk)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(offered > 0, succeeded / np.maximum(offered, 1), np.nan)
+        recovered = np.flatnonzero(share >= target)
+        if len(recovered):
+            return float(chunk[recovered[0]] - fault_end)
+        low, size = low + size, size * 4
+    return None
 
 
 def collect(run: Run) -> RunResult:
@@ -168,9 +185,10 @@ def collect(run: Run) -> RunResult:
     windows = trace.fault_windows(horizon)
     slots = [(slot.instances, [(t, s) for t, s in slot.changes if t < horizon]) for slot in run.slots]
     offered = len(run.plan.arrivals_s)
-    occupancy = _Occupancy(run.pool_at, run.pool_busy)
+    occupancy = _Occupancy(*run.pool_changes())
     steps = np.diff(np.concatenate(([0], occupancy.busy)))
     admitted_at = occupancy.times[steps > 0]
+    succeeded_at = _array(run.succeeded_at)
 
     opens = [t for _, changes in slots for t, s in changes[1:] if s is State.OPEN]
     trips_from_closed = sum(
@@ -194,7 +212,7 @@ def collect(run: Run) -> RunResult:
         fault_end = windows[-1][1]
         if slots and all(changes and changes[-1][1] is State.CLOSED for _, changes in slots):
             time_to_close = max(max(0.0, changes[-1][0] - fault_end) for _, changes in slots)
-        time_to_recover = _time_to_recover(run, windows[0][0], fault_end, scenario.recovery_window_s, horizon)
+        time_to_recover = _time_to_recover(run, succeeded_at, windows[0][0], fault_end, scenario.recovery_window_s, horizon)
         window_end = min(horizon, fault_end + scenario.recovery_window_s)
         sent = np.count_nonzero((admitted_at >= fault_end) & (admitted_at < window_end))
         recovery_rps = float(sent) / (window_end - fault_end)
@@ -202,15 +220,16 @@ def collect(run: Run) -> RunResult:
 
     edges = np.minimum(np.arange(bins + 1) * bin_s, horizon)
     areas = np.diff(occupancy.integral(edges))
-    open_mean, open_peak = _instances_in(State.OPEN, slots, bins, bin_s, horizon)
+    periods = [(weight, _periods(changes, horizon)) for weight, changes in slots]
+    open_mean, open_peak = _instances_in(State.OPEN, periods, bins, bin_s, horizon)
     crashes = [t for t in run.capacity.crash_times if t < horizon] if run.capacity is not None else []
-    half_open_mean, _ = _instances_in(State.HALF_OPEN, slots, bins, bin_s, horizon)
+    half_open_mean, _ = _instances_in(State.HALF_OPEN, periods, bins, bin_s, horizon)
     series = TimeSeries(
         bin_s=bin_s,
-        admitted=_counts(admitted_at.tolist(), bins, bin_s, horizon),
-        rejected=_counts(run.rejected_at, bins, bin_s, horizon),
-        succeeded=_counts(run.succeeded_at, bins, bin_s, horizon),
-        failed=_counts(run.failed_at, bins, bin_s, horizon),
+        admitted=_counts(admitted_at, bins, bin_s, horizon),
+        rejected=_counts(_array(run.rejected_at), bins, bin_s, horizon),
+        succeeded=_counts(succeeded_at, bins, bin_s, horizon),
+        failed=_counts(_array(run.failed_at), bins, bin_s, horizon),
         pool_mean=areas / np.diff(edges),
         pool_peak=occupancy.bin_peaks(bins, bin_s, horizon),
         state_changes=tuple((t, s.value) for t, s in slots[0][1]) if slots else (),
@@ -220,6 +239,9 @@ def collect(run: Run) -> RunResult:
     in_horizon = occupancy.busy[occupancy.times < horizon]
 
     unhealthy = run.before_trip + run.in_flight + run.probes
+    succeeded, resolved = run.succeeded, run.resolved
+    latencies = run.latencies_s(succeeded_at)  # the successes' first
+    latency_p50, latency_p99, latency_p999 = _percentiles(latencies, (50, 99, 99.9))
     metrics = Metrics(
         offered=offered,
         attempts=run.attempts,
@@ -227,11 +249,11 @@ def collect(run: Run) -> RunResult:
         rejected=run.rejected,
         pool_full=run.pool_full,
         failed_calls=len(run.failed_at) - run.pool_full,
-        succeeded=run.succeeded,
-        failed=run.resolved - run.succeeded,
-        unfinished=offered - run.resolved,
-        goodput=run.succeeded / horizon,
-        availability=run.succeeded / offered if offered else math.nan,
+        succeeded=succeeded,
+        failed=resolved - succeeded,
+        unfinished=offered - resolved,
+        goodput=succeeded / horizon,
+        availability=succeeded / offered if offered else math.nan,
         amplification=run.attempts / offered if offered else math.nan,
         retries_stopped=run.retries_stopped,
         time_to_open_s=time_to_open,
@@ -250,16 +272,16 @@ def collect(run: Run) -> RunResult:
         admitted_closed=run.admitted_closed if run.policy == BREAKER else run.admitted,
         recovery_load_rps=recovery_rps,
         recovery_load_peak_concurrency=recovery_peak,
-        latency_p50_s=_percentile(run.latencies_s, 50),
-        latency_p99_s=_percentile(run.latencies_s, 99),
-        latency_p999_s=_percentile(run.latencies_s, 99.9),
-        success_latency_p99_s=_percentile(run.success_latencies_s, 99),
+        latency_p50_s=latency_p50,
+        latency_p99_s=latency_p99,
+        latency_p999_s=latency_p999,
+        success_latency_p99_s=_percentiles(latencies[:succeeded], (99,))[0],
         pool_peak=int(in_horizon.max()) if len(in_horizon) else 0,
         pool_mean=float(occupancy.integral(np.array([horizon]))[0]) / horizon,
         pool_saturated_s=occupancy.saturated_s(run.workers * run.instances, horizon),
         service_crashes=len(crashes),
         service_crashes_after_fault=sum(1 for t in crashes if windows and t >= windows[-1][1]),
         peak_open_instances=open_peak if slots else None,
-        time_in_state_s=_time_in_state(slots, run.instances, horizon) if slots else {},
+        time_in_state_s=_time_in_state(periods, run.instances) if slots else {},
     )
     return RunResult(policy=run.policy, metrics=metrics, series=series)

@@ -673,6 +673,39 @@ def test_listener_gets_every_state_change_and_rejection() -> None:
     assert breaker.generation == 6
 
 
+def test_try_admit_returns_none_for_a_rejection_and_notifies_it() -> None:
+    """try_admit admits like admit and returns None where admit raises, counting and notifying
+    the rejection the same way."""
+    breaker, clock = make(fail_max=2, reset_timeout=60)
+    recorder = Recorder()
+    breaker.add_listener(recorder)
+    clock.advance(1.0)
+    assert breaker.try_admit() == (0, State.CLOSED, False, 1.0)
+    fail(breaker, 2)
+    clock.advance(10.0)
+    assert breaker.try_admit() is None
+    assert breaker.remaining_s() == 50.0
+    clock.advance(50.0)
+    assert breaker.try_admit() == (2, State.HALF_OPEN, True, 61.0)
+    assert breaker.try_admit() is None
+    assert [(r.time, r.state, r.remaining_s) for r in recorder.rejections] == [(11.0, State.OPEN, 50.0), (61.0, State.HALF_OPEN, 0.0)]
+    assert breaker.stats.rejections == 2
+
+
+def test_machine_built_on_first_read_is_in_the_current_state_and_performs_later_changes() -> None:
+    """A breaker's own machine, built when first read, starts in the breaker's current state,
+    has the breaker's formal state as its only model, and performs the state changes after it."""
+    breaker, _ = make(fail_max=1, reset_timeout=5)
+    fail(breaker, 1)
+    assert breaker.state is State.OPEN
+    machine = breaker.machine
+    assert machine.models == [machine.model] and breaker.state is State.OPEN
+    assert breaker.machine is machine
+    breaker.reset()
+    assert breaker.state is State.CLOSED and machine.model.state is State.CLOSED
+    assert Breaker(breaker.config, clock=ManualClock()).machine is not machine
+
+
 def test_listener_methods_are_optional() -> None:
     """A listener may define only state_change or only rejection; BreakerListener gives no-op defaults."""
 

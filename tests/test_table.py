@@ -215,12 +215,14 @@ def test_permit_free_call_path_equals_acquire_and_record(
     config: BreakerConfig, events: list[str], data: st.DataObject
 ) -> None:
     """The stepping API the runtime and simulator use (admit/succeed, with the generated
-    code's inlined admissions, rejections and plain successes) behaves exactly like
-    acquire/record_success on a breaker that sends every event through the machine."""
-    clocks = (ManualClock(), ManualClock())
+    code's inlined admissions, rejections and plain successes; and try_admit, which returns
+    None for a rejection) behaves exactly like acquire/record_success on a breaker that sends
+    every event through the machine."""
+    clocks = (ManualClock(), ManualClock(), ManualClock())
     reference = Breaker(config, clock=clocks[0], fast_path=False)
     fast = Breaker(config, clock=clocks[1])
-    held: list[tuple[object, tuple[int, object, bool, float]]] = []
+    trying = Breaker(config, clock=clocks[2])
+    held: list[tuple[object, tuple[int, object, bool, float], object]] = []
     for event in events:
         if event == "advance":
             dt = data.draw(st.sampled_from([0.25, 0.5, 1.0, 2.0, 5.0]))
@@ -233,19 +235,24 @@ def test_permit_free_call_path_equals_acquire_and_record(
                 with pytest.raises(CircuitOpenError) as rejected:
                     fast.admit()
                 assert (rejected.value.remaining_s, rejected.value.state) == (expected.remaining_s, expected.state)
+                assert trying.try_admit() is None
+                assert trying.remaining_s() == expected.remaining_s
                 continue
             admitted = fast.admit()
             assert admitted == (permit.generation, permit.state, permit.is_probe, permit.acquired_at)
-            held.append((permit, admitted))
+            tried = trying.try_admit()
+            assert tried == admitted
+            held.append((permit, admitted, tried))
         elif event in ("success", "failure", "release") and held:
-            permit, admission = held.pop(data.draw(st.integers(0, len(held) - 1)))
+            permit, admission, tried = held.pop(data.draw(st.integers(0, len(held) - 1)))
             reference.record_success(permit)  # type: ignore[arg-type]
             fast.succeed(admission)  # type: ignore[arg-type]
+            trying.succeed(tried)  # type: ignore[arg-type]
         elif event in ("poll", "force_open", "disable", "reset"):
-            for breaker in (reference, fast):
+            for breaker in (reference, fast, trying):
                 getattr(breaker, event)()
-        assert reference.snapshot() == fast.snapshot()
-    assert reference.stats == fast.stats
+        assert reference.snapshot() == fast.snapshot() == trying.snapshot()
+    assert reference.stats == fast.stats == trying.stats
 
 
 @settings(max_examples=150, deadline=None)
