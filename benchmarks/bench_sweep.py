@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     for jobs in (1, 2):
         print(f"{jobs:<8} {best[jobs]:9.2f} {requests / best[jobs]:11.0f}")
     efficiency = best[1] / (2 * best[2])
-    verdict = "PASS" if efficiency >= TARGET else "FAIL"
+    verdict = "PASS" if round(efficiency, 2) >= TARGET else "FAIL"  # judged as printed
     print(f"\nparallel efficiency (2 workers vs 1): {efficiency:.0%} (target >= {TARGET:.0%}): {verdict}")
     return 0
 

@@ -21,10 +21,11 @@ DEFAULT_BASE = "breakerlab-sweeps"
 
 _EXAMPLES = """\
 examples:
-  breakerlab sweep                                  # the built-in sweep, about a minute on 2 cores
+  breakerlab sweep                                  # the built-in sweep, about 2.5 minutes on 2 cores
   breakerlab sweep --config sweep.toml --jobs 8
   breakerlab sweep --config sweep.toml --scheduler tcp://10.0.0.5:8786
   breakerlab sweep --resume --out breakerlab-sweeps/default   # finish an interrupted sweep
+  breakerlab sweep --resume --out breakerlab-sweeps/default --max-runs 3000   # a larger budget
   breakerlab plot breakerlab-sweeps/default --objective time_to_open_s=1,false_rejections=0.1
 
 A sweep file (TOML) has a [grid] of dotted options with lists of values, a [base] of fixed
