@@ -17,7 +17,7 @@ import pytest
 from breakerlab.model import InvalidConfigError
 from breakerlab.sim.sweeps.run import run_sweep
 from breakerlab.sim.sweeps.selection import Problem, Screening, kn_h2, problems
-from breakerlab.sim.sweeps.spec import SweepSpec
+from breakerlab.sim.sweeps.spec import SweepSpec, default_spec
 from breakerlab.sim.sweeps.store import SweepStore
 
 ADAPTIVE = {
@@ -275,3 +275,8 @@ def test_the_command_states_the_procedure_and_no_plots_still_writes_it(tmp_path:
     config.write_text(config.read_text().replace("replications = {min = 3, max = 10, indifference = 5.0}", "replications = 2"))
     fixed = _breakerlab("sweep", "--config", str(config), "--max-runs", "50", "--out", "fixed", cwd=tmp_path)
     assert fixed.returncode == 2 and "'--max-runs' must be used with adaptive replications" in fixed.stderr
+    # and a budget that holds the first stage
+    small = _breakerlab("sweep", "--max-runs", "100", "--out", "tiny", cwd=tmp_path)
+    first = default_spec().first_stage_runs()
+    assert small.returncode == 2 and f"'--max-runs' must be at least the first stage's {first} simulations" in small.stderr
+    assert not (tmp_path / "tiny").exists()

@@ -137,7 +137,11 @@ def _run_sweep(args: argparse.Namespace) -> int:
         if args.max_runs < 1:
             raise InvalidConfigError("--max-runs", "an int >= 1", args.max_runs)
         spec = dataclasses.replace(spec, max_runs=args.max_runs)
-        spec.check_budget()
+        if args.max_runs < spec.first_stage_runs():
+            raise InvalidConfigError(
+                "--max-runs", f"at least the first stage's {spec.first_stage_runs()} simulations", args.max_runs,
+                "the first stage runs every cell replications.min times, and the baselines",
+            )
     if args.objective and spec.adaptive and not args.resume:  # the procedure ranks by it: keep it with the sweep
         from .recommend import parse_objective
 
