@@ -89,7 +89,8 @@ class CapacityService:
         self.epoch = 0  # incremented by each crash: work started before it is lost
         self.down_until = -math.inf
         self.in_service: dict[int, list[Any]] = {}
-        self.full_since: float | None = None
+        self.full_since: float | None = None  # overloaded since (None: not overloaded)
+        self.overload_changes: list[float] = []  # when it became overloaded, and stopped, alternately
         self.crash_token = 0
         self.warmth = 1.0
         self.warm_at = 0.0
@@ -165,8 +166,7 @@ class CapacityService:
             backlog = self.busy + len(self.queue)
             if backlog > self.backlog_peak:
                 self.backlog_peak = backlog
-            if self.fragile:
-                self._changed(env.now)
+            self._changed(env.now)
         else:
             self._answer_later(record, run.error_latency_s, False)
 
@@ -209,8 +209,7 @@ class CapacityService:
             if self.drop_abandoned and waiting[DONE]:
                 continue
             self._start(waiting)
-        if self.fragile:
-            self._changed(self.run.env.now)
+        self._changed(self.run.env.now)
         self._deliver(record, True)
 
     # -- fragility -------------------------------------------------------------------------------
@@ -229,21 +228,26 @@ class CapacityService:
         return self.warmth
 
     def _changed(self, now: float) -> None:
-        """The servers or the queue changed at ``now``: update crowding and the overload clock."""
+        """The servers or the queue changed at ``now``: update crowding and the overload clock
+        (every service records its overloads; only a fragile one crashes of them)."""
         self.crowded = self.busy >= self.servers and bool(self.queue)
-        if self.crash_after_s is None:
-            return
         # Overloaded from the moment the queue is full until it has drained to half (so one
         # call served does not end an overload that the next arrival resumes).
         if self.full_since is None:
             if self.busy >= self.servers and len(self.queue) >= self.queue_limit:
                 self.full_since = now
-                self.crash_token += 1
-                check = Timeout(self.run.env, self.crash_after_s, self.crash_token)
-                check.callbacks.append(self._on_crash_check)
+                self.overload_changes.append(now)
+                if self.crash_after_s is not None:
+                    self.crash_token += 1
+                    check = Timeout(self.run.env, self.crash_after_s, self.crash_token)
+                    check.callbacks.append(self._on_crash_check)
         elif self.busy < self.servers or len(self.queue) <= self.queue_limit // 2:
-            self.full_since = None
-            self.crash_token += 1  # the pending check is void
+            self._overload_ended(now)
+
+    def _overload_ended(self, now: float) -> None:
+        self.full_since = None
+        self.overload_changes.append(now)
+        self.crash_token += 1  # a pending crash check is void
 
     def _on_crash_check(self, event: Event) -> None:
         if event.value != self.crash_token or self.full_since is None:
@@ -252,8 +256,7 @@ class CapacityService:
         self.crash_times.append(now)
         self.epoch += 1
         self.down_until = now + self.restart_s
-        self.full_since = None
-        self.crash_token += 1
+        self._overload_ended(now)  # the crash ends it: down, the service is offered nothing
         self.warming = False
         lost = [*self.in_service.values(), *self.queue]
         self.in_service.clear()

@@ -122,6 +122,11 @@ def simulate_command(subparsers: Any) -> None:
         "--breaker-scope", default=_WORKLOAD.breaker_scope.value, choices=[b.value for b in BreakerScope],
         help="a breaker per instance, or one shared by the fleet (default %(default)s)",
     )
+    workload.add_argument(
+        "--shared-propagation", type=float, default=_WORKLOAD.shared_propagation_s, metavar="SECONDS",
+        help="with --breaker-scope shared: how long each call's outcome takes to reach the shared breaker "
+        "(default %(default)g)",
+    )
     workload.add_argument("--retries", type=int, default=_RETRY.max_retries, help="retries per request (default %(default)s)")
     workload.add_argument("--retry-backoff", type=float, default=_RETRY.backoff_s, metavar="SECONDS", help="delay before the first retry (default %(default)g)")
     workload.add_argument("--retry-backoff-multiplier", type=float, default=_RETRY.backoff_multiplier, help="retry delay growth per retry (default %(default)g)")
@@ -206,7 +211,7 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
         workload=Workload(
             rate_rps=args.rate, rate_schedule=_rate_schedule(args.rate_schedule), arrivals=args.arrivals, workers=args.workers, queue_limit=args.queue_limit,
             call_timeout_s=args.timeout, instances=args.instances, balancer=args.balancer,
-            breaker_scope=args.breaker_scope,
+            breaker_scope=args.breaker_scope, shared_propagation_s=args.shared_propagation,
             retry=RetryPolicy(
                 max_retries=args.retries, backoff_s=args.retry_backoff, backoff_multiplier=args.retry_backoff_multiplier,
                 backoff_cap_s=args.retry_backoff_cap, jitter=args.retry_jitter, budget_ratio=args.retry_budget,

@@ -169,6 +169,8 @@ class Run:
         # A breaker that holds a lock across each call (pybreaker): callers wait for it holding
         # their workers; the baselines have no breaker and so no lock.
         self.serialize = scenario.serialize_calls and bool(self.slots)
+        # A shared breaker hears each outcome this long after the call ends (0: at once).
+        self.propagation_s = workload.shared_propagation_s if self.slots else 0.0
         # Raw event times (simulated seconds, in event order): the metrics bin them afterwards,
         # so the per-request path only appends.
         self.succeeded_at: list[float] = []  # each success (it ends its request) ...
@@ -421,7 +423,10 @@ class Run:
             else:
                 self.before_trip += 1
         if breaker is not None:
-            if ok:
+            if self.propagation_s:
+                late = Timeout(self.env, self.propagation_s, (breaker, admission, ok))
+                late.callbacks.append(self._on_outcome_arrived)
+            elif ok:
                 breaker.succeed(admission, now)
             else:
                 breaker.fail(admission, now)
@@ -440,6 +445,17 @@ class Run:
             self._start(caller, waiting, waiting_attempt, now)
         if not ok:
             self._failed(caller, index, attempt, now, False)
+
+    def _on_outcome_arrived(self, event: Event) -> None:
+        """A call's outcome reaches the shared breaker ``propagation_s`` after the call ended.
+        The admission's time moves with it, so the call's duration (which the breaker's own
+        ``call_timeout`` judges) is the call's, not the delay's."""
+        breaker, (generation, state, probe, admitted_at), ok = event.value  # type: ignore[misc]
+        admission = (generation, state, probe, admitted_at + self.propagation_s)
+        if ok:
+            breaker.succeed(admission, self.env.now)
+        else:
+            breaker.fail(admission, self.env.now)
 
     def answered(self, index: int, attempt: int, ok: bool, admission: Admission, kind: int) -> None:
         """An admitted attempt's answer (or its timeout) reached the caller (the capacity

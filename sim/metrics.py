@@ -281,7 +281,20 @@ def collect(run: Run) -> RunResult:
         pool_saturated_s=occupancy.saturated_s(run.workers * run.instances, horizon),
         service_crashes=len(crashes),
         service_crashes_after_fault=sum(1 for t in crashes if windows and t >= windows[-1][1]),
+        overloaded_after_fault_s=_overloaded_after(run.capacity.overload_changes, windows[-1][1], horizon)
+        if run.capacity is not None and windows else 0.0,
         peak_open_instances=open_peak if slots else None,
         time_in_state_s=_time_in_state(periods, run.instances) if slots else {},
     )
     return RunResult(policy=run.policy, metrics=metrics, series=series)
+
+
+def _overloaded_after(changes: list[float], start_s: float, end_s: float) -> float:
+    """The time within ``[start_s, end_s]`` covered by overloads, given as the times they began
+    and ended, alternately (the last may still be going on)."""
+    total = 0.0
+    for k in range(0, len(changes), 2):
+        began = changes[k]
+        ended = changes[k + 1] if k + 1 < len(changes) else end_s
+        total += max(0.0, min(ended, end_s) - max(began, start_s))
+    return total

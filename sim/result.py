@@ -96,6 +96,10 @@ class Metrics:
     service_crashes_after_fault: int = _doc(
         "crashes of the capacity service after the last fault ended: the dependency knocked down again by its callers"
     )
+    overloaded_after_fault_s: float = _doc(
+        "seconds after the last fault ended that the capacity service was overloaded (from its queue filling until "
+        "it drained to half): the callers offering the recovering dependency more than it can serve (0 otherwise)"
+    )
     peak_open_instances: int | None = _doc(
         "most instances whose breaker was open at once (0 or 1 for one instance; None for the baselines)"
     )

@@ -49,8 +49,9 @@ class BreakerScope(enum.StrEnum):
     INSTANCE = "instance"
     """Each instance has its own breaker, which sees only its own calls."""
     SHARED = "shared"
-    """One breaker state for the whole fleet (as a breaker kept in a shared store, with no
-    propagation delay): every instance's calls count towards it and its verdict holds for all."""
+    """One breaker state for the whole fleet (as a breaker kept in a shared store): every
+    instance's calls count towards it and its verdict holds for all. Its outcomes can reach it
+    late (``Workload.shared_propagation_s``)."""
 
 
 class Jitter(enum.StrEnum):
@@ -163,6 +164,11 @@ class Workload:
             ``rate_rps`` and calling one service.
         balancer: How requests are spread over the instances (``random`` or ``round_robin``).
         breaker_scope: ``instance`` (a breaker per instance) or ``shared`` (one for the fleet).
+        shared_propagation_s: With ``breaker_scope="shared"``: how long a call's outcome takes
+            to reach the shared breaker after the call ends (a store updated asynchronously, or
+            each instance flushing its counts). Admissions read the shared state as it is; the
+            outcomes behind it are that much late, so the fleet trips later and a probe's
+            verdict arrives later. 0: at once.
     """
 
     rate_rps: float = 100.0
@@ -175,12 +181,19 @@ class Workload:
     instances: int = 1
     balancer: Balancer = Balancer.RANDOM
     breaker_scope: BreakerScope = BreakerScope.INSTANCE
+    shared_propagation_s: float = 0.0
 
     def __post_init__(self) -> None:
         validate.number("rate_rps", self.rate_rps, "> 0", lambda v: v > 0)
         validate.integer("instances", self.instances, "in [1, 10000]", lambda v: 1 <= v <= 10_000)
         object.__setattr__(self, "balancer", validate.enum_value("balancer", Balancer, self.balancer))
         object.__setattr__(self, "breaker_scope", validate.enum_value("breaker_scope", BreakerScope, self.breaker_scope))
+        validate.number("shared_propagation_s", self.shared_propagation_s, ">= 0", lambda v: v >= 0)
+        if self.shared_propagation_s > 0 and self.breaker_scope is not BreakerScope.SHARED:
+            raise InvalidConfigError(
+                "shared_propagation_s", "0 unless breaker_scope is 'shared' (an instance's own breaker hears at once)",
+                self.shared_propagation_s,
+            )
         object.__setattr__(self, "arrivals", validate.enum_value("arrivals", Arrivals, self.arrivals))
         schedule = tuple(tuple(entry) for entry in self.rate_schedule)
         last = -math.inf

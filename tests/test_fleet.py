@@ -82,6 +82,28 @@ def test_a_shared_breaker_is_one_breaker_for_the_whole_fleet() -> None:
     assert shared == one
 
 
+@pytest.mark.parametrize("delay_s", [0.25, 2.0])
+def test_a_shared_breaker_hears_outcomes_late_by_the_propagation_delay(delay_s: float) -> None:
+    """Outcomes reach the shared breaker ``shared_propagation_s`` after their calls end. Before
+    the trip every admission sees closed in either run, so the outcomes are the same ones,
+    each heard ``delay_s`` later: the breaker opens exactly ``delay_s`` later, and lets the
+    calls of that time through to the failing service."""
+    prompt = simulate(fleet(10, breaker_scope="shared"), 5).metrics
+    late = simulate(fleet(10, breaker_scope="shared", shared_propagation_s=delay_s), 5).metrics
+    assert prompt.time_to_open_s is not None and late.time_to_open_s is not None
+    assert late.time_to_open_s == pytest.approx(prompt.time_to_open_s + delay_s, abs=1e-9)
+    extra = late.calls_to_unhealthy_before_trip - prompt.calls_to_unhealthy_before_trip
+    assert extra == pytest.approx(200.0 * delay_s, rel=0.5)  # about the load of delay_s
+    assert late.unfinished == 0 and late.peak_open_instances == 10
+
+
+def test_a_propagation_delay_needs_a_shared_breaker() -> None:
+    with pytest.raises(InvalidConfigError, match="'shared_propagation_s' must be 0 unless breaker_scope is 'shared'"):
+        Workload(instances=3, shared_propagation_s=1.0)
+    with pytest.raises(InvalidConfigError, match="'shared_propagation_s' must be a finite number >= 0"):
+        Workload(instances=3, breaker_scope="shared", shared_propagation_s=-1.0)  # type: ignore[arg-type]
+
+
 def test_the_open_instances_series_counts_the_fleet_open_over_time() -> None:
     """Per bin, the time-averaged number of instances whose breaker is open: between 0 and N,
     N through the middle of the outage, 0 before it; zeros for the baselines."""

@@ -44,6 +44,13 @@ def test_callers_knock_a_cold_dependency_down_again_unless_the_breakers_wait(see
     assert short.metrics.service_crashes_after_fault >= 5 and short.metrics.time_to_recover_s is None
     assert long.metrics.service_crashes_after_fault == 0 and long.metrics.time_to_recover_s is not None
     assert long.metrics.availability > short.metrics.availability + 0.3
+    # Each crash after the outage followed 2 s of overload (crash_after_s); the waiting
+    # breakers never overloaded the recovering service at all.
+    for metrics in (unprotected, short.metrics):
+        assert metrics.overloaded_after_fault_s >= 2.0 * metrics.service_crashes_after_fault - 1e-9
+    assert long.metrics.overloaded_after_fault_s == 0.0
+    robust = simulate(outage(1.0, Service(kind=ServiceKind.CAPACITY, servers=16, queue_limit=200)), seed)
+    assert robust.runs["no_breaker"].metrics.overloaded_after_fault_s == 0.0  # 200 calls/s against 280
 
 
 def test_a_crash_loses_the_work_and_the_service_fails_fast_while_it_restarts() -> None:

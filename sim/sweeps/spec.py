@@ -434,7 +434,10 @@ def default_spec() -> SweepSpec:
       included;
     - 1,000 × ``service_crashes_after_fault``: each time the callers knocked the dependency
       down again after the outage ended. A crash pages someone and puts work at risk, so it is
-      weighted as a thousand failed requests, about five seconds of the fleet's traffic.
+      weighted as a thousand failed requests, about five seconds of the fleet's traffic;
+    - 100 × ``overloaded_after_fault_s``: each second the callers kept the recovering dependency
+      overloaded (its queue full), weighted as a hundred failed requests: every call waits
+      behind a full queue, and two seconds of it crash the service.
     """
     noise = 0.01
     return SweepSpec.from_mapping({
@@ -452,7 +455,7 @@ def default_spec() -> SweepSpec:
             "service.kind": "capacity", "service.servers": 16, "service.queue_limit": 200,
             "service.crash_after_s": 2.0, "service.restart_s": 10.0, "service.warmup_s": 30.0,
         },
-        "objective": {"failed": 1.0, "service_crashes_after_fault": 1000.0},
+        "objective": {"failed": 1.0, "service_crashes_after_fault": 1000.0, "overloaded_after_fault_s": 100.0},
         "traces": [
             {"family": "hard_down", "start_s": 30.0, "duration_s": 97.0, "noise_error_rate": noise},
             {"family": "hang", "start_s": 30.0, "duration_s": 97.0, "noise_error_rate": noise},
