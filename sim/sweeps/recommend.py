@@ -39,6 +39,7 @@ __all__ = [
     "pooled_options",
     "recommend",
     "recommend_overall",
+    "run_objective",
 ]
 
 #: Metrics where a higher value is better; every other metric is better lower.
@@ -165,8 +166,9 @@ def parse_objective(text: str) -> dict[str, float]:
     return objective
 
 
-def _run_objective(rows: pd.DataFrame, objective: Mapping[str, float]) -> pd.Series:
-    """Each run's ``sum(weight * metric)``; NaN where any weighted metric is NaN."""
+def run_objective(rows: pd.DataFrame, objective: Mapping[str, float]) -> pd.Series:
+    """Each run's ``sum(weight * metric)`` (``rows``: per-run metrics); NaN where any weighted
+    metric is NaN."""
     if not objective:
         raise InvalidConfigError("objective", "a non-empty mapping of metric to weight", dict(objective))
     total = pd.Series(0.0, index=rows.index)
@@ -287,7 +289,7 @@ def _prepare(rows: pd.DataFrame, objective: Mapping[str, float], coverage: float
     if rows.empty:
         raise InvalidConfigError("rows", "a non-empty per-run sweep table", "0 rows")
     runs = rows.copy()
-    runs["_obj"] = _run_objective(rows, objective)
+    runs["_obj"] = run_objective(rows, objective)
     return runs, breaker_columns(rows)
 
 

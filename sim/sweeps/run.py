@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import math
 import multiprocessing
 import os
 import pathlib
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..result import BREAKER
@@ -263,17 +262,11 @@ def run_sweep(
     )
 
 
-def _objective_value(row: dict[str, Any], objective: dict[str, float]) -> float:
-    total = 0.0
-    for name, weight in objective.items():
-        value = row.get(name)
-        total += weight * (math.nan if value is None else float(value))
-    return total
-
-
 def _adapt(spec: SweepSpec, execution: _Execution) -> dict[str, Any]:
     """The adaptive sweep: the first stage, then KN's stages; returns what ``selection.json`` holds."""
-    from .recommend import DEFAULT_OBJECTIVE
+    import pandas as pd
+
+    from .recommend import DEFAULT_OBJECTIVE, run_objective
 
     objective = dict(spec.objective) if spec.objective else dict(DEFAULT_OBJECTIVE)
     cells = spec.cells()
@@ -281,10 +274,14 @@ def _adapt(spec: SweepSpec, execution: _Execution) -> dict[str, Any]:
     observe: dict[tuple[int, int], float] = {}
     runs = dict.fromkeys(by_index, 0)
 
-    def run(wanted: list[tuple[int, int]], extra: list[Task] = ()) -> None:  # type: ignore[assignment]
+    def run(wanted: list[tuple[int, int]], extra: Sequence[Task] = ()) -> None:
         tasks = [_task(spec, by_index[cell], replication) for cell, replication in wanted]
-        for (cell, replication), payload in zip(wanted, execution.run([*tasks, *extra])):
-            observe[cell, replication] = _objective_value(payload["row"], objective)
+        payloads = execution.run([*tasks, *extra])[: len(wanted)]
+        if not payloads:
+            return
+        values = run_objective(pd.DataFrame([payload["row"] for payload in payloads]), objective)
+        for (cell, replication), value in zip(wanted, values.tolist()):
+            observe[cell, replication] = float(value)
             runs[cell] = max(runs[cell], replication + 1)
 
     first = [(cell.index, r) for cell in cells for r in range(spec.replications)]
