@@ -7,8 +7,9 @@ workers with a 1 s call timeout, a log-normal service (median 50 ms) that fails 
 minutes, and a consecutive-failure breaker (``fail_max=5``, ``reset_timeout=10``).
 
 * ``breakerlab``: ``simulate(scenario, seed, baselines=False)``: the real
-  ``breakerlab.model.Breaker`` (its compiled table, and the ``transitions`` machine for each
-  state change), the worker pool, retries off, and every metric and time series;
+  ``breakerlab.model.Breaker`` (its table compiled for the configuration performs every
+  event, state changes included), the worker pool, retries off, and every metric and time
+  series;
 * ``naive``: ``benchmarks/naive_sim.py``: one SimPy process per request, a ``Resource`` pool,
   ``answer | deadline`` for the timeout, a hand-written breaker (target: breakerlab >= 3x);
 * ``minimal``: the same without a pool: a process per request, ``answer | deadline``, the

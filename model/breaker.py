@@ -11,11 +11,11 @@ caller that only counts rejections, such as the simulator.)
 
 The ``Permit`` API (``acquire``/``record_success``/``record_failure``/``release``) wraps it and
 checks that each permit is settled once. Every event is resolved against the table compiled
-for this breaker's configuration. When the row taken does not change state (admitting or
-recording a call in the closed state, the common case), the compiled dispatch function
-performs it directly. When it changes state, the ``transitions`` machine built from the same
-table performs it, and the breaker checks that the machine took the very row the dispatch
-selected.
+for this breaker's configuration: the compiled dispatch function selects the row, and its
+compiled actions perform it. The ``transitions`` machine built from the same table performs
+every state change of a breaker whose ``machine`` has been read (and every event of one built
+with ``fast_path=False``); the breaker then checks that the machine took the very row the
+dispatch selected. Tests drive both ways with the same events and compare every outcome.
 
 A ``Breaker`` is not thread-safe: one thread or event loop drives it (the simulator does;
 ``breakerlab.runtime.CircuitBreaker`` puts a lock around each event).
@@ -112,7 +112,7 @@ class Breaker:
             an explicit time do not read it.
         table: An alternative table (seeded mutants use this); defaults to ``TABLE``.
         name: Shown in ``repr`` and messages.
-        fast_path: Dispatch rows that change no state directly (default); ``False`` sends
+        fast_path: Perform each event from the compiled table directly (default); ``False`` sends
             every event through the ``transitions`` machine (tests compare the two).
 
     Invariants (proved in ``proofs/``, tested in ``tests/``): no call is admitted while open
@@ -149,8 +149,9 @@ class Breaker:
             setattr(core, variable, evaluate(initial, params))
         core.row_taken = -1
         self._core = core
-        # State changes are fired on the machine shared by the breakers of this compiled table
-        # until ``machine`` is first read, which builds this breaker's own (see ``machine``).
+        # Events sent through a machine (``fast_path=False``) are fired on the machine shared by
+        # the breakers of this compiled table until ``machine`` is first read, which builds this
+        # breaker's own; from then on it performs every state change (see ``machine``).
         self._machine: Machine | None = None
         self._events = shared_machine(compiled).events
         self._args = _EventArgs(random.Random(self.config.jitter_seed), self.config.jitter_ratio)
@@ -159,6 +160,7 @@ class Breaker:
         self._dispatch = compiled.dispatch
         self._kernels = compiled.kernels
         self._changes = compiled.changes
+        self._apply = compiled.apply
         self._listeners = Listeners()
         self._next_id = 0
         tally = self._tally = Tally()
@@ -213,15 +215,15 @@ class Breaker:
 
     @property
     def machine(self) -> Machine:
-        """The ``transitions`` machine that performs every state change, with this breaker's
-        formal state as its model.
+        """The ``transitions`` machine of this breaker, with its formal state as the model.
 
-        Built on first read, in the current state; until then the state changes are performed
-        by an identical machine (declared by the same function from the same compiled table)
-        shared by the breakers of this table, with this breaker's formal state passed as the
-        model, so that a breaker whose machine nobody reads (a simulated fleet's) costs no
-        machine of its own. From the first read on, every state change goes through this one,
-        so changes made to it (``add_transition``) apply to this breaker alone.
+        Built on first read, in the current state. Until then the breaker performs each state
+        change from the compiled table directly (the row's compiled actions, which are the
+        machine's ``before`` callbacks, then its destination: all the machine would do), so a
+        breaker whose machine nobody reads (a simulated fleet's) costs no machine and no
+        ``transitions`` trigger. From the first read on, every state change goes through this
+        machine, so what is added to it (callbacks, ``add_transition``) applies to this
+        breaker alone, and the breaker checks that it takes the row the dispatch selected.
         """
         if self._machine is None:
             self._machine = build_machine(self._core, self._compiled)
@@ -577,18 +579,35 @@ class Breaker:
         return self._take(trigger, self._core.state, now)[1]
 
     def _fire(self, trigger: str, expected: int, source: State, now: float) -> tuple[int, StateChange | None]:
-        """Let the ``transitions`` machine take a row (checking it is ``expected`` unless -1),
-        then notify listeners of a state change. Returns the row's index and the change."""
+        """Take the row ``expected`` selected by the compiled dispatch, or let the ``transitions``
+        machine take a row (``expected == -1``: every event through the machine); then notify
+        listeners of a state change. Returns the row's index and the change.
+
+        While nobody has read ``machine``, the selected row is performed directly: its compiled
+        actions (the same function the machine's ``before`` callback calls), then its
+        destination, which is all the machine does with it (it declares no other callback), at
+        a tenth of the cost. Once ``machine`` is read, the breaker's own machine performs every
+        state change, and the breaker checks that it took the row the dispatch selected.
+        """
         core = self._core
-        core.row_taken = -1
-        self._events[trigger].trigger(core, self._args, self._window)
-        index = core.row_taken
-        if expected != -1 and index != expected:
-            raise TableError(
-                f"internal error: the transitions machine took row {index} for "
-                f"{trigger!r} in {source.value!r} but the dispatch selected row {expected}"
-            )
-        row = self._table.rows[index]
+        if expected != -1 and self._machine is None:
+            # Nobody holds this breaker's machine: perform the row the dispatch selected as the
+            # shared machine would (the row's compiled actions, then its destination).
+            self._apply[expected](core, self._args, self._window)
+            index = core.row_taken = expected
+            row = self._table.rows[index]
+            if row.dest is not None:
+                core.state = row.dest
+        else:
+            core.row_taken = -1
+            self._events[trigger].trigger(core, self._args, self._window)
+            index = core.row_taken
+            if expected != -1 and index != expected:
+                raise TableError(
+                    f"internal error: the transitions machine took row {index} for "
+                    f"{trigger!r} in {source.value!r} but the dispatch selected row {expected}"
+                )
+            row = self._table.rows[index]
         if row.dest is None:
             return index, None
         self._tally.state_changes += 1

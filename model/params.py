@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
 from collections.abc import Callable, Mapping
 from fractions import Fraction
@@ -114,6 +115,7 @@ def implies(premise: Expr, conclusion: Expr) -> Expr:
     return any_of(~premise, conclusion)
 
 
+@functools.lru_cache(maxsize=1024)
 def _exact(rate: float) -> Fraction:
     """A rate threshold as an exact fraction (0.3 -> 3/10), so guards compare it without rounding."""
     return Fraction(rate).limit_denominator(RATE_DENOMINATOR_LIMIT)

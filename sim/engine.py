@@ -61,13 +61,13 @@ class Plan:
     """
 
     trace: Trace
-    arrivals_s: list[float]
+    arrivals_s: tuple[float, ...]
     arrivals_array_s: np.ndarray
-    error_draws: list[float]
-    latency_draws_s: list[float]
-    jitter_draws: list[float]
+    error_draws: tuple[float, ...]
+    latency_draws_s: tuple[float, ...]
+    jitter_draws: tuple[float, ...]
     stride: int
-    instance_of: list[int]
+    instance_of: tuple[int, ...]
 
     @classmethod
     def draw(cls, scenario: Scenario, seed: int) -> Plan:
@@ -83,9 +83,15 @@ class Plan:
         else:
             latency = np.full(size, service.latency_median_s)
         # Only a retry's delay reads its jitter draw.
-        jitter = stream(seed, "retry_jitter").random(size).tolist() if stride > 1 else []
-        instance_of = assign_instances(scenario.workload, len(arrivals), seed)
-        return cls(trace, arrivals.tolist(), arrivals, errors.tolist(), latency.tolist(), jitter, stride, instance_of)
+        jitter = stream(seed, "retry_jitter").random(size) if stride > 1 else np.empty(0)
+        instance_of = tuple(assign_instances(scenario.workload, len(arrivals), seed))
+        # Tuples of numbers, not lists: the garbage collector stops tracking a tuple that holds
+        # no container the first time it examines it, so a fleet's collections do not traverse
+        # the run's millions of draws again and again (lists are traversed at every one).
+        return cls(
+            trace, tuple(arrivals.tolist()), arrivals, tuple(errors.tolist()), tuple(latency.tolist()),
+            tuple(jitter.tolist()), stride, instance_of,
+        )
 
 
 class SimClock:
@@ -128,6 +134,20 @@ class Run:
         if scenario.service.kind is ServiceKind.CAPACITY:
             self.capacity = CapacityService(self, scenario.service)
 
+        # Raw event times (simulated seconds, in event order): the metrics bin them afterwards,
+        # so the per-request path only appends. They are made before the fleet's breakers, whose
+        # many small objects set the garbage collector going: it moves these lists out of its
+        # young generations while they are empty, so that it need not traverse them once long.
+        self.succeeded_at: list[float] = []  # each success (it ends its request) ...
+        self.succeeded_index: list[int] = []  # ... and its request
+        self.unsuccessful_latencies_s: list[float] = []  # each request that ended without a success
+        self.rejected_at: list[float] = []
+        self.failed_at: list[float] = []
+        # Every change of the pool's occupancy (the whole fleet's), one worker at a time: its
+        # time when a worker is taken, the time negated (``-t``, ``-0.0`` at 0) when one is
+        # released. One append per change; ``pool_changes`` decodes it.
+        self.pool_log: list[float] = []
+
         self.oracle = policy == Baseline.ORACLE
         if policy not in (BREAKER, Baseline.NO_BREAKER, Baseline.ORACLE):
             raise ValueError(f"unknown policy {policy!r}")
@@ -148,9 +168,9 @@ class Run:
         ]
         # Each request's caller (the balancer's choice, drawn in the plan).
         self.request_caller = (
-            list(map(self.callers.__getitem__, plan.instance_of))
+            tuple(map(self.callers.__getitem__, plan.instance_of))
             if instances > 1
-            else [self.callers[0]] * len(plan.arrivals_s)
+            else (self.callers[0],) * len(plan.arrivals_s)
         )
 
         # The condition now (the trace process updates these at segment boundaries).
@@ -171,17 +191,6 @@ class Run:
         self.serialize = scenario.serialize_calls and bool(self.slots)
         # A shared breaker hears each outcome this long after the call ends (0: at once).
         self.propagation_s = workload.shared_propagation_s if self.slots else 0.0
-        # Raw event times (simulated seconds, in event order): the metrics bin them afterwards,
-        # so the per-request path only appends.
-        self.succeeded_at: list[float] = []  # each success (it ends its request) ...
-        self.succeeded_index: list[int] = []  # ... and its request
-        self.unsuccessful_latencies_s: list[float] = []  # each request that ended without a success
-        self.rejected_at: list[float] = []
-        self.failed_at: list[float] = []
-        # Every change of the pool's occupancy (the whole fleet's), one worker at a time: its
-        # time when a worker is taken, the time negated (``-t``, ``-0.0`` at 0) when one is
-        # released. One append per change; ``pool_changes`` decodes it.
-        self.pool_log: list[float] = []
 
         # Hot-path copies of the plan, and the callbacks (bound once).
         self.arrivals_s = plan.arrivals_s
@@ -483,7 +492,7 @@ class Run:
     def state_change(self, slot: BreakerSlot, change: StateChange) -> None:
         """Record a change of ``slot``'s breaker; schedule the polls that time-driven
         transitions need. The fleet's first opening at or after the fault is its detection."""
-        slot.changes.append((change.time, change.dest))
+        slot.record(change.time, change.dest)
         if change.dest is State.OPEN:
             if self.first_open_s is None and change.time >= self.fault_start_s:
                 self.first_open_s = change.time

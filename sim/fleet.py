@@ -35,15 +35,27 @@ class BreakerSlot:
     """One breaker as the fleet uses it: the breaker, its state changes, the instances that ask
     it, and (for a breaker that holds a lock across each call) its lock."""
 
-    __slots__ = ("index", "breaker", "instances", "changes", "lock_held", "lock_queue")
+    __slots__ = ("index", "breaker", "instances", "change_times_s", "change_states", "lock_held", "lock_queue")
 
     def __init__(self, index: int, breaker: Breaker, instances: int) -> None:
         self.index = index
         self.breaker = breaker
         self.instances = instances
-        self.changes: list[tuple[float, State]] = [(0.0, breaker.state)]
+        # Its states over time, as two parallel lists (appending a float and a state allocates
+        # no object the garbage collector tracks; a fleet changes state thousands of times).
+        self.change_times_s: list[float] = [0.0]
+        self.change_states: list[State] = [breaker.state]
         self.lock_held = False
         self.lock_queue: collections.deque[tuple[int, int]] = collections.deque()
+
+    def record(self, time_s: float, state: State) -> None:
+        """The breaker entered ``state`` at ``time_s``."""
+        self.change_times_s.append(time_s)
+        self.change_states.append(state)
+
+    def changes(self) -> list[tuple[float, State]]:
+        """``(time_s, state)`` of each state entered, from ``(0.0, initial)`` on, in order."""
+        return list(zip(self.change_times_s, self.change_states))
 
 
 class Caller:

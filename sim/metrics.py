@@ -183,7 +183,7 @@ def collect(run: Run) -> RunResult:
     bins = max(1, math.ceil(horizon / bin_s))
     trace = run.trace
     windows = trace.fault_windows(horizon)
-    slots = [(slot.instances, [(t, s) for t, s in slot.changes if t < horizon]) for slot in run.slots]
+    slots = [(slot.instances, [(t, s) for t, s in slot.changes() if t < horizon]) for slot in run.slots]
     offered = len(run.plan.arrivals_s)
     occupancy = _Occupancy(*run.pool_changes())
     steps = np.diff(np.concatenate(([0], occupancy.busy)))

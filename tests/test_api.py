@@ -703,6 +703,11 @@ def test_machine_built_on_first_read_is_in_the_current_state_and_performs_later_
     assert breaker.machine is machine
     breaker.reset()
     assert breaker.state is State.CLOSED and machine.model.state is State.CLOSED
+    # Once read, the breaker's own machine performs its state changes: what is added to it runs.
+    entered: list[State] = []
+    machine.get_state(State.OPEN).on_enter.append(lambda event: entered.append(event.model.state))
+    fail(breaker, 1)
+    assert breaker.state is State.OPEN and entered == [State.OPEN]
     assert Breaker(breaker.config, clock=ManualClock()).machine is not machine
 
 
