@@ -34,6 +34,7 @@ meets the same random numbers (common random numbers) and any cell can be rerun 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -280,6 +281,11 @@ class SweepSpec:
 
     def cells(self) -> list[Cell]:
         """Every cell in canonical order (traces outer, grid combinations inner, in file order)."""
+        return list(self._cells)
+
+    @functools.cached_property
+    def _cells(self) -> tuple[Cell, ...]:
+        """The cells, built once per spec (each validates a scenario)."""
         cells: list[Cell] = []
         worlds: dict[str, int] = {}
         keys = [key for key, _ in self.grid]
@@ -302,7 +308,7 @@ class SweepSpec:
                 )
                 world = worlds.setdefault(world_key, len(worlds))
                 cells.append(Cell(len(cells), family, values, scenario, world, world_key))
-        return cells
+        return tuple(cells)
 
     def _scenario(self, index: int, family: str, trace_params: dict[str, Any], values: dict[str, Any]) -> Scenario:
         try:
