@@ -39,7 +39,7 @@ from .events import Outcome, Rejection, StateChange
 from .expr import Value, evaluate
 from .listeners import Listeners
 from .machine import build_machine, shared_machine
-from .permit import Admission, BreakerStats, Permit
+from .permit import Admission, BreakerStats, Permit, require_error, require_permit
 from .pycompile import LAZY_ARGS, CompiledTable, compile_table
 from .states import State
 from .table import ARGS, TABLE, VARIABLES, Table, Verdict
@@ -115,6 +115,9 @@ class Breaker:
         fast_path: Perform each event from the compiled table directly (default); ``False`` sends
             every event through the ``transitions`` machine (tests compare the two).
 
+    Raises:
+        TypeError: ``config`` is not a ``BreakerConfig``, or ``clock`` is not callable.
+
     Invariants (proved in ``proofs/``, tested in ``tests/``): no call is admitted while open
     before the deadline; half-open never admits more than ``half_open_max_calls`` probes; the
     breaker opens exactly when the trip rule is met; a stale permit changes nothing under the
@@ -133,6 +136,8 @@ class Breaker:
     ) -> None:
         if not callable(clock):
             raise TypeError(f"'clock' must be a callable returning seconds, e.g. ManualClock() (got {clock!r})")
+        if config is not None and not isinstance(config, BreakerConfig):
+            raise TypeError(f"'config' must be a BreakerConfig, e.g. BreakerConfig(fail_max=3) (got {config!r})")
         self.config = config if config is not None else BreakerConfig()
         self.name = name
         self._clock_object = clock
@@ -161,7 +166,7 @@ class Breaker:
         self._kernels = compiled.kernels
         self._changes = compiled.changes
         self._apply = compiled.apply
-        self._listeners = Listeners()
+        self._listeners = Listeners(name)
         self._next_id = 0
         tally = self._tally = Tally()
         tally.plain_success = self._success_is_plain()
@@ -282,7 +287,9 @@ class Breaker:
     def add_listener(self, listener: object) -> None:
         """Register ``listener``: its ``state_change(change)``, ``rejection(rejection)``,
         ``success(outcome)`` and ``failure(outcome)`` methods (each optional) are called
-        synchronously after the event."""
+        synchronously after the event. A listener that raises changes nothing the breaker or
+        its caller sees: its error is logged to the ``"breakerlab"`` logger (see
+        ``breakerlab.model.listeners.LOGGER``) and the other listeners are still called."""
         self._listeners.add(listener)
         self._tally.plain_success = self._success_is_plain()
 
@@ -475,6 +482,7 @@ class Breaker:
         With ``error``, the error is classified first (``settle_exception``): a cancellation
         releases the permit, and an excluded error is recorded per ``excluded_outcome``.
         """
+        require_error(error)
         self._settle(permit)
         if error is None:
             self.fail(permit.admission)
@@ -487,6 +495,7 @@ class Breaker:
         self.discard(permit.admission)
 
     def _settle(self, permit: Permit) -> None:
+        require_permit(permit)
         if permit.owner is not self:
             raise PermitError(f"{permit!r} was issued by another breaker; settle it with the breaker that issued it")
         if permit.settled:
@@ -559,8 +568,8 @@ class Breaker:
         if listeners:
             outcome = Outcome(now, source, core.generation, state, generation != core.generation, now - admitted_at)
         change = self._take(trigger, source, now)[1]
-        for callback in listeners:
-            callback(outcome)
+        if listeners:
+            self._listeners.notify(listeners, outcome)
         return change
 
     def _take(self, trigger: str, source: State, now: float) -> tuple[int, StateChange | None]:
@@ -612,8 +621,9 @@ class Breaker:
             return index, None
         self._tally.state_changes += 1
         change = StateChange(now, source, core.state, row.cause, core.generation, trigger)
-        for callback in self._listeners.state_change:
-            callback(change)
+        listeners = self._listeners
+        if listeners.state_change:
+            listeners.notify(listeners.state_change, change)
         return index, change
 
     def _reject(self, now: float, index: int) -> None:
@@ -633,8 +643,7 @@ class Breaker:
             if remaining is None:
                 remaining = self.remaining_s(now)
             rejection = Rejection(now, state, remaining, self._table.rows[index].cause)
-            for callback in self._listeners.rejection:
-                callback(rejection)
+            self._listeners.notify(self._listeners.rejection, rejection)
 
     def __repr__(self) -> str:
         return (

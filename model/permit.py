@@ -6,7 +6,7 @@ import dataclasses
 
 from .states import State
 
-__all__ = ["Admission", "BreakerStats", "Permit"]
+__all__ = ["Admission", "BreakerStats", "Permit", "require_error", "require_permit"]
 
 Admission = tuple[int, State, bool, float]
 """What ``Breaker.admit`` returns: ``(generation, state, is_probe, admitted_at)``.
@@ -50,6 +50,31 @@ class Permit:
         return (
             f"Permit(#{self.id}, generation={self.generation}, state={self.state.value}"
             f"{probe}, acquired_at={self.acquired_at!r}{done})"
+        )
+
+
+def require_permit(permit: object) -> None:
+    """Check that ``permit`` is a ``Permit`` (what ``record_success``, ``record_failure`` and
+    ``release`` settle).
+
+    Raises:
+        TypeError: it is not.
+    """
+    if not isinstance(permit, Permit):
+        raise TypeError(
+            f"'permit' must be the Permit that acquire() returned, e.g. permit = breaker.acquire() (got {permit!r})"
+        )
+
+
+def require_error(error: object) -> None:
+    """Check that ``error`` (``record_failure``'s optional exception) is an exception or ``None``.
+
+    Raises:
+        TypeError: it is neither.
+    """
+    if error is not None and not isinstance(error, BaseException):
+        raise TypeError(
+            f"'error' must be the exception the call raised, or None for a plain failure (got {error!r})"
         )
 
 

@@ -534,6 +534,10 @@ class _SlotListener:
 
     __slots__ = ("run", "slot")
 
+    #: An error in recording a state change is a bug of the run: let it end the run (the
+    #: breaker logs and swallows an observer's errors).
+    propagate_errors = True
+
     def __init__(self, run: Run, slot: BreakerSlot) -> None:
         self.run = run
         self.slot = slot

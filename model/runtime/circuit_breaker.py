@@ -7,12 +7,19 @@ and adds what production code needs:
   ``threading.Lock``) covers each *event* (acquire, an outcome, poll, manual control) and
   nothing else: the protected call runs outside it, so a slow or hung call never blocks other
   callers, and half-open rejects extra callers immediately. Listeners are called after the
-  lock is released, so a listener may call the breaker.
+  lock is released, so a listener may call the breaker; a listener that raises changes
+  nothing the breaker or the caller sees (its error is logged, see ``breakerlab.model.listeners``).
 * **Every way of calling**: ``call(fn)``, ``@breaker`` (sync or ``async def``), ``with
-  breaker:``, ``await breaker.call_async(coro_fn)``.
-* **Timeouts.** With ``call_timeout``, an async call is cancelled at the timeout and counted as
-  a failure (``TimeoutError`` is raised). A sync call cannot be interrupted: its duration is
-  measured and an overrun counts as a failure, but its result is still returned.
+  breaker:``, ``async with breaker:``, ``await breaker.call_async(coro_fn)``.
+* **Timeouts.** With ``call_timeout``, every call's duration is measured on the breaker's clock
+  (admission to settlement) and one lasting strictly longer is counted as a failure, its result
+  still returned. ``call_async`` also cancels the call when the event loop's timer fires at
+  the timeout (``TimeoutError`` is raised); a call that completes later without having been
+  cancelled (the loop was busy, or the coroutine blocked it) is an overrun like a sync one.
+* **Time-driven transitions without a timer.** No thread or timer runs in the background:
+  reading ``state``, ``snapshot()`` or ``time_until_half_open()`` first performs the
+  transition that is due (``half_open_entry="at_deadline"``, ``half_open_max_wait``) as a
+  ``poll`` event, so it is logged and listeners hear it; ``poll()`` does so explicitly.
 * **Cancellation** of the caller (``asyncio.CancelledError``, ``KeyboardInterrupt``) releases the
   permit without counting it, and is re-raised.
 * **A structured event log** (``event_log=``): every event as a JSON line, replayable with
@@ -38,6 +45,7 @@ from breakerlab.model.errors import BreakerError, CircuitOpenError
 from breakerlab.model.events import Outcome, Rejection, StateChange
 from breakerlab.model.expr import Value
 from breakerlab.model.listeners import Listeners
+from breakerlab.model.permit import require_error, require_permit
 from breakerlab.model.states import State
 from breakerlab.model.table import TABLE, Table
 
@@ -101,6 +109,9 @@ class CircuitBreaker:
             callable taking one record (dict). ``None``: no log.
         table: The transition table (``TABLE``; seeded mutants use others).
 
+    Raises:
+        TypeError: ``config`` is not a ``BreakerConfig``, or ``event_log`` is none of the above.
+
     >>> from breakerlab.model import BreakerConfig, ManualClock
     >>> from breakerlab.runtime import CircuitBreaker
     >>> breaker = CircuitBreaker(BreakerConfig(fail_max=3), clock=ManualClock())
@@ -126,16 +137,21 @@ class CircuitBreaker:
         self._lock = threading.Lock()
         self._relay = _Relay()
         self._breaker.add_listener(self._relay)
-        self._listeners = Listeners()
+        self._listeners = Listeners(name)
         self._owned_log: JsonLinesLog | None = None
         self._sink: Sink | None
         if event_log is None:
             self._sink = None
-        elif callable(event_log) and not isinstance(event_log, str | os.PathLike) and not hasattr(event_log, "write"):
-            self._sink = event_log
-        else:
+        elif isinstance(event_log, str | os.PathLike) or hasattr(event_log, "write"):
             self._owned_log = JsonLinesLog(event_log)  # type: ignore[arg-type]
             self._sink = self._owned_log
+        elif callable(event_log):
+            self._sink = event_log
+        else:
+            raise TypeError(
+                "'event_log' must be a path, a text stream or a callable taking one record (a dict), "
+                f"e.g. event_log=\"breaker-events.jsonl\" (got {event_log!r})"
+            )
         self._seq = 0
         self._closed = False
         # Calls that need a Permit (logged, or results classified) take the general path.
@@ -161,7 +177,9 @@ class CircuitBreaker:
 
     @property
     def state(self) -> State:
-        """The current state."""
+        """The current state, after the time-driven transition that is due, if any (performed
+        first, as a ``poll`` event: logged, and heard by listeners)."""
+        self._poll_if_due()
         return self._breaker.state
 
     @property
@@ -176,19 +194,24 @@ class CircuitBreaker:
         return self._breaker
 
     def snapshot(self) -> dict[str, Value]:
-        """The formal state, read consistently."""
+        """The formal state, read consistently (after the due time-driven transition, as ``state``)."""
+        self._poll_if_due()
         with self._lock:
             return self._breaker.snapshot()
 
     def time_until_half_open(self) -> float:
-        """Seconds until a probe can be admitted (0 unless open; ``inf`` when forced open)."""
+        """Seconds until a probe can be admitted (0 unless open; ``inf`` when forced open),
+        after the due time-driven transition, as ``state``."""
+        self._poll_if_due()
         with self._lock:
             return self._breaker.time_until_half_open()
 
     def add_listener(self, listener: object) -> None:
         """Register ``listener`` (``state_change(change)``, ``rejection(rejection)``,
         ``success(outcome)``, ``failure(outcome)``, each optional). Listeners run after the
-        event, outside the critical section."""
+        event, outside the critical section. A listener's ``Exception`` is logged to the
+        ``"breakerlab"`` logger and changes nothing else: the event was performed, the other
+        listeners hear it, the caller gets its own result or error."""
         listeners = self._listeners
         with self._lock:
             wanted_outcomes = bool(listeners.success or listeners.failure)
@@ -199,7 +222,7 @@ class CircuitBreaker:
     def close(self) -> None:
         """Flush and close the event log this breaker opened. Closing twice is harmless; any
         event afterwards raises ``BreakerError`` (before changing anything) rather than run
-        unlogged."""
+        unlogged, and reading ``state`` performs no due transition any more."""
         if self._owned_log is not None:
             self._owned_log.close()
         if self._sink is not None:
@@ -215,20 +238,37 @@ class CircuitBreaker:
 
     def record_success(self, permit: Permit) -> None:
         """The call succeeded (a failure if it overran ``call_timeout``)."""
+        require_permit(permit)
         self._event("record_success", permit)
 
     def record_failure(self, permit: Permit, error: BaseException | None = None) -> None:
         """The call failed; ``error`` is classified first (see ``Breaker.settle_exception``)."""
+        require_permit(permit)
+        require_error(error)
         event = Settlement.FAILURE if error is None else settlement_for(self.config, error)
         self._event(event.value, permit)
 
     def release(self, permit: Permit) -> None:
         """Settle without an outcome (excluded error, cancellation)."""
+        require_permit(permit)
         self._event("release", permit)
 
     def poll(self) -> None:
-        """Let time-driven transitions happen (at_deadline entry, half-open maximum wait)."""
+        """Let time-driven transitions happen (at_deadline entry, half-open maximum wait).
+        Reading ``state`` does it too when one is due; there is no background timer."""
         self._event("poll", None)
+
+    def _poll_if_due(self) -> None:
+        """Perform the time-driven transition that is due (``Breaker.next_deadline()`` has
+        passed), if any, as a ``poll`` event at the clock's time (not back-dated to the
+        deadline). Not after ``close()``: a logged breaker performs nothing unlogged."""
+        if self._poll_is_due() and not self._closed:
+            self._event("poll", None, only_if_due=True)
+
+    def _poll_is_due(self) -> bool:
+        breaker = self._breaker
+        deadline = breaker.next_deadline()
+        return deadline is not None and max(breaker.clock(), breaker.last_event_time) >= deadline
 
     def force_open(self) -> None:
         """Reject every call until ``reset()`` or ``disable()``."""
@@ -242,9 +282,13 @@ class CircuitBreaker:
         """Close, clearing every counter, the window and the backoff."""
         self._event("reset", None)
 
-    def _event(self, event: str, permit: Permit | None) -> tuple[Permit | None, StateChange | None]:
+    def _event(
+        self, event: str, permit: Permit | None, *, only_if_due: bool = False
+    ) -> tuple[Permit | None, StateChange | None]:
         """Perform one event in the critical section; returns the permit an acquire got and
-        the state change the event caused. Listeners run after the lock is released."""
+        the state change the event caused. Listeners run after the lock is released.
+        ``only_if_due``: a ``poll`` performed (and logged) only if a transition is still due
+        once the lock is held."""
         breaker = self._breaker
         relay = self._relay
         result: Permit | None = None
@@ -254,6 +298,8 @@ class CircuitBreaker:
                 f"{self!r} was closed, and with it its event log: create a new CircuitBreaker to go on"
             )
         with self._lock:
+            if only_if_due and not self._poll_is_due():
+                return None, None
             source = breaker.state
             try:
                 if permit is None:
@@ -309,18 +355,19 @@ class CircuitBreaker:
         self._sink(record)
 
     def _notify(self, notes: list[Note]) -> None:
+        """Tell the listeners of each note (a listener's error is logged, never raised)."""
         listeners = self._listeners
         for note in notes:
             callbacks: list[Callable[[Any], object]]
             if isinstance(note, tuple):
                 kind, payload = note
                 callbacks = listeners.success if kind == "success" else listeners.failure
-                for callback in callbacks:
-                    callback(payload)
+                if callbacks:
+                    listeners.notify(callbacks, payload)
                 continue
             callbacks = listeners.state_change if isinstance(note, StateChange) else listeners.rejection
-            for callback in callbacks:
-                callback(note)
+            if callbacks:
+                listeners.notify(callbacks, note)
 
     # -- protected calls ---------------------------------------------------------------------
 
@@ -399,8 +446,15 @@ class CircuitBreaker:
         return result
 
     async def call_async(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Like ``call`` for a coroutine function; with ``call_timeout`` the call is cancelled
-        at the timeout, counted as a failure, and ``TimeoutError`` is raised."""
+        """Like ``call`` for a coroutine function.
+
+        With ``call_timeout``, the call is cancelled when the event loop's timer fires at the
+        timeout, counted as a failure, and ``TimeoutError`` is raised. A call that completes
+        is measured like a sync one, on the breaker's clock from admission to settlement: one
+        lasting strictly longer than ``call_timeout`` (the loop could not fire the timer in
+        time: it was busy, or the coroutine blocked it) is a counted failure, and its result
+        is returned all the same.
+        """
         permit = self.acquire()
         timeout = self.config.call_timeout
         try:
@@ -440,6 +494,11 @@ class CircuitBreaker:
         return wrapper
 
     def __enter__(self) -> Permit:
+        """Acquire a permit for the block (``CircuitOpenError`` if rejected). Leaving the block
+        records a success, or classifies its exception like ``call`` does (the exception
+        propagates; a failure that trips the breaker under ``trip_error="circuit_open"``
+        raises ``CircuitOpenError`` from it). With ``call_timeout`` the block is measured,
+        never interrupted."""
         permit = self.acquire()
         self._entered.set((*self._entered.get(), permit))
         return permit
@@ -454,6 +513,16 @@ class CircuitBreaker:
             self._event("record_success", permit)
             return
         self._settle_error(permit, exc)
+
+    async def __aenter__(self) -> Permit:
+        """``async with breaker:``: exactly ``with breaker:`` (the block is measured against
+        ``call_timeout``, not cancelled: use ``call_async`` for that). Nested and concurrent
+        blocks each settle their own permit (one stack per task)."""
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        """Settle the block's permit as ``__exit__`` does (a cancellation releases it)."""
+        self.__exit__(exc_type, exc, tb)
 
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} {self.state.value}>"
