@@ -29,7 +29,10 @@ def diagram_command(subparsers: Any) -> None:
     parser.add_argument(
         "--internal",
         action="store_true",
-        help="also draw the rows that do not change state (admissions, counting) as self-loops",
+        help=(
+            "also draw the rows that do not change state (admissions, counting) as self-loops "
+            "labelled '(internal) trigger: cause' (Mermaid cannot draw a dotted transition)"
+        ),
     )
     parser.set_defaults(func=_run_diagram)
 
