@@ -7,6 +7,8 @@ from typing import Any
 
 from breakerlab.model.errors import BreakerError
 
+from .eventlog import MAX_LOG_BYTES
+
 __all__ = ["replay_command"]
 
 
@@ -19,18 +21,37 @@ def replay_command(subparsers: Any) -> None:
             "Re-execute an event log written by CircuitBreaker(event_log=...) on a fresh "
             "reference breaker, event by event, and report the first event where the verdict, "
             "the state or a counter differs (trace validation of a real, concurrent run). "
-            "Exit status: 0 the log agrees, 1 it does not, 2 the log is malformed."
+            "Exit status: 0 the log agrees, 1 it does not, 2 the log is malformed (a field of the "
+            "wrong type, a repeated or missing seq, a permit admitted or settled twice, ...) or "
+            "cannot be read."
         ),
     )
-    parser.add_argument("log", metavar="LOG", help="the event log (JSON lines)")
+    parser.add_argument("log", metavar="LOG", help="the event log (a regular file of JSON lines)")
+    parser.add_argument(
+        "--max-bytes",
+        type=_positive_int,
+        default=MAX_LOG_BYTES,
+        metavar="N",
+        help=f"refuse a log larger than N bytes (default {MAX_LOG_BYTES}, 1 GiB)",
+    )
     parser.set_defaults(func=_run_replay)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'--max-bytes' must be an int >= 1 (got {text!r})")
+    return value
 
 
 def _run_replay(args: argparse.Namespace) -> int:
     from .replay import replay_log
 
     try:
-        report = replay_log(args.log)
+        report = replay_log(args.log, max_bytes=args.max_bytes)
     except OSError as exc:
         raise BreakerError(f"cannot read the log {args.log!r}: {exc.strerror or exc}") from None
     if report.ok:

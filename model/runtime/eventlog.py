@@ -16,25 +16,39 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 import json
 import os
+import stat
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import IO, Any
 
 from breakerlab.model.config import BreakerConfig
-from breakerlab.model.errors import BreakerError
 
-__all__ = ["EventLogError", "JsonLinesLog", "config_from_json", "config_to_json", "read_log"]
+from .eventcheck import EventLogError, LogSequence, check_event, shown
+
+__all__ = [
+    "MAX_LINE_BYTES",
+    "MAX_LOG_BYTES",
+    "EventLogError",
+    "JsonLinesLog",
+    "config_from_json",
+    "config_to_json",
+    "read_log",
+    "source_name",
+]
+
+#: Longest line read, in bytes: an event line is a few hundred bytes, the header a few thousand.
+MAX_LINE_BYTES = 1 << 20
+
+#: Default limit on the bytes read from one log (``read_log``/``replay_log`` ``max_bytes``).
+MAX_LOG_BYTES = 1 << 30
 
 FORMAT_VERSION = 1
 
 Record = dict[str, Any]
 Sink = Callable[[Record], None]
-
-
-class EventLogError(BreakerError, ValueError):
-    """A malformed event log; the message names the line and the problem."""
 
 
 def config_to_json(config: BreakerConfig) -> dict[str, Any]:
@@ -125,52 +139,164 @@ def header(config: BreakerConfig, name: str) -> Record:
 
 def _read_header(first: str) -> BreakerConfig:
     if not first:
-        raise EventLogError("line 1: the log is empty; expected a config line first")
-    try:
-        head = json.loads(first)
-    except json.JSONDecodeError as exc:
-        raise EventLogError(f"line 1: not JSON ({exc.msg})") from None
+        raise EventLogError("the log is empty; expected a config line first", line=1)
+    head = _parse_json(first, 1)
     if not isinstance(head, dict) or head.get("event") != "config" or not isinstance(head.get("config"), dict):
-        raise EventLogError('line 1: expected the config line {"event": "config", "config": {...}}')
+        raise EventLogError('expected the config line {"event": "config", "config": {...}}', line=1)
     if head.get("format", FORMAT_VERSION) != FORMAT_VERSION:
-        raise EventLogError(f"line 1: log format {head.get('format')!r} is not supported (this version reads {FORMAT_VERSION})")
+        raise EventLogError(
+            f"log format {shown(head.get('format'))} is not supported (this version reads {FORMAT_VERSION})", line=1
+        )
     try:
         return config_from_json(head["config"])
     except EventLogError as exc:
-        raise EventLogError(f"line 1: {exc}") from None
+        raise EventLogError(exc.problem, line=1) from None
     except (ValueError, TypeError) as exc:
-        raise EventLogError(f"line 1: the logged configuration is invalid: {exc}") from None
+        raise EventLogError(f"the logged configuration is invalid: {exc}", line=1) from None
 
 
-def read_log(source: str | os.PathLike[str] | IO[str]) -> tuple[BreakerConfig, Iterator[tuple[int, Record]]]:
-    """Parse a log: its configuration and an iterator of (line number, event record)."""
-    owned = isinstance(source, str | os.PathLike)
-    stream: IO[str]
+def read_log(
+    source: str | os.PathLike[str] | IO[str], *, max_bytes: int = MAX_LOG_BYTES
+) -> tuple[BreakerConfig, Generator[tuple[int, Record], None, None]]:
+    """Parse a log: its configuration and a generator of (line number, validated event record).
+
+    A path must name a regular file (not a directory, a FIFO or a device) of at most
+    ``max_bytes`` bytes; a stream is read up to ``max_bytes`` characters. Every event line is
+    checked by ``check_event`` and, against the lines before it, by its ``seq``, its time and
+    its permit (see ``LogSequence``). Close the generator to close the file early.
+
+    Raises:
+        EventLogError: The log is malformed; the message names the file, the line and the
+            problem (raised by the generator for event lines).
+        OSError: The file cannot be opened or read.
+    """
+    name = source_name(source)
+    stream: IO[bytes] | IO[str]
     if isinstance(source, str | os.PathLike):
-        stream = open(source, encoding="utf-8")  # noqa: SIM115
+        try:
+            stream = _open_regular_file(source, max_bytes)
+        except EventLogError as exc:
+            raise exc.located(name) from None
+        owned = True
     else:
-        stream = source
+        stream, owned = source, False
+    lines = _lines(stream, max_bytes)
     try:
-        config = _read_header(stream.readline())
+        first = next(lines, None)
+        config = _read_header(first[1] if first is not None else "")
+    except EventLogError as exc:
+        if owned:
+            stream.close()
+        raise exc.located(name) from None
     except BaseException:
         if owned:
             stream.close()
         raise
 
-    def events() -> Iterator[tuple[int, Record]]:
+    def events() -> Generator[tuple[int, Record], None, None]:
+        sequence = LogSequence()
         try:
-            for number, line in enumerate(stream, start=2):
-                if not line.strip():
+            for number, text in lines:
+                if not text.strip():
                     continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise EventLogError(f"line {number}: not JSON ({exc.msg})") from None
-                if not isinstance(record, dict) or "event" not in record or "t" not in record:
-                    raise EventLogError(f"line {number}: an event needs at least 'event' and 't'")
+                record = check_event(_parse_json(text, number), number)
+                sequence.check(record, number)
                 yield number, record
+        except EventLogError as exc:
+            raise exc.located(name) from None
         finally:
             if owned:
                 stream.close()
 
     return config, events()
+
+
+def source_name(source: str | os.PathLike[str] | IO[str]) -> str | None:
+    """How errors name a log: its path, a stream's ``name``, or ``None`` for an unnamed stream."""
+    name = os.fsdecode(source) if isinstance(source, str | os.PathLike) else getattr(source, "name", None)
+    if not isinstance(name, str):
+        return None
+    return name if name.isprintable() else repr(name)
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _open_regular_file(path: str | os.PathLike[str], max_bytes: int) -> IO[bytes]:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((text for test, text in _FILE_KINDS if test(mode)), "not a regular file")
+            raise EventLogError(f"is {kind}, not a regular file: give the path of an event log file")
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise EventLogError(
+                f"the log is {size} bytes, over the limit of {max_bytes} bytes; raise the limit "
+                "(breakerlab replay --max-bytes N, or replay_log(..., max_bytes=N)) to read it"
+            )
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _lines(stream: IO[bytes] | IO[str], max_bytes: int) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line, refusing a line or a log over its size limit and bytes
+    that are not UTF-8 (with where they are)."""
+    total = 0
+    for number in itertools.count(1):
+        try:
+            raw = stream.readline(MAX_LINE_BYTES + 1)
+        except UnicodeDecodeError as exc:  # a text stream over bytes that are not UTF-8
+            raise EventLogError(f"not UTF-8 text ({exc.reason}): is this an event log?", line=number) from None
+        if not raw:
+            return
+        total += len(raw)
+        if len(raw) > MAX_LINE_BYTES:
+            raise EventLogError(
+                f"the line is longer than {MAX_LINE_BYTES} bytes (an event line is a few hundred): is this an event log?",
+                line=number,
+            )
+        if total > max_bytes:
+            raise EventLogError(
+                f"the log goes on past the limit of {max_bytes} bytes; raise the limit "
+                "(breakerlab replay --max-bytes N, or replay_log(..., max_bytes=N)) to read it",
+                line=number,
+            )
+        if isinstance(raw, bytes):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise EventLogError(
+                    f"not UTF-8 text (byte {raw[exc.start]:#04x} at column {exc.start + 1}): is this an event log?",
+                    line=number,
+                ) from None
+        else:
+            text = raw
+        yield number, text
+
+
+def _parse_json(text: str, number: int) -> object:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise EventLogError(
+            "nested too deeply (an event is a flat object whose only nested value is 'counters')", line=number
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, or an integer with more digits than Python converts
+        if isinstance(exc, json.JSONDecodeError):
+            detail = f"{exc.msg}{'' if exc.msg.endswith(' at') else ' at'} column {exc.colno}"
+        else:
+            detail = str(exc).split(";")[0]
+        cut = "" if text.endswith("\n") else "; the line is cut short, as when the writer stops mid-line (a crash)"
+        raise EventLogError(f"not JSON ({detail}){cut}", line=number) from None
