@@ -19,14 +19,25 @@ from typing import Any
 
 import z3
 
-from breakerlab.model import BreakerConfig, State
+from breakerlab.model import BreakerConfig, Permit, State
 from breakerlab.model.config import TripRule
 from breakerlab.model.driver import Driver
 from breakerlab.model.expr import Value
 from breakerlab.model.params import NOT_INVERTIBLE, config_from_params
 from breakerlab.model.table import TABLE, TRIGGERS, VARIABLES, Table
 
-from .encoding import PARAM_SORTS, VERDICTS, Encoding, StateVars, Step, code, decode, model_value, z3_value
+from .encoding import (
+    PARAM_SORTS,
+    VAR_SORTS,
+    VERDICTS,
+    Encoding,
+    StateVars,
+    Step,
+    code,
+    decode,
+    model_value,
+    z3_value,
+)
 from .properties import INVARIANTS, STEP_PROPERTIES
 
 __all__ = ["Trace", "TraceReplay", "TraceStep", "find_first_trace", "find_trace", "replay_trace"]
@@ -303,32 +314,140 @@ def _trace(
 
 @dataclasses.dataclass(frozen=True)
 class TraceReplay:
-    """The outcome of replaying a trace on a Python breaker."""
+    """The outcome of replaying a trace's events on a Python breaker.
+
+    Attributes:
+        matches: Whether the breaker went through every state of the trace.
+        steps_matched: Steps before the first one on which the breaker leaves the trace.
+        detail: Where and how the breaker leaves the trace ("every step matches" if it does not).
+        violated_step: The first step on which the breaker's own run violates the trace's
+            property (evaluated on the breaker's states, not the trace's), or ``None``.
+        steps_run: Steps the breaker performed: all of them, unless an outcome names a permit
+            the breaker never admitted (it rejected that acquire).
+    """
 
     matches: bool
     steps_matched: int
     detail: str
+    violated_step: int | None = None
+    steps_run: int = 0
+
+    @property
+    def reproduces(self) -> bool:
+        """Whether the breaker exhibits the violation."""
+        return self.violated_step is not None
 
 
 def replay_trace(trace: Trace, table: Table | None = None) -> TraceReplay:
-    """Run ``trace`` on a real ``Breaker`` (with ``table``, default the reference) and compare
-    every state with the trace's."""
+    """Run ``trace``'s events on a real ``Breaker`` (with ``table``, default the reference),
+    compare every state with the trace's, and check the trace's property on the breaker's steps.
+
+    The events go on after the breaker leaves the trace (its own run on the same inputs) until
+    an outcome names a permit the breaker never admitted.
+    """
     driver = Driver(trace.config, table if table is not None else TABLE)
     breaker = driver.breaker
+    check = _PropertyCheck(trace)
+    mismatch: tuple[int, str] | None = None
+    violated: int | None = None
+    clock = float(trace.initial.get("clock", 0.0))
+    steps_run = 0
     for step in trace.steps:
+        before = _plain(breaker.snapshot())
+        permit = driver.permits.get(step.slot) if step.trigger in OUTCOME_TRIGGERS else None
+        if step.trigger in OUTCOME_TRIGGERS and permit is None:
+            missing = f"step {step.number}: {step.trigger}(permit {step.slot}) names a permit the breaker never admitted"
+            mismatch = mismatch or (step.number - 1, missing)
+            break
         verdict = driver.step(step.time, step.trigger, step.slot) or "none"
-        actual = {k: (v.value if isinstance(v, State) else v) for k, v in breaker.snapshot().items()}
-        expected = step.state
-        mismatched = [k for k in expected if not _same(actual[k], expected[k])]
-        if step.trigger == "acquire" and verdict != step.verdict:
-            mismatched.append("verdict")
-        if mismatched:
-            detail = f"step {step.number}: " + ", ".join(
-                f"{k}: trace {expected.get(k, step.verdict)!r} vs breaker {actual.get(k, verdict)!r}"
-                for k in mismatched
-            )
-            return TraceReplay(False, step.number - 1, detail)
-    return TraceReplay(True, len(trace.steps), "every step matches")
+        steps_run += 1
+        actual = _plain(breaker.snapshot())
+        if violated is None and check.violated(before, actual, step, verdict, clock, permit):
+            violated = step.number
+        clock = step.time
+        if mismatch is None:
+            expected = step.state
+            mismatched = [k for k in expected if not _same(actual[k], expected[k])]
+            if step.trigger == "acquire" and verdict != step.verdict:
+                mismatched.append("verdict")
+            if mismatched:
+                detail = f"step {step.number}: " + ", ".join(
+                    f"{k}: trace {expected.get(k, step.verdict)!r} vs breaker {actual.get(k, verdict)!r}"
+                    for k in mismatched
+                )
+                mismatch = (step.number - 1, detail)
+    if mismatch is not None:
+        return TraceReplay(False, mismatch[0], mismatch[1], violated, steps_run)
+    return TraceReplay(True, len(trace.steps), "every step matches", violated, steps_run)
+
+
+def _plain(snapshot: dict[str, Value]) -> dict[str, Any]:
+    return {k: (v.value if isinstance(v, State) else v) for k, v in snapshot.items()}
+
+
+#: Above every duration a replayed run reaches: stands for an uncapped backoff (see
+#: ``Encoding.concrete_parameters``, which leaves an infinite cap symbolic).
+_NO_CAP = 2**53
+
+
+class _PropertyCheck:
+    """The trace's property evaluated on concrete steps of a breaker, with z3 (every value
+    fixed, so the check is an evaluation, not a search)."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.enc = Encoding(TABLE)
+        self.config = trace.config
+        self.kind = trace.kind
+        if trace.kind == "invariant":
+            self.invariant = next(i for i in INVARIANTS if i.id == trace.property_id)
+        else:
+            self.step_property = next(p for p in STEP_PROPERTIES if p.id == trace.property_id)
+
+    def violated(
+        self,
+        pre: dict[str, Any],
+        post: dict[str, Any],
+        step: TraceStep,
+        verdict: str,
+        clock: float,
+        permit: Permit | None,
+    ) -> bool:
+        """Whether the breaker's step (``pre`` -> ``post`` at ``step.time``) violates the property."""
+        values = [*pre.values(), *post.values(), step.time, clock]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            return False  # the relation has no infinite values: such a step is not one of its runs
+        enc, solver = self.enc, z3.Solver()
+        z3_step = enc.step("replay")
+        solver.add(enc.concrete_parameters(self.config))
+        if math.isinf(self.config.table_params()["backoff_cap"]):  # type: ignore[arg-type]
+            solver.add(enc.params["backoff_cap"] > _NO_CAP)
+        solver.add(*_pin(z3_step.pre, pre, clock), *_pin(z3_step.post, post, step.time))
+        event = z3_step.event
+        generation, state = (permit.generation, permit.state.value) if permit is not None else (pre["generation"], pre["state"])
+        arguments: dict[str, Value] = {
+            "now": float(step.time),
+            "permit_generation": generation,
+            "permit_state": state,
+            "window_calls": 1,
+            "window_failures": 1 if step.trigger == "record_failure" else 0,
+            "window_slow": 0,
+            "jitter": 0.0,
+        }
+        solver.add(event.trigger == TRIGGERS.index(step.trigger), event.verdict == VERDICTS.index(verdict))
+        solver.add(*[event[name] == z3_value(arguments[name]) for name in event.args])
+        if self.kind == "invariant":
+            solver.add(z3.Not(self.invariant.holds(enc, z3_step.post)))
+        else:
+            solver.add(z3.Not(self.step_property.holds(enc, z3_step)))
+        return bool(solver.check() == z3.sat)
+
+
+def _pin(state: StateVars, values: dict[str, Any], clock: float) -> list[z3.BoolRef]:
+    facts = [state.mode == code(values["state"]), state.clock == z3_value(float(clock))]
+    for name in VARIABLES:
+        value = values[name]
+        facts.append(state[name] == z3_value(float(value) if VAR_SORTS[name] == "real" else int(value)))
+    return facts
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -19,6 +19,7 @@ from breakerlab.proofs.mutants import MUTANTS, Mutant
 
 from .counterexample import find_first_trace
 from .induction import prove_all
+from .trace_json import trace_to_json
 
 __all__ = ["LAYERS", "Verdict", "run"]
 
@@ -39,6 +40,8 @@ class Verdict:
     states: int | None = None
     counterexample: str | None = None
     detail: str = ""
+    #: The counterexample as structured steps (``breakerlab.proofs.trace_json``): z3 traces, replayable.
+    trace: dict[str, Any] | None = dataclasses.field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -76,6 +79,7 @@ def z3_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
             result.seconds,
             counterexample=trace.describe() if shown and trace is not None else None,
             detail=detail,
+            trace=trace_to_json(trace, mutant.name if mutant else None) if shown and trace is not None else None,
         )
 
 

@@ -206,7 +206,7 @@ def test_plot_tradeoff_writes_a_png_with_front_presets_baselines_and_highlight(
     labels = _texts(fig)
     assert "1/1" in labels and "pybreaker" in labels
     legend = [text.get_text() for text in fig.legends[0].get_texts()]
-    assert "Pareto front" in legend and "highlighted" in legend
+    assert "Pareto front" in legend and "recommended setting for this trace" in legend
     assert "no_breaker (mean), time_to_open_s undefined" in legend
     with pytest.raises(InvalidConfigError, match="'y' must be a metric summarised"):
         tradeoff_figure(summary, y="goodput")

@@ -3,7 +3,9 @@
 Subcommands are entry points in the ``breakerlab.commands`` group (see ``pyproject.toml``), so
 this module, in the bottom layer, never imports the layers above it (``sim``, ``proofs``).
 Each entry point names a function ``(subparsers) -> None`` that adds its parser and sets
-``func`` (``(args) -> int``) as the parser's default.
+``func`` (``(args) -> int``) as the parser's default. Every parser is a
+``breakerlab.cli.helptext.PlainTextParser``, so help built from docstrings prints without reST
+markup, with nothing for the registering command to do.
 """
 
 from __future__ import annotations
@@ -11,27 +13,41 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from typing import Any
 
 from breakerlab.model.errors import BreakerError
 from breakerlab.model.extras import MissingExtraError
 
-__all__ = ["build_parser", "main"]
+from .helptext import PlainTextParser
+
+__all__ = ["build_parser", "installed_version", "main"]
 
 GROUP = "breakerlab.commands"
+DISTRIBUTION = "breakerlab"
+
+
+def installed_version() -> str:
+    """The installed distribution's version (``importlib.metadata``), or a note saying it is not installed."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown (the distribution is not installed: pip install -e .)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = PlainTextParser(
         prog="breakerlab",
         description=(
             "A formally checked model of the circuit-breaker pattern, and a simulator of what "
             "its settings do to a system in an outage."
         ),
     )
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {installed_version()}", help="print the installed version and exit"
+    )
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")  # PlainTextParser, like the parent
     found = sorted(entry_points(group=GROUP), key=lambda ep: ep.name)
     if not found:
         parser.epilog = (

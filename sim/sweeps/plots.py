@@ -8,10 +8,13 @@ with its non-breaker options); with one world per family, that is one panel per 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import pathlib
+import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,11 +22,13 @@ import pandas as pd
 from matplotlib import colormaps, patheffects
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.transforms import Bbox
 
 from ..errors import InvalidConfigError
 from ..presets import PRESETS, Preset, PresetMark, preset_marks
@@ -267,14 +272,21 @@ def tradeoff_figure(
     baselines: pd.DataFrame | None = None,
     highlight: pd.DataFrame | None = None,
     presets: Sequence[Preset] = PRESETS,
+    highlight_label: str = "recommended setting",
 ) -> Figure:
     """Metric ``y`` against metric ``x``, one point per cell, a panel per world.
 
-    Points carry 95% CI bars; the Pareto front (cells no other cell beats on both metrics) is a
-    step line with its points labelled ``fail_max/reset_timeout``; cells set like a preset get a
-    star; ``highlight`` rows (matched on ``trace``, ``"all"`` matching every panel, and on the
-    breaker columns they share with the summary, e.g. a ``recommend`` table) are circled. Each
-    baseline policy's mean is a cross, or a dashed line when one of its metrics is undefined.
+    Points carry 95% CI bars, clipped to the values the metric can take (every simulator metric
+    is a count, a time, a rate or a ratio, so none goes below 0; availability stays at most 1);
+    the Pareto front (cells no other cell beats on both metrics) is a step line with its points
+    labelled ``fail_max/reset_timeout``; cells set like a preset get a star. Labels are placed
+    so that none overlaps another: each tries a fixed list of positions around its point, in
+    order, and one that fits nowhere inside the panel is listed under the panel's x label
+    instead. ``highlight`` rows (matched on ``trace``, ``"all"`` matching every panel, and on the
+    breaker columns they share with the summary, e.g. a ``recommend`` table) are circled and
+    named ``highlight_label`` in the legend: green for a panel's own trace, purple for the
+    ``"all"`` row. Each baseline policy's mean is a cross, or a dashed line when one of its
+    metrics is undefined.
 
     Raises:
         InvalidConfigError: ``<x>.mean``/``<y>.mean`` or ``breaker.fail_max`` is missing from the
@@ -293,21 +305,24 @@ def tradeoff_figure(
     panels = _panels(summary)
     fig, axes = _panel_grid(len(panels), (5.0, 4.2), (0.5, 1.4))
     legend: dict[str, Artist] = {}
+    labels: list[tuple[Axes, list[_PointLabel], str]] = []
     for ax, (title, rows) in zip(axes, panels):
-        _draw_tradeoff(ax, rows, x, y, presets, highlight)
+        labels.append((ax, _draw_tradeoff(ax, rows, x, y, presets, highlight, highlight_label), f"{x} ({_direction(x)})"))
         if baselines is not None:
             _draw_baselines(ax, rows, baselines, x, y)
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel(f"{x} ({_direction(x)})")
+        ax.set_xlabel(labels[-1][2])
         ax.set_ylabel(f"{y} ({_direction(y)})")
         for handle, label in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(label, handle)
-    fig.legend(list(legend.values()), list(legend.keys()), loc="outside lower center", ncols=min(len(legend), 5),
+    fig.legend(list(legend.values()), list(legend.keys()), loc="outside lower center", ncols=min(len(legend), 3),
                fontsize=8, frameon=False)
+    circled = f"; circled: {highlight_label}" if highlight is not None else ""
     fig.suptitle(
         f"{y} against {x}: one point per sweep cell ({_replications(summary)}, 95% CI bars)\n"
-        "Pareto front: cells no other cell beats on both; labelled fail_max/reset_timeout", fontsize=11,
+        f"Pareto front: cells no other cell beats on both; labelled fail_max/reset_timeout{circled}", fontsize=11,
     )
+    _place_all_labels(fig, labels)
     return fig
 
 
@@ -316,55 +331,193 @@ def _label(row: pd.Series) -> str:
     return text + (f"/{format_value(float(row[RESET_TIMEOUT]))}" if RESET_TIMEOUT in row.index else "")
 
 
+#: The values each metric can take, from its definition (``breakerlab.sim.result``): every
+#: metric is a count, simulated seconds, a rate or a ratio of counts, so none is negative, and
+#: availability (succeeded / offered) is a fraction. Columns that are not simulator metrics
+#: (an objective with negative weights, a user's own column) are not clipped.
+_AT_MOST_ONE = frozenset({"availability"})
+
+
+def _value_range(metric: str) -> tuple[float, float]:
+    """``(lowest, highest)`` value of ``metric``: where its interval bars are clipped."""
+    base = metric.split(".")[0]
+    if base not in metric_definitions():
+        return (-math.inf, math.inf)
+    return (0.0, 1.0 if base in _AT_MOST_ONE else math.inf)
+
+
+def _error_bars(shown: pd.DataFrame, rows: pd.DataFrame, metric: str) -> npt.NDArray[np.float64] | None:
+    """The ``[below, above]`` bar lengths of ``metric``'s 95% interval, the interval clipped to the
+    metric's range (a count's interval never reaches below 0)."""
+    low_column, high_column = f"{metric}.ci_low", f"{metric}.ci_high"
+    if low_column not in rows.columns or high_column not in rows.columns:
+        return None
+    lowest, highest = _value_range(metric)
+    values = shown[f"{metric}.mean"].to_numpy(dtype=float)
+    low = np.clip(shown[low_column].to_numpy(dtype=float), lowest, highest)
+    high = np.clip(shown[high_column].to_numpy(dtype=float), lowest, highest)
+    return np.asarray(np.nan_to_num(np.clip([values - low, high - values], 0.0, None)), dtype=np.float64)
+
+
+@dataclasses.dataclass(frozen=True)
+class _PointLabel:
+    """A label to place next to a data point, in one of ``_LABEL_POSITIONS`` (tried in order)."""
+
+    text: str
+    xy: tuple[float, float]
+    kind: str  # "front" or "preset": what the caption calls it when it does not fit
+    color: str
+    first: int = 0  # the position tried first (the rest follow in order)
+
+
+#: Where a label may go, relative to its point: (dx, dy) in points and the text's alignment.
+#: Near positions first, then the same directions farther out.
+_LABEL_POSITIONS: tuple[tuple[float, float, str, str], ...] = (
+    (4, 4, "left", "bottom"), (4, -4, "left", "top"), (-4, 4, "right", "bottom"), (-4, -4, "right", "top"),
+    (0, 7, "center", "bottom"), (0, -7, "center", "top"), (7, 0, "left", "center"), (-7, 0, "right", "center"),
+    (4, 14, "left", "bottom"), (4, -14, "left", "top"), (-4, 14, "right", "bottom"), (-4, -14, "right", "top"),
+    (0, 20, "center", "bottom"), (0, -20, "center", "top"), (18, 0, "left", "center"), (-18, 0, "right", "center"),
+)
+#: Layout passes: the captions of unplaced labels change the x labels, hence the panels' size,
+#: so labels are placed again until the captions no longer change.
+_LAYOUT_ROUNDS = 4
+
+
+def _place_labels(ax: Axes, labels: Sequence[_PointLabel], renderer: RendererBase) -> list[_PointLabel]:
+    """Annotate ``labels`` on ``ax``, each at its first position where it stays inside the panel
+    and overlaps no text placed before it; return the labels that fit nowhere.
+
+    Each candidate box is computed from the text's size (measured once), and the chosen one is
+    confirmed with the drawn text's own box, so only one annotation per label is drawn.
+    """
+    inside = ax.get_window_extent(renderer)
+    taken = [text.get_window_extent(renderer).padded(1.0) for text in ax.texts if text.get_visible()]
+    points_to_pixels = float(renderer.points_to_pixels(1.0))  # type: ignore[arg-type]
+    dropped = []
+    for label in labels:
+        style: dict[str, Any] = {"fontsize": 7, "color": label.color, "path_effects": _OUTLINE, "gid": "point-label"}
+        probe = ax.annotate(label.text, label.xy, xytext=(0, 0), textcoords="offset points", ha="left", va="bottom", **style)
+        size = probe.get_window_extent(renderer)
+        probe.remove()
+        anchor = ax.transData.transform(label.xy)
+        anchor_x, anchor_y = float(anchor[0]), float(anchor[1])
+        order = _LABEL_POSITIONS[label.first:] + _LABEL_POSITIONS[:label.first]
+        for dx, dy, ha, va in order:
+            x0 = anchor_x + dx * points_to_pixels - {"left": 0.0, "center": 0.5, "right": 1.0}[ha] * size.width
+            y0 = anchor_y + dy * points_to_pixels - {"bottom": 0.0, "center": 0.5, "top": 1.0}[va] * size.height
+            if not _fits(Bbox.from_bounds(x0, y0, size.width, size.height).padded(1.0), inside, taken):
+                continue
+            text = ax.annotate(label.text, label.xy, xytext=(dx, dy), textcoords="offset points", ha=ha, va=va, **style)
+            box = text.get_window_extent(renderer).padded(1.0)
+            if _fits(box, inside, taken):
+                taken.append(box)
+                break
+            text.remove()
+        else:
+            dropped.append(label)
+    return dropped
+
+
+def _fits(box: Bbox, inside: Bbox, taken: Sequence[Bbox]) -> bool:
+    """``box`` lies inside ``inside`` and overlaps none of ``taken``."""
+    within = inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1
+    return within and not any(box.overlaps(other) for other in taken)
+
+
+def _caption(dropped: Sequence[_PointLabel]) -> str:
+    """The labels that did not fit, as a line (wrapped) under the x label."""
+    parts = []
+    for kind, name in (("front", "Pareto front"), ("preset", "presets")):
+        texts = [label.text for label in dropped if label.kind == kind]
+        if texts:
+            parts.append(f"{name}: {', '.join(texts)}")
+    return "\n".join(textwrap.wrap("not labelled (no room): " + "; ".join(parts), 70)) if parts else ""
+
+
+def _place_all_labels(fig: Figure, panels: Sequence[tuple[Axes, Sequence[_PointLabel], str]]) -> None:
+    """Place every panel's labels on the final layout (see ``_LAYOUT_ROUNDS``). Should the
+    captions still change after the last round, the layout is frozen where it is, so that the
+    labels placed on it stay apart."""
+    captions = [""] * len(panels)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    for round_number in range(_LAYOUT_ROUNDS):
+        for ax, _labels, _xlabel in panels:
+            for text in [t for t in ax.texts if t.get_gid() == "point-label"]:
+                text.remove()
+        fig.draw_without_rendering()
+        if round_number == _LAYOUT_ROUNDS - 1:
+            fig.set_layout_engine("none")
+        placed = [_caption(_place_labels(ax, labels, renderer)) for ax, labels, _xlabel in panels]
+        if placed == captions:
+            return
+        captions = placed
+        for (ax, _labels, xlabel), caption in zip(panels, captions):
+            ax.set_xlabel(f"{xlabel}\n{caption}" if caption else xlabel)
+
+
 def _draw_tradeoff(
-    ax: Axes, rows: pd.DataFrame, x: str, y: str, presets: Sequence[Preset], highlight: pd.DataFrame | None
-) -> None:
-    """Cells with CI bars, the Pareto front, presets and highlighted cells."""
+    ax: Axes,
+    rows: pd.DataFrame,
+    x: str,
+    y: str,
+    presets: Sequence[Preset],
+    highlight: pd.DataFrame | None,
+    highlight_label: str,
+) -> list[_PointLabel]:
+    """Cells with CI bars, the Pareto front, presets and highlighted cells; returns the labels to
+    place (the front's cells and the presets'), which ``_place_labels`` draws once the layout is known."""
     xm, ym = f"{x}.mean", f"{y}.mean"
     shown = rows[np.isfinite(rows[xm].astype(float)) & np.isfinite(rows[ym].astype(float))]
-    errors = []
-    for metric, mean in ((x, xm), (y, ym)):
-        if f"{metric}.ci_low" in rows.columns and f"{metric}.ci_high" in rows.columns:
-            values = shown[mean].to_numpy(dtype=float)
-            bounds = (shown[f"{metric}.ci_low"].to_numpy(dtype=float), shown[f"{metric}.ci_high"].to_numpy(dtype=float))
-            errors.append(np.nan_to_num(np.clip([values - bounds[0], bounds[1] - values], 0.0, None)))
-        else:
-            errors.append(None)
-    ax.errorbar(shown[xm], shown[ym], xerr=errors[0], yerr=errors[1], fmt="o", ms=4, color="tab:blue", ecolor="0.75",
-                elinewidth=0.8, capsize=2, label="cell (95% CI)")
+    ax.errorbar(shown[xm], shown[ym], xerr=_error_bars(shown, rows, x), yerr=_error_bars(shown, rows, y), fmt="o",
+                ms=4, color="tab:blue", ecolor="0.75", elinewidth=0.8, capsize=2, label="cell (95% CI)")
     front = pareto_front(shown, xm, ym, higher_is_better=[c for c, m in ((xm, x), (ym, y)) if m in HIGHER_IS_BETTER])
     ax.step(front[xm], front[ym], where="pre" if x in HIGHER_IS_BETTER else "post", color="tab:red", lw=1.2,
             label="Pareto front", zorder=2)
-    for _, row in front.iterrows():
-        ax.annotate(_label(row), (row[xm], row[ym]), xytext=(4, 4), textcoords="offset points", fontsize=7,
-                    color="tab:red", path_effects=_OUTLINE)
+    labels = []
     for preset in presets:
         match = shown[shown[FAIL_MAX] == preset.fail_max]
         if RESET_TIMEOUT in shown.columns:
             match = match[np.isclose(match[RESET_TIMEOUT].astype(float), preset.reset_timeout_s)]
         for _, row in match.iterrows():
             ax.plot(row[xm], row[ym], "*", ms=12, mfc="gold", mec="black", zorder=4, label="library preset")
-            ax.annotate(preset.name, (row[xm], row[ym]), xytext=(5, -10), textcoords="offset points", fontsize=7,
-                        path_effects=_OUTLINE)
+            labels.append(_PointLabel(preset.name, (float(row[xm]), float(row[ym])), "preset", "black", first=1))
+    for _, row in front.iterrows():
+        labels.append(_PointLabel(_label(row), (float(row[xm]), float(row[ym])), "front", "tab:red"))
     if highlight is not None:
-        for _, row in _highlighted(shown, highlight).iterrows():
-            ax.plot(row[xm], row[ym], "o", ms=16, mfc="none", mec="tab:green", mew=2, zorder=5, label="highlighted")
+        for overall, picked in _highlighted(shown, highlight):
+            if "trace" not in highlight.columns:
+                style, label = ("tab:green", 16), highlight_label
+            elif overall:
+                style, label = ("tab:purple", 21), f"{highlight_label} for all traces"
+            else:
+                style, label = ("tab:green", 16), f"{highlight_label} for this trace"
+            for _, row in picked.iterrows():
+                ax.plot(row[xm], row[ym], "o", ms=style[1], mfc="none", mec=style[0], mew=2, zorder=5, label=label)
     hidden = len(rows) - len(shown)
     if hidden:
         note = f"{hidden} cell{'s' if hidden > 1 else ''} with an undefined metric not shown"
         ax.text(0.99, 0.99, note, transform=ax.transAxes, ha="right", va="top", fontsize=7, color="0.4")
+    return labels
 
 
-def _highlighted(shown: pd.DataFrame, highlight: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``shown`` matching a ``highlight`` row on trace and shared breaker columns."""
+def _highlighted(shown: pd.DataFrame, highlight: pd.DataFrame) -> list[tuple[bool, pd.DataFrame]]:
+    """The rows of ``shown`` matching a ``highlight`` row on trace and shared breaker columns:
+    ``(False, rows)`` for the panel's own traces, then ``(True, rows)`` for ``trace == "all"``."""
     keys = [c for c in breaker_columns(highlight) if c in shown.columns]
     if not keys:
-        return shown.iloc[:0]
-    picked = highlight
+        return []
+    groups = [(False, highlight)]
     if "trace" in highlight.columns:
-        picked = highlight[(highlight["trace"] == "all") | highlight["trace"].isin(shown["trace"].unique())]
-    merged = shown.copy().reset_index().merge(picked[keys].drop_duplicates(), on=keys, how="inner")
-    return merged.set_index("index")
+        groups = [
+            (False, highlight[highlight["trace"].isin(shown["trace"].unique())]),
+            (True, highlight[highlight["trace"] == "all"]),
+        ]
+    found = []
+    for overall, picked in groups:
+        merged = shown.copy().reset_index().merge(picked[keys].drop_duplicates(), on=keys, how="inner")
+        if not merged.empty:
+            found.append((overall, merged.set_index("index")))
+    return found
 
 
 def _draw_baselines(ax: Axes, rows: pd.DataFrame, baselines: pd.DataFrame, x: str, y: str) -> None:
