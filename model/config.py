@@ -260,6 +260,22 @@ class BreakerConfig:
         """A copy with ``changes`` applied (and validated)."""
         return dataclasses.replace(self, **changes)
 
+    def as_json(self) -> dict[str, Any]:
+        """Every field as a JSON value: enums by value, exception types by qualified name,
+        predicates by ``repr`` (the document the runtime's event log and ``simulate --json``
+        record)."""
+        result: dict[str, Any] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, enum.Enum):
+                value = value.value
+            elif field.name in ("failure_exceptions", "excluded_exceptions"):
+                value = [f"{t.__module__}.{t.__qualname__}" for t in value]
+            elif callable(value):
+                value = repr(value)
+            result[field.name] = value
+        return result
+
     @property
     def uses_window(self) -> bool:
         """Whether the trip rule keeps a window of recent outcomes."""

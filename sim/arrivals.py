@@ -20,7 +20,7 @@ __all__ = ["arrival_times", "rate_steps"]
 def rate_steps(workload: Workload, trace: Trace, horizon_s: float) -> tuple[np.ndarray, np.ndarray]:
     """The offered rate as steps: ``(starts_s, rates_rps)``, the first start at 0."""
     base = workload.rate_steps()
-    times = sorted({t for t, _ in base} | {s.start_s for s in trace.segments if s.start_s < horizon_s})
+    times = sorted({t for t, _ in base if t < horizon_s} | {s.start_s for s in trace.segments if s.start_s < horizon_s})
     starts = np.array(times, dtype=float)
     base_starts = np.array([t for t, _ in base])
     base_rates = np.array([r for _, r in base])

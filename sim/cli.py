@@ -10,12 +10,14 @@ import sys
 from typing import Any
 
 from breakerlab.model.clock import MonotonicClock
-from breakerlab.model.config import ENUM_OPTIONS, BreakerConfig
+from breakerlab.model.config import BreakerConfig
 from breakerlab.model.errors import BreakerError
 from breakerlab.model.options import config_fields, config_from_mapping, parse_value
 from breakerlab.model.presets import preset_named
 
 from .errors import InvalidConfigError
+from .option_help import breaker_option_help, breaker_option_metavar, trace_option_help
+from .plot_target import PLOT_NAME, plot_target
 from .result import BREAKER, SimResult
 from .scenario import Arrivals, Balancer, BreakerScope, Jitter, RetryPolicy, Scenario, Service, ServiceKind, Workload
 from .simulate import simulate
@@ -30,6 +32,10 @@ examples:
       --minimum-calls 20 --json
   breakerlab simulate --trace hang --timeout 2 --workers 32 --plot hang.png
   breakerlab simulate --trace replay --path incident.csv --retries 3 --retry-budget 0.1
+  breakerlab simulate --preset pybreaker --fail-max 3 --json   # a library's preset, one option changed
+
+What each breaker option means in full: model/SEMANTICS.md; the caller, the service and the
+traces: sim/README.md.
 """
 
 
@@ -69,19 +75,39 @@ def simulate_command(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--trace", default="hard_down", choices=list(FAMILIES), metavar="NAME",
-        help=f"the outage: {', '.join(FAMILIES)} (default hard_down)",
+        help=f"the outage the service goes through: {', '.join(FAMILIES)} (default hard_down)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random stream (default 0)")
-    parser.add_argument("--horizon", type=float, default=_SCENARIO["horizon_s"], metavar="SECONDS", help="simulated time (default %(default)g)")
-    parser.add_argument("--bin", type=float, default=_SCENARIO["bin_s"], metavar="SECONDS", help="time-series bin width (default %(default)g)")
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="N",
+        help="the seed every random stream is split from: the same options and seed give the same numbers (default 0)",
+    )
+    parser.add_argument(
+        "--horizon", type=float, default=_SCENARIO["horizon_s"], metavar="SECONDS",
+        help="simulated seconds during which requests arrive; every metric is over that span (default %(default)g)",
+    )
+    parser.add_argument(
+        "--bin", type=float, default=_SCENARIO["bin_s"], metavar="SECONDS",
+        help="width of the time-series bins (--series, --plot), in simulated seconds (default %(default)g)",
+    )
     parser.add_argument(
         "--recovery-window", type=float, default=_SCENARIO["recovery_window_s"], metavar="SECONDS",
-        help="window after the outage for recovery_load_* and time_to_recover_s (default %(default)g)",
+        help="seconds after the last fault ends over which recovery_load_* and time_to_recover_s are measured "
+        "(default %(default)g)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--json", action="store_true",
+        help="print one JSON object instead of a table: the metrics (the breaker's and the baselines') and the "
+        "breaker configuration as it ran",
+    )
     parser.add_argument("--series", action="store_true", help="with --json: include each run's time series")
-    parser.add_argument("--plot", metavar="FILE.png", help="draw the run's timeline to this file")
-    parser.add_argument("--no-baselines", action="store_true", help="simulate only the breaker")
+    parser.add_argument(
+        "--plot", metavar="PATH",
+        help="draw the run's timeline to this file (.png, .svg, .pdf, ...; no extension: .png), or into an existing "
+        f"folder as {PLOT_NAME.format(trace='TRACE', seed='SEED')}",
+    )
+    parser.add_argument(
+        "--no-baselines", action="store_true", help="simulate only the breaker, not the no-breaker and oracle baselines"
+    )
     parser.add_argument(
         "--serialize-calls", action="store_true",
         help="the breaker holds a lock across each call, as pybreaker does (callers wait for it)",
@@ -94,21 +120,36 @@ def simulate_command(subparsers: Any) -> None:
 
     trace = parser.add_argument_group("trace options (each applies to the traces named)")
     for name, families in _trace_options().items():
-        doc = next(f.doc for f in family_fields(families[0]) if f.name == name)
-        trace.add_argument(_option(name), dest=f"trace_{name}", metavar="VALUE", help=f"{doc} [{', '.join(families)}]")
+        metavar, text = trace_option_help(name, families)
+        trace.add_argument(_option(name), dest=f"trace_{name}", metavar=metavar, help=text)
 
     workload = parser.add_argument_group("caller")
-    workload.add_argument("--rate", type=float, default=_WORKLOAD.rate_rps, metavar="RPS", help="offered requests per second (default %(default)g)")
+    workload.add_argument(
+        "--rate", type=float, default=_WORKLOAD.rate_rps, metavar="RPS",
+        help="offered requests per second, before the trace's load factor (default %(default)g)",
+    )
     workload.add_argument(
         "--rate-schedule", metavar="T:RPS,...", default="",
         help="a rate that varies over time: from T seconds on, RPS requests per second (e.g. 60:200,120:100)",
     )
-    workload.add_argument("--arrivals", default=_WORKLOAD.arrivals.value, choices=[a.value for a in Arrivals], help="arrival process")
-    workload.add_argument("--workers", type=int, default=_WORKLOAD.workers, help="worker pool size (default %(default)s)")
-    workload.add_argument("--queue-limit", type=int, default=_WORKLOAD.queue_limit, help="requests that may wait for a worker (default %(default)s)")
+    workload.add_argument(
+        "--arrivals", default=_WORKLOAD.arrivals.value, choices=[a.value for a in Arrivals],
+        help="how arrival times are drawn: poisson (exponential gaps at the current rate) or constant (evenly "
+        "spaced) (default %(default)s)",
+    )
+    workload.add_argument(
+        "--workers", type=int, default=_WORKLOAD.workers, metavar="N",
+        help="size of the caller's worker pool (threads or connections): calls in flight at once (default %(default)s)",
+    )
+    workload.add_argument(
+        "--queue-limit", type=int, default=_WORKLOAD.queue_limit, metavar="N",
+        help="requests that may wait for a worker; beyond it a request fails at once (pool_full); 0: no waiting "
+        "(default %(default)s)",
+    )
     workload.add_argument(
         "--timeout", type=float, default=_WORKLOAD.call_timeout_s, metavar="SECONDS",
-        help="the caller's timeout per attempt (default %(default)g); not the breaker's --call-timeout",
+        help="the caller's timeout per attempt: an attempt unanswered by then fails and frees its worker (default "
+        "%(default)g); not the breaker's --call-timeout",
     )
     workload.add_argument(
         "--instances", type=int, default=_WORKLOAD.instances, metavar="N",
@@ -116,24 +157,48 @@ def simulate_command(subparsers: Any) -> None:
     )
     workload.add_argument(
         "--balancer", default=_WORKLOAD.balancer.value, choices=[b.value for b in Balancer],
-        help="how requests are spread over the instances (default %(default)s)",
+        help="how requests are spread over the instances: random (each drawn uniformly) or round_robin (request i "
+        "to instance i mod N) (default %(default)s)",
     )
     workload.add_argument(
         "--breaker-scope", default=_WORKLOAD.breaker_scope.value, choices=[b.value for b in BreakerScope],
-        help="a breaker per instance, or one shared by the fleet (default %(default)s)",
+        help="whose breaker an instance asks: instance (its own, seeing only its own calls) or shared (one breaker "
+        "for the whole fleet) (default %(default)s)",
     )
     workload.add_argument(
         "--shared-propagation", type=float, default=_WORKLOAD.shared_propagation_s, metavar="SECONDS",
         help="with --breaker-scope shared: how long each call's outcome takes to reach the shared breaker "
         "(default %(default)g)",
     )
-    workload.add_argument("--retries", type=int, default=_RETRY.max_retries, help="retries per request (default %(default)s)")
-    workload.add_argument("--retry-backoff", type=float, default=_RETRY.backoff_s, metavar="SECONDS", help="delay before the first retry (default %(default)g)")
-    workload.add_argument("--retry-backoff-multiplier", type=float, default=_RETRY.backoff_multiplier, help="retry delay growth per retry (default %(default)g)")
-    workload.add_argument("--retry-backoff-cap", type=float, default=_RETRY.backoff_cap_s, metavar="SECONDS", help="largest retry delay (default %(default)g)")
-    workload.add_argument("--retry-jitter", default=_RETRY.jitter.value, choices=[j.value for j in Jitter], help="retry delay jitter (default %(default)s)")
-    workload.add_argument("--retry-budget", type=float, metavar="RATIO", help="retries per request at most (token bucket)")
-    workload.add_argument("--retry-rejected", action="store_true", help="also retry calls the breaker rejected")
+    workload.add_argument(
+        "--retries", type=int, default=_RETRY.max_retries, metavar="N",
+        help="retries per request after the first attempt; 0: no retries (default %(default)s)",
+    )
+    workload.add_argument(
+        "--retry-backoff", type=float, default=_RETRY.backoff_s, metavar="SECONDS",
+        help="delay before the first retry; retry k waits SECONDS x multiplier**k (default %(default)g)",
+    )
+    workload.add_argument(
+        "--retry-backoff-multiplier", type=float, default=_RETRY.backoff_multiplier, metavar="FACTOR",
+        help="growth of the retry delay per retry, >= 1 (default %(default)g)",
+    )
+    workload.add_argument(
+        "--retry-backoff-cap", type=float, default=_RETRY.backoff_cap_s, metavar="SECONDS",
+        help="the largest retry delay, before jitter (default %(default)g)",
+    )
+    workload.add_argument(
+        "--retry-jitter", default=_RETRY.jitter.value, choices=[j.value for j in Jitter],
+        help="randomisation of each retry delay: none, full (uniform in [0, delay]) or equal (half the delay plus "
+        "uniform in [0, delay/2]) (default %(default)s)",
+    )
+    workload.add_argument(
+        "--retry-budget", type=float, metavar="RATIO",
+        help="a token-bucket retry budget: each request adds RATIO tokens and a retry spends one, so retries stay "
+        "below that fraction of requests (default: no budget)",
+    )
+    workload.add_argument(
+        "--retry-rejected", action="store_true", help="also retry calls the breaker rejected (most clients do not)"
+    )
     workload.add_argument(
         "--retry-breaker", type=float, metavar="RATIO",
         help="the retry breaker (Brooker 2022): no retries, first tries unaffected, while more than RATIO of "
@@ -145,12 +210,32 @@ def simulate_command(subparsers: Any) -> None:
     )
 
     service = parser.add_argument_group("service")
-    service.add_argument("--service", default=_SERVICE.kind.value, choices=[k.value for k in ServiceKind], help="service model")
-    service.add_argument("--latency", type=float, default=_SERVICE.latency_median_s, metavar="SECONDS", help="median latency (default %(default)g)")
-    service.add_argument("--latency-sigma", type=float, default=_SERVICE.latency_sigma, help="log-normal shape (default %(default)g)")
-    service.add_argument("--error-latency", type=float, default=_SERVICE.error_latency_s, metavar="SECONDS", help="time to an error (default %(default)g)")
-    service.add_argument("--servers", type=int, default=_SERVICE.servers, help="capacity service: servers (default %(default)s)")
-    service.add_argument("--service-queue", type=int, default=_SERVICE.queue_limit, help="capacity service: queue limit (default %(default)s)")
+    service.add_argument(
+        "--service", default=_SERVICE.kind.value, choices=[k.value for k in ServiceKind],
+        help="how the service answers: open_loop (each attempt depends only on the trace) or capacity (servers "
+        "and a queue: latency and errors grow with load) (default %(default)s)",
+    )
+    service.add_argument(
+        "--latency", type=float, default=_SERVICE.latency_median_s, metavar="SECONDS",
+        help="median latency of a successful call, log-normal (default %(default)g)",
+    )
+    service.add_argument(
+        "--latency-sigma", type=float, default=_SERVICE.latency_sigma, metavar="SIGMA",
+        help="shape of the log-normal latency; 0: every call takes the median (default %(default)g)",
+    )
+    service.add_argument(
+        "--error-latency", type=float, default=_SERVICE.error_latency_s, metavar="SECONDS",
+        help="time the service takes to answer with an error, e.g. connection refused or 503 (default %(default)g)",
+    )
+    service.add_argument(
+        "--servers", type=int, default=_SERVICE.servers, metavar="N",
+        help="capacity service: calls processed at once (default %(default)s)",
+    )
+    service.add_argument(
+        "--service-queue", type=int, default=_SERVICE.queue_limit, metavar="N",
+        help="capacity service: calls that may wait for a server; beyond it the service answers with an error at "
+        "once (default %(default)s)",
+    )
     service.add_argument(
         "--crash-after", type=float, metavar="SECONDS",
         help="capacity service: crash after this long overloaded (queue full, until drained to half); default: never",
@@ -165,18 +250,14 @@ def simulate_command(subparsers: Any) -> None:
     )
 
     breaker = parser.add_argument_group(
-        "breaker options", "every BreakerConfig option (defaults: the article's); meanings in model/SEMANTICS.md"
+        "breaker options", "every BreakerConfig option (defaults: the article's); in full in model/SEMANTICS.md"
     )
     defaults = BreakerConfig()
-    for name in config_fields():
-        default = getattr(defaults, name)
-        if name in ENUM_OPTIONS:
-            text = f"one of {', '.join(m.value for m in ENUM_OPTIONS[name])} (default {default.value})"
-        elif isinstance(default, tuple):
-            text = f"exception names, comma-separated (default {','.join(t.__name__ for t in default) or 'none'})"
-        else:
-            text = f"default {default}"
-        breaker.add_argument(_option(name), dest=f"breaker_{name}", metavar="VALUE", help=text)
+    for name, kind in config_fields().items():
+        breaker.add_argument(
+            _option(name), dest=f"breaker_{name}", metavar=breaker_option_metavar(name, kind),
+            help=breaker_option_help(name, getattr(defaults, name)),
+        )
     parser.set_defaults(func=_run)
 
 
@@ -200,11 +281,16 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
         if getattr(args, f"breaker_{name}") is not None
     }
     base = None
-    serialize = args.serialize_calls
+    preset_serializes = False
     if args.preset:
         preset = preset_named(args.preset)
         base = BreakerConfig(**preset.options)
-        serialize = serialize or preset.serializes_calls
+        preset_serializes = preset.serializes_calls
+    # The name says what ran: the preset, and each breaker option given explicitly over it.
+    overrides = [f"{name}={_override(value)}" for name, value in breaker_values.items()]
+    if args.serialize_calls and not preset_serializes:
+        overrides.append("serialize_calls=true")
+    name = f"simulate --trace {args.trace}" + (f" --preset {args.preset}" if args.preset else "")
     return Scenario(
         trace=spec,
         breaker=config_from_mapping(breaker_values, base),
@@ -227,9 +313,20 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
         horizon_s=args.horizon,
         bin_s=args.bin,
         recovery_window_s=args.recovery_window,
-        serialize_calls=serialize,
-        name=f"simulate --trace {args.trace}" + (f" --preset {args.preset}" if args.preset else ""),
+        serialize_calls=args.serialize_calls or preset_serializes,
+        name=name + (" + " + ", ".join(overrides) if overrides else ""),
     )
+
+
+def _override(value: Any) -> str:
+    """An explicit breaker option's value in the scenario's name, as it is typed."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return ",".join(t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}" for t in value)
+    return str(value)
 
 
 def _rate_schedule(text: str) -> tuple[tuple[float, float], ...]:
@@ -275,25 +372,34 @@ def _run(args: argparse.Namespace) -> int:
     if args.series and not args.json:
         raise InvalidConfigError("--series", "used with --json", True)
     scenario = build_scenario(args)
+    plot = None
+    if args.plot is not None:
+        if not args.plot.strip():
+            raise InvalidConfigError("--plot", "a file or folder name", args.plot, "e.g. --plot timeline.png")
+        from .plot import plot_timeline  # matplotlib: only with --plot
+
+        plot = plot_target(args.plot, args.trace, args.seed)  # before the run: a bad path costs no simulation
     clock = MonotonicClock()  # wall_s only: nothing simulated reads it
     started = clock()
     result = simulate(scenario, args.seed, baselines=not args.no_baselines)
     wall_s = clock() - started
-    if args.plot:
-        from .plot import plot_timeline
-
+    if plot is not None:
         try:
-            plot_timeline(result, args.plot, policies=[name for name in result.runs if name != BREAKER])
+            plot_timeline(result, plot, policies=[name for name in result.runs if name != BREAKER])
         except (OSError, ValueError) as exc:
-            raise BreakerError(f"cannot write the plot {args.plot!r}: {exc}") from None
+            raise BreakerError(f"cannot write the plot {str(plot)!r}: {exc}") from None
     if args.json:
         document = result.as_dict(series=args.series)
         document["requests"] = result.requests
         document["wall_s"] = wall_s
+        document["breaker_config"] = scenario.breaker.as_json()
+        document["serialize_calls"] = scenario.serialize_calls
+        if plot is not None:
+            document["plot"] = str(plot)
         json.dump(document, sys.stdout)
         sys.stdout.write("\n")
     else:
         print(_table(result, wall_s))
-        if args.plot:
-            print(f"timeline written to {args.plot}")
+        if plot is not None:
+            print(f"timeline written to {plot}")
     return 0

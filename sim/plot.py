@@ -20,7 +20,7 @@ from .errors import InvalidConfigError
 from .result import BREAKER, Metrics, SimResult, TimeSeries
 from .traces.trace import Condition, Trace
 
-__all__ = ["STATE_COLOURS", "plot_timeline"]
+__all__ = ["STATE_COLOURS", "image_formats", "plot_timeline"]
 
 #: The colour of each breaker state in the state band (other names are drawn in light blue).
 STATE_COLOURS: dict[str, str] = {
@@ -39,6 +39,11 @@ _MARKS = (
     ("hang", "hang (no answer)", (0.5, 0.5, 0.5, 0.15), "dimgrey", "xx"),
 )
 _DPI = 120
+
+
+def image_formats() -> list[str]:
+    """The file extensions ``plot_timeline`` can save to (``png``, ``svg``, ``pdf``, ...), sorted."""
+    return sorted(FigureCanvasAgg.get_supported_filetypes())
 
 
 def plot_timeline(

@@ -16,6 +16,7 @@ from typing import Any
 from breakerlab.model import validate
 from breakerlab.model.config import BreakerConfig
 
+from . import budget
 from .errors import InvalidConfigError
 from .traces.trace import TraceSpec
 
@@ -120,6 +121,7 @@ class RetryPolicy:
         validate.number("backoff_s", self.backoff_s, ">= 0", lambda v: v >= 0)
         validate.number("backoff_multiplier", self.backoff_multiplier, ">= 1", lambda v: v >= 1)
         validate.number("backoff_cap_s", self.backoff_cap_s, ">= backoff_s", lambda v: v >= self.backoff_s)
+        self._check_growth()
         object.__setattr__(self, "jitter", validate.enum_value("jitter", Jitter, self.jitter))
         if self.budget_ratio is not None:
             validate.number("budget_ratio", self.budget_ratio, "in [0, 1] or None", lambda v: 0 <= v <= 1)
@@ -131,6 +133,22 @@ class RetryPolicy:
                 "breaker_threshold", self.breaker_threshold, "in [0, 1] or None", lambda v: 0 <= v <= 1
             )
         validate.integer("breaker_window", self.breaker_window, ">= 1", lambda v: v >= 1)
+
+    def _check_growth(self) -> None:
+        """The last retry's growth, ``backoff_multiplier ** (max_retries - 1)``, must be a float:
+        past that, ``delay_s`` would overflow (a delay beyond the cap is capped: no overflow)."""
+        exponent = max(self.max_retries - 1, 0)
+        try:
+            growth = float(self.backoff_multiplier) ** exponent
+        except OverflowError:
+            growth = math.inf
+        if not math.isfinite(growth):
+            raise InvalidConfigError(
+                "backoff_multiplier", f"small enough that backoff_multiplier ** {exponent} (max_retries - 1) is a finite "
+                "number", self.backoff_multiplier,
+                "every delay is capped at backoff_cap_s anyway: lower --retry-backoff-multiplier or --retries "
+                "(workload.retry.backoff_multiplier, workload.retry.max_retries)",
+            )
 
     def delay_s(self, retry: int, uniform: float) -> float:
         """The wait before retry number ``retry`` (0-based) given a uniform draw in [0, 1)."""
@@ -345,6 +363,7 @@ class Scenario:
         object.__setattr__(self, "baselines", baselines)
         if not isinstance(self.serialize_calls, bool):
             raise InvalidConfigError("serialize_calls", "true or false", self.serialize_calls)
+        budget.check_run(self)
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with ``changes`` applied (validated again)."""

@@ -15,7 +15,6 @@ fresh reference breaker and reports the first event where they disagree.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import itertools
 import json
 import os
@@ -52,19 +51,10 @@ Sink = Callable[[Record], None]
 
 
 def config_to_json(config: BreakerConfig) -> dict[str, Any]:
-    """The configuration as JSON values: exception types by qualified name, predicates by repr
-    (a replay does not need them: the log records outcomes after classification)."""
-    result: dict[str, Any] = {}
-    for field in dataclasses.fields(config):
-        value = getattr(config, field.name)
-        if isinstance(value, enum.Enum):
-            value = value.value
-        elif field.name in ("failure_exceptions", "excluded_exceptions"):
-            value = [f"{t.__module__}.{t.__qualname__}" for t in value]
-        elif callable(value):
-            value = repr(value)
-        result[field.name] = value
-    return result
+    """The configuration as JSON values (``BreakerConfig.as_json``): exception types by qualified
+    name, predicates by repr (a replay does not need them: the log records outcomes after
+    classification)."""
+    return config.as_json()
 
 
 _NOT_REPLAYED = ("failure_exceptions", "excluded_exceptions", "is_failure", "is_failure_result")

@@ -9,7 +9,9 @@ import pathlib
 import sys
 from typing import Any
 
+from ..budget import LARGE_SWEEP_RUNS
 from ..errors import InvalidConfigError
+from .folder import check_output_folder
 from .run import plan_tasks, run_sweep
 from .spec import SweepSpec, default_spec, load_spec
 from .store import SweepStore
@@ -52,17 +54,28 @@ def sweep_command(subparsers: Any) -> None:
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", metavar="FILE.toml", help="the sweep to run (default: the built-in sweep)")
+    parser.add_argument(
+        "--config", metavar="FILE.toml",
+        help="the sweep file to run: a [grid], a [base], [[traces]] and replications (see sim/README.md) "
+        "(default: the built-in sweep)",
+    )
     parser.add_argument(
         "--out", metavar="DIR",
-        help=f"output folder (default: a new folder {DEFAULT_BASE}/NAME, numbered if taken)",
+        help="the folder the sweep writes its runs, tables, plots and recommendation in "
+        f"(default: a new folder {DEFAULT_BASE}/NAME, numbered if taken)",
     )
     parser.add_argument("--resume", action="store_true", help="finish the sweep in --out (keeps its finished runs)")
-    parser.add_argument("--jobs", type=int, metavar="N", help="local worker processes (default: every core)")
-    parser.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (tcp://host:8786)")
+    parser.add_argument(
+        "--jobs", type=int, metavar="N",
+        help="how many local worker processes simulate at once; 1 runs in this process (default: one per core)",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run the simulations on the Dask cluster whose scheduler listens at ADDRESS (tcp://host:8786)",
+    )
     parser.add_argument(
         "--objective", metavar="METRIC=WEIGHT,...",
-        help="what the recommendation minimises (default: the file's [objective], else "
+        help="the weighted sum of metrics the recommendation minimises (default: the file's [objective], else "
         "failed_calls=1,false_rejections=1)",
     )
     parser.add_argument(
@@ -71,7 +84,9 @@ def sweep_command(subparsers: Any) -> None:
         "replications.max_runs; with --resume, a larger N goes on where the smaller one stopped)",
     )
     parser.add_argument("--no-plots", action="store_true", help="write the tables and the recommendation, no plots")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar (a sweep of over 1,000 simulations still prints its size)"
+    )
     parser.set_defaults(func=_run_sweep)
 
 
@@ -147,18 +162,21 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
         spec = dataclasses.replace(spec, objective=tuple(parse_objective(args.objective).items()))
     folder = pathlib.Path(args.out) if args.out else SweepStore.fresh_folder(DEFAULT_BASE, spec.name)
+    check_output_folder(folder)  # a file, a path under one or a read-only folder fails before any run
     objective = _objective(args.objective, spec)
     total = len(plan_tasks(spec))
     where = f"Dask at {args.scheduler}" if args.scheduler else f"{args.jobs or 'all'} local processes"
-    if not args.quiet and spec.adaptive:
+    size = f"{total:,} simulations, about {spec.first_stage_requests():,.0f} simulated requests"
+    quiet = args.quiet and total <= LARGE_SWEEP_RUNS  # a large sweep says how large, even with --quiet
+    if not quiet and spec.adaptive:
         budget = f", at most {spec.max_runs:,} simulations" if spec.max_runs else ""
         print(
-            f"sweep {spec.name!r}: {len(spec.cells())} cells x {spec.replications} runs ({total} simulations) on {where}, "
+            f"sweep {spec.name!r}: {len(spec.cells())} cells x {spec.replications} runs ({size}) on {where}, "
             f"then up to {spec.max_replications} runs for the settings that can still be the best "
             f"(KN, {spec.confidence:.0%} confidence, indifference zone {spec.indifference}{budget})"
         )
-    elif not args.quiet:
-        print(f"sweep {spec.name!r}: {len(spec.cells())} cells x {spec.replications} runs ({total} simulations) on {where}")
+    elif not quiet:
+        print(f"sweep {spec.name!r}: {len(spec.cells())} cells x {spec.replications} runs ({size}) on {where}")
     progress = _Progress(args.quiet, spec.name)
     try:
         outcome = run_sweep(spec, folder, resume=args.resume, jobs=args.jobs, scheduler=args.scheduler, progress=progress)
@@ -202,15 +220,13 @@ def _objective(text: str | None, spec: SweepSpec) -> dict[str, float]:
 
 
 def _run_plot(args: argparse.Namespace) -> int:
-    from .report import draw_report
-
     store = SweepStore(args.folder)
     spec = store.load_spec("RESULTS_DIR")
-    if not (store.root / "results.csv").exists():
-        raise InvalidConfigError(
-            "RESULTS_DIR", "a finished sweep (with results.csv)", args.folder,
-            f"finish it first: breakerlab sweep --resume --out {args.folder}",
-        )
+    # A kill while the tables were written, or a table deleted: rebuilt from the run files.
+    for name, problem in store.repair_tables(spec).items():
+        print(f"rebuilt {name} from the run files (it was {problem})")
+    from .report import draw_report  # matplotlib: only once there is something to draw
+
     report = draw_report(store.root, _objective(args.objective, spec))
     print(f"{len(report.plots)} plots written to {store.root / 'plots'}")
     print(report.recommendation)

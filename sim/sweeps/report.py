@@ -116,8 +116,8 @@ def _write_recommendation(
         text += (f"\nadaptive replications: {selection['simulations']:,} simulations{budget}, allocated by "
                  f"{selection['procedure']}")
     text += note
-    (store.root / "recommendation.txt").write_text(text + "\n", encoding="utf-8")
-    table.to_csv(store.root / "recommendation.csv", index=False)
+    store.write_text("recommendation.txt", text + "\n")  # atomically, as every output of a sweep
+    store.write_table("recommendation.csv", table)
     return text, table
 
 

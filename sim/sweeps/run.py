@@ -4,27 +4,32 @@ processes, or on a Dask cluster, with the results saved as each task finishes.
 A task is a pure function of its scenario and seed, so the three ways of running give the
 same rows; the tables are assembled in canonical order afterwards (``SweepStore.assemble``).
 Baselines do not depend on the breaker's settings, so they run once per world and replication.
+Run files found in the folder are reused only if their identity is the current sweep's
+(``runfile.run_problem``). Where the tasks run is ``pool``'s concern.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
-import multiprocessing
+import logging
 import os
 import pathlib
-import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..errors import InvalidConfigError
 from ..result import BREAKER
 from ..scenario import Scenario
 from ..simulate import simulate
+from .pool import CONNECT_TIMEOUT_S, Pool
+from .runfile import RejectedRun, RunCheck, parse_run_name, run_identity, spec_digest
 from .selection import PROCEDURE, Screening, problems
 from .spec import Cell, SweepSpec, breaker_side
 from .store import SweepStore, flatten, run_name
 
 __all__ = ["SweepOutcome", "Task", "execute_task", "plan_tasks", "run_sweep"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Task:
         keep_series: Keep the time series (replication 0 of each cell: the timelines).
         labels: The columns that identify the run in the tables (cell, world, trace, replication,
             seed and every option the cell sets).
+        identity: What its run file records about itself (``runfile.run_identity``).
     """
 
     name: str
@@ -47,6 +53,11 @@ class Task:
     baselines_only: bool
     keep_series: bool
     labels: dict[str, Any]
+    identity: dict[str, Any]
+
+    def check(self) -> RunCheck:
+        """What a saved run file must hold to be reused as this task's."""
+        return RunCheck(self.identity, self.labels, self.keep_series)
 
 
 def execute_task(task: Task) -> tuple[str, dict[str, Any]]:
@@ -54,8 +65,8 @@ def execute_task(task: Task) -> tuple[str, dict[str, Any]]:
     result = simulate(task.scenario, task.seed, baselines=task.baselines_only, breaker=not task.baselines_only)
     if task.baselines_only:
         rows = [{**task.labels, "policy": name, **flatten(run.metrics.as_dict())} for name, run in result.runs.items()]
-        return task.name, {"rows": rows}
-    payload: dict[str, Any] = {"row": {**task.labels, **flatten(result.metrics.as_dict())}}
+        return task.name, {"identity": task.identity, "rows": rows}
+    payload: dict[str, Any] = {"identity": task.identity, "row": {**task.labels, **flatten(result.metrics.as_dict())}}
     if task.keep_series:
         payload["series"] = result.runs[BREAKER].series.as_dict()
     return task.name, payload
@@ -76,8 +87,31 @@ def plan_tasks(spec: SweepSpec) -> list[Task]:
     """Every task of a sweep with fixed replications, in canonical order (for an adaptive
     sweep, its first stage: the rest depends on the results)."""
     cells = spec.cells()
-    tasks = [_task(spec, cell, replication) for cell in cells for replication in range(spec.replications)]
-    return tasks + _baseline_tasks(spec, cells, spec.replications)
+    digest = spec_digest(spec)
+    tasks = [_task(spec, cell, replication, digest) for cell in cells for replication in range(spec.replications)]
+    return tasks + _baseline_tasks(spec, cells, spec.replications, digest)
+
+
+def _expected_runs(spec: SweepSpec, digest: str) -> Callable[[str], RunCheck | None]:
+    """For a run file's name, what it must hold in this sweep (None: no run has that name)."""
+    cells = spec.cells()
+    first_of_world: dict[int, Cell] = {}
+    for cell in cells:
+        first_of_world.setdefault(cell.world, cell)
+    most = spec.max_replications or spec.replications
+
+    def expect(name: str) -> RunCheck | None:
+        parsed = parse_run_name(name)
+        if parsed is None:
+            return None
+        kind, index, replication = parsed
+        if kind == "c" and index < len(cells) and replication < most:
+            return _task(spec, cells[index], replication, digest).check()
+        if kind == "w" and spec.baselines and index in first_of_world and replication < spec.replications:
+            return _baseline_task(spec, first_of_world[index], replication, digest).check()
+        return None
+
+    return expect
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,90 +123,20 @@ class SweepOutcome:
     computed: int
     reused: int
     tables: dict[str, pathlib.Path]
-
-
-class _Pool:
-    """Runs batches of tasks serially, on local processes or on a Dask cluster, keeping the
-    workers from one batch to the next (an adaptive sweep runs many small batches)."""
-
-    def __init__(self, jobs: int | None, scheduler: str | None) -> None:
-        self.jobs = jobs or os.cpu_count() or 1
-        self.scheduler = scheduler
-        self.executor: concurrent.futures.ProcessPoolExecutor | None = None
-        self.client: Any = None
-
-    def run(self, tasks: list[Task]) -> Iterator[tuple[str, dict[str, Any]]]:
-        if not tasks:
-            return iter(())
-        if self.scheduler:
-            return self._dask(tasks)
-        if self.jobs > 1 and (len(tasks) > 1 or self.executor is not None):
-            return self._local(tasks)
-        return (execute_task(task) for task in tasks)
-
-    def _local(self, tasks: list[Task]) -> Iterator[tuple[str, dict[str, Any]]]:
-        if self.executor is None:
-            # spawn, not fork: a forked child would inherit the parent's threads' locks (and its
-            # progress bar's monitor thread); scripts calling run_sweep need the
-            # `if __name__ == "__main__":` guard.
-            context = multiprocessing.get_context("spawn")
-            self.executor = concurrent.futures.ProcessPoolExecutor(
-                max_workers=min(self.jobs, len(tasks)), mp_context=context, initializer=_ignore_interrupts
-            )
-        # Workers start with Ctrl-C blocked (the mask survives exec), so an interrupt that
-        # arrives while one is still starting cannot kill it mid-import; the parent handles it.
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            futures = [self.executor.submit(execute_task, task) for task in tasks]
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
-
-    def _dask(self, tasks: list[Task]) -> Iterator[tuple[str, dict[str, Any]]]:
-        if self.client is None:
-            try:
-                from distributed import Client
-            except ImportError:  # pragma: no cover - depends on the installation
-                from ..errors import InvalidConfigError
-
-                raise InvalidConfigError(
-                    "--scheduler", "usable with Dask installed", self.scheduler, "pip install 'breakerlab[dask]'"
-                ) from None
-            self.client = Client(self.scheduler)  # type: ignore[no-untyped-call]
-        from distributed import as_completed
-
-        futures = self.client.map(execute_task, tasks, pure=False)
-        try:
-            for future in as_completed(futures):  # type: ignore[no-untyped-call]
-                yield future.result()
-        finally:
-            self.client.cancel(futures)
-
-    def close(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-        if self.client is not None:
-            self.client.close()
-
-
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them after saving what has finished."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    #: Run files found in the folder that were not reused (set aside, and computed again).
+    rejected: tuple[RejectedRun, ...] = ()
 
 
 class _Execution:
     """Runs tasks through a pool, skipping those already saved, and saves each as it finishes."""
 
-    def __init__(self, store: SweepStore, pool: _Pool, progress: Callable[[int, int], Any] | None) -> None:
+    def __init__(
+        self, store: SweepStore, pool: Pool, progress: Callable[[int, int], Any] | None, reusable: set[str]
+    ) -> None:
         self.store = store
         self.pool = pool
         self.progress = progress
-        self.done = store.finished()
+        self.done = set(reusable)
         self.planned = 0
         self.finished = 0
         self.computed = 0
@@ -184,7 +148,7 @@ class _Execution:
         self.finished += len(tasks) - len(todo)
         self._report()
         payloads: dict[str, dict[str, Any]] = {}
-        for name, payload in self.pool.run(todo):
+        for name, payload in self.pool.run(execute_task, todo):
             self.store.save_run(name, payload)
             self.done.add(name)
             payloads[name] = payload
@@ -206,6 +170,7 @@ def run_sweep(
     jobs: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int, int], Any] | None = None,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
 ) -> SweepOutcome:
     """Run ``spec`` into ``folder`` and assemble its tables.
 
@@ -227,29 +192,33 @@ def run_sweep(
         scheduler: A Dask scheduler address (``tcp://host:8786``); overrides ``jobs``.
         progress: Called as ``progress(done, planned)`` after each finished task (``planned``
             grows as an adaptive sweep adds replications).
+        connect_timeout_s: How long to wait for the Dask ``scheduler`` to answer.
+
+    Before anything runs, every run file in ``folder`` is checked: one that is damaged, or is
+    not what its name says in this sweep (another sweep's, a copy of another run), is moved to
+    ``runs/rejected/`` and computed again; each is logged as a warning (``logging``) and listed
+    in the outcome's ``rejected``. With ``resume``, a damaged sweep.json is replaced by ``spec``
+    (the run files are checked against it).
 
     Raises:
-        InvalidConfigError: ``folder`` already holds a sweep (without ``resume``), or holds a
-            different sweep (with it).
+        InvalidConfigError: ``folder`` already holds a sweep, or another sweep's files
+            (without ``resume``), or holds a different sweep (with it); the scheduler's address
+            is wrong or nothing answers there.
     """
     store = SweepStore(folder)
     spec.check_budget()
-    if resume:
-        found = store.load_spec()
-        if dataclasses.replace(found, max_runs=spec.max_runs) != spec:
-            from ..errors import InvalidConfigError
-
-            raise InvalidConfigError(
-                "--resume", "used with the sweep the folder holds", str(folder),
-                "run it without --config (the folder's sweep.json is used), or choose another --out",
-            )
-        if found != spec:
-            store.replace_spec(spec)
-    else:
-        store.create(spec)
-    pool = _Pool(jobs, scheduler)
-    execution = _Execution(store, pool, progress)
+    pool = Pool(jobs, scheduler, connect_timeout_s)
     try:
+        pool.connect()
+        _prepare(store, spec, resume)
+        reusable, rejected = store.check_runs(_expected_runs(spec, spec_digest(spec)))
+        for run in rejected[:_LISTED]:
+            _log.warning("breakerlab: set aside %s as %s (%s); computing it again", run.name,
+                         run.moved_to.relative_to(store.root), run.reason)
+        if len(rejected) > _LISTED:
+            _log.warning("breakerlab: set aside %d more run files in %s; computing them again",
+                         len(rejected) - _LISTED, store.runs / "rejected")
+        execution = _Execution(store, pool, progress, reusable)
         if spec.adaptive:
             store.save_selection(_adapt(spec, execution))
         else:
@@ -258,8 +227,33 @@ def run_sweep(
         pool.close()
     tables = store.assemble(spec)
     return SweepOutcome(
-        pathlib.Path(folder), execution.planned, execution.computed, execution.planned - execution.computed, tables
+        pathlib.Path(folder), execution.planned, execution.computed, execution.planned - execution.computed, tables,
+        tuple(rejected),
     )
+
+
+#: Rejected run files named one by one in the log (the rest are counted).
+_LISTED = 10
+
+
+def _prepare(store: SweepStore, spec: SweepSpec, resume: bool) -> None:
+    """Create the sweep's folder, or check that it holds ``spec`` (to resume)."""
+    if not resume:
+        store.create(spec)
+        return
+    problem = store.spec_problem()
+    if problem is not None:  # the run files record their sweep: checked against spec, not lost
+        _log.warning("breakerlab: %s was damaged (%s); replaced by the sweep given", store.root / "sweep.json", problem)
+        store.replace_spec(spec)
+        return
+    found = store.load_spec()
+    if dataclasses.replace(found, max_runs=spec.max_runs) != spec:
+        raise InvalidConfigError(
+            "--resume", "used with the sweep the folder holds", str(store.root),
+            "run it without --config (the folder's sweep.json is used), or choose another --out",
+        )
+    if found != spec:
+        store.replace_spec(spec)
 
 
 def _adapt(spec: SweepSpec, execution: _Execution) -> dict[str, Any]:
@@ -269,13 +263,14 @@ def _adapt(spec: SweepSpec, execution: _Execution) -> dict[str, Any]:
     from .recommend import DEFAULT_OBJECTIVE, run_objective
 
     objective = dict(spec.objective) if spec.objective else dict(DEFAULT_OBJECTIVE)
+    digest = spec_digest(spec)
     cells = spec.cells()
     by_index = {cell.index: cell for cell in cells}
     observe: dict[tuple[int, int], float] = {}
     runs = dict.fromkeys(by_index, 0)
 
     def run(wanted: list[tuple[int, int]], extra: Sequence[Task] = ()) -> None:
-        tasks = [_task(spec, by_index[cell], replication) for cell, replication in wanted]
+        tasks = [_task(spec, by_index[cell], replication, digest) for cell, replication in wanted]
         payloads = execution.run([*tasks, *extra])[: len(wanted)]
         if not payloads:
             return
@@ -285,7 +280,7 @@ def _adapt(spec: SweepSpec, execution: _Execution) -> dict[str, Any]:
             runs[cell] = max(runs[cell], replication + 1)
 
     first = [(cell.index, r) for cell in cells for r in range(spec.replications)]
-    run(first, _baseline_tasks(spec, cells, spec.replications))
+    run(first, _baseline_tasks(spec, cells, spec.replications, digest))
     most = spec.max_replications or spec.replications
     absolute, relative = spec.indifference_zone()
     screenings = [
@@ -318,22 +313,29 @@ def _adapt(spec: SweepSpec, execution: _Execution) -> dict[str, Any]:
     }
 
 
-def _task(spec: SweepSpec, cell: Cell, replication: int) -> Task:
+def _task(spec: SweepSpec, cell: Cell, replication: int, digest: str) -> Task:
     seed = spec.run_seed(cell, replication)
     labels = _labels(cell, replication, seed, breaker=True)
-    return Task(run_name("c", cell.index, replication), cell.scenario, seed, False, replication == 0, labels)
+    identity = run_identity(digest, baseline=False, index=cell.index, replication=replication, seed=seed)
+    return Task(run_name("c", cell.index, replication), cell.scenario, seed, False, replication == 0, labels, identity)
 
 
-def _baseline_tasks(spec: SweepSpec, cells: list[Cell], replications: int) -> list[Task]:
+def _baseline_task(spec: SweepSpec, cell: Cell, replication: int, digest: str) -> Task:
+    """The baselines of ``cell``'s world (``cell`` is the world's first cell)."""
+    seed = spec.run_seed(cell, replication)
+    labels = _labels(cell, replication, seed, breaker=False)
+    identity = run_identity(digest, baseline=True, index=cell.world, replication=replication, seed=seed)
+    return Task(run_name("w", cell.world, replication), cell.scenario, seed, True, False, labels, identity)
+
+
+def _baseline_tasks(spec: SweepSpec, cells: list[Cell], replications: int, digest: str) -> list[Task]:
     if not spec.baselines:
         return []
     first_of_world: dict[int, Cell] = {}
     for cell in cells:
         first_of_world.setdefault(cell.world, cell)
-    tasks = []
-    for world, cell in sorted(first_of_world.items()):
-        for replication in range(replications):
-            seed = spec.run_seed(cell, replication)
-            labels = _labels(cell, replication, seed, breaker=False)
-            tasks.append(Task(run_name("w", world, replication), cell.scenario, seed, True, False, labels))
-    return tasks
+    return [
+        _baseline_task(spec, cell, replication, digest)
+        for _, cell in sorted(first_of_world.items())
+        for replication in range(replications)
+    ]

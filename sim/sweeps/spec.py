@@ -51,7 +51,9 @@ from breakerlab.model.config import BreakerConfig
 from breakerlab.model.options import config_fields, config_from_mapping, parse_value
 from breakerlab.model.presets import preset_named
 
+from .. import budget
 from ..errors import InvalidConfigError
+from ..inputs import InputFileError, read_bytes
 from ..scenario import RetryPolicy, Scenario, Service, Workload
 from ..streams import check_seed
 from ..traces.families import FAMILIES, family_fields, make_trace_spec
@@ -93,6 +95,13 @@ def valid_options() -> dict[str, Any]:
             options.setdefault(f"trace.{field.name}", field.type)
     return options
 
+
+#: The largest sweep file read.
+MAX_FILE_BYTES = 2**20
+#: The longest sweep name (it names the output folder).
+MAX_NAME_LENGTH = 100
+#: TOML integers are 64-bit (TOML 1.0: larger ones are an error); a float holds them all.
+_TOML_INT = (-(2**63), 2**63 - 1)
 
 #: The sweep keys that are single values (the others are tables or arrays of tables).
 _SCALARS = ("name", "replications", "seed", "horizon_s", "bin_s", "recovery_window_s", "baselines")
@@ -154,6 +163,7 @@ class SweepSpec:
     def from_mapping(cls, document: Mapping[str, Any]) -> SweepSpec:
         """A spec from a parsed TOML document; every key and value is checked (and every cell's
         scenario built) before it returns."""
+        _check_integers(document)
         unknown = sorted(set(document) - set(TOP_LEVEL))
         if unknown:
             raise InvalidConfigError(unknown[0], f"a sweep key ({', '.join(TOP_LEVEL)})", document[unknown[0]])
@@ -171,15 +181,17 @@ class SweepSpec:
         for position, entry in enumerate(raw_traces):
             if not isinstance(entry, dict) or "family" not in entry:
                 raise InvalidConfigError(f"traces[{position}]", "a table with family = NAME", entry)
+            if not isinstance(entry["family"], str):
+                raise InvalidConfigError(
+                    f"traces[{position}].family", 'a string naming a trace family, e.g. family = "hard_down"', entry["family"],
+                )
             params = {k: v for k, v in entry.items() if k != "family"}
-            traces.append((str(entry["family"]), tuple(params.items())))
+            traces.append((entry["family"], tuple(params.items())))
         objective = _table(document, "objective")
         # Scalars the document leaves out keep the dataclass's defaults (one copy of them).
         scalars = {key: document[key] for key in _SCALARS if key in document}
         if isinstance(scalars.get("replications"), dict):
             scalars.update(_adaptive(scalars.pop("replications")))
-        if "name" in scalars:
-            scalars["name"] = str(scalars["name"])
         spec = cls(
             **scalars,
             grid=tuple(grid),
@@ -192,12 +204,46 @@ class SweepSpec:
         return spec
 
     def check_budget(self) -> None:
-        """Raise if an adaptive sweep's ``max_runs`` cannot hold its first stage."""
+        """Raise if an adaptive sweep's ``max_runs`` cannot hold its first stage, or if the
+        sweep, baselines included, plans more than ``budget.MAX_SWEEP_RUNS`` simulations."""
         if self.adaptive and self.max_runs is not None and self.max_runs < self.first_stage_runs():
             raise InvalidConfigError(
                 "replications.max_runs", f"at least the first stage's {self.first_stage_runs()} simulations "
                 f"(every cell's {self.replications} first replications and the baselines)", self.max_runs,
             )
+        cells = self.cells()
+        worlds = len({cell.world for cell in cells}) if self.baselines else 0
+        self._check_size(len(cells), worlds)
+
+    def _check_size(self, cells: int, worlds: int) -> None:
+        """Refuse more cells or (at most) runs than ``budget`` allows; ``worlds``: 0 while unknown."""
+        if self.adaptive:
+            most = budget.sweep_runs(cells, typing.cast(int, self.max_replications), worlds)
+            if self.max_runs is not None and self.max_runs < most:
+                budget.check_sweep("replications.max_runs", self.max_runs, cells, self.max_runs,
+                                   "lower replications.max_runs (--max-runs)")
+            else:
+                budget.check_sweep(
+                    "replications.max", self.max_replications, cells, most,
+                    "lower replications.max, or set replications.max_runs (--max-runs), the budget of simulations",
+                )
+        runs = budget.sweep_runs(cells, self.replications, worlds)
+        field = "replications.min" if self.adaptive else "replications"
+        budget.check_sweep(field, self.replications, cells, runs, f"lower {field}, or use fewer grid values")
+
+    def grid_cells(self) -> int:
+        """The sweep's cells, counted without building them: traces x the grid's combinations."""
+        return len(self.traces) * math.prod(len(values) for _, values in self.grid)
+
+    def first_stage_requests(self) -> float:
+        """The requests the first stage simulates (every run's ``budget.offered_requests``,
+        each baseline's too): the size of its work."""
+        cells = self.cells()
+        total = sum(budget.offered_requests(cell.scenario) for cell in cells)
+        if self.baselines:
+            worlds = {cell.world: cell.scenario for cell in cells}
+            total += sum(budget.offered_requests(s) * len(s.baselines) for s in worlds.values())
+        return total * self.replications
 
     def __post_init__(self) -> None:
         if isinstance(self.replications, bool) or not isinstance(self.replications, int) or self.replications < 1:
@@ -208,8 +254,12 @@ class SweepSpec:
             self._check_adaptive()
         if not isinstance(self.baselines, bool):
             raise InvalidConfigError("baselines", "true or false", self.baselines)
-        if not self.name or any(c in self.name for c in "/\\\0"):
-            raise InvalidConfigError("name", "a non-empty name without slashes", self.name)
+        if not isinstance(self.name, str):
+            raise InvalidConfigError("name", 'a string, e.g. name = "my-sweep"', self.name)
+        if not 0 < len(self.name) <= MAX_NAME_LENGTH or any(c in self.name for c in "/\\\0"):
+            raise InvalidConfigError(
+                "name", f"a non-empty name without slashes, at most {MAX_NAME_LENGTH} characters", self.name
+            )
         options = valid_options()
         seen: set[str] = set()
         for key, _ in (*self.grid, *self.base):
@@ -236,6 +286,7 @@ class SweepSpec:
                 raise InvalidConfigError(f"objective.{metric}", "a metric (" + ", ".join(metric_definitions()) + ")", metric)
             if isinstance(weight, bool) or not isinstance(weight, (int, float)):
                 raise InvalidConfigError(f"objective.{metric}", "a number (the metric's weight)", weight)
+        self._check_size(self.grid_cells(), 0)  # before any cell is built
 
     def _check_adaptive(self) -> None:
         most = self.max_replications
@@ -275,7 +326,7 @@ class SweepSpec:
         """Simulations before any adaptation: every cell's first replications and the baselines."""
         cells = self.cells()
         worlds = len({cell.world for cell in cells}) if self.baselines else 0
-        return (len(cells) + worlds) * self.replications
+        return budget.sweep_runs(len(cells), self.replications, worlds)
 
     # -- cells -----------------------------------------------------------------------------------
 
@@ -312,6 +363,13 @@ class SweepSpec:
 
     def _scenario(self, index: int, family: str, trace_params: dict[str, Any], values: dict[str, Any]) -> Scenario:
         try:
+            kinds = {field.name: field.type for field in family_fields(family)}
+            for key, value in trace_params.items():
+                if isinstance(value, str) and kinds.get(key, "str") != "str":
+                    raise InvalidConfigError(
+                        f"trace.{key}", f"{'an int' if kinds[key] == 'int' else 'a number'}, not a string "
+                        "(write 30, not \"30\")", value,
+                    )
             trace = make_trace_spec(family, **trace_params)
             breaker_values = {k[8:]: v for k, v in values.items() if k.startswith("breaker.")}
             preset = preset_named(breaker_values.pop("preset")) if "preset" in breaker_values else None
@@ -401,15 +459,49 @@ def _breaker(values: dict[str, Any], base: BreakerConfig | None = None) -> Break
 
 
 def load_spec(path: str | pathlib.Path) -> SweepSpec:
-    """Read and validate a sweep file."""
+    """Read and validate a sweep file (a regular file of at most ``MAX_FILE_BYTES``, UTF-8 TOML)."""
+    shown = str(path)
     try:
-        with open(path, "rb") as handle:
-            document = tomllib.load(handle)
-    except OSError as exc:
-        raise InvalidConfigError("--config", "a readable TOML file", str(path), exc.strerror or str(exc)) from None
+        text = read_bytes(shown, MAX_FILE_BYTES).decode("utf-8")
+    except InputFileError as exc:
+        raise InvalidConfigError("--config", "a readable TOML file", shown, exc.problem) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidConfigError(
+            "--config", "a UTF-8 text file (TOML)", shown, f"{exc.reason} at byte {exc.start}: is it a sweep file?"
+        ) from None
+    try:
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidConfigError("--config", "valid TOML", str(path), str(exc)) from None
+        raise InvalidConfigError("--config", "valid TOML", shown, str(exc)) from None
+    except RecursionError:
+        raise InvalidConfigError(
+            "--config", "valid TOML", shown, "arrays or tables nested too deeply to read (a sweep file is shallow)"
+        ) from None
+    except ValueError as exc:  # an integer with more digits than Python converts
+        raise InvalidConfigError("--config", "valid TOML", shown, str(exc).split(":")[0]) from None
     return SweepSpec.from_mapping(document)
+
+
+def _check_integers(document: Mapping[str, Any]) -> None:
+    """Every integer in the document is a 64-bit one, as TOML requires (``budget`` and the
+    validators compare them with floats)."""
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((f"{where}.{key}" if where else str(key), item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool) and not _TOML_INT[0] <= value <= _TOML_INT[1]:
+            shown = value if abs(value) < 10**30 else _Digits(len(str(abs(value))))
+            raise InvalidConfigError(where, "an integer of at most 64 bits (TOML's), below 2**63 in size", shown)
+
+
+class _Digits(int):
+    """A long integer, shown by its length in messages."""
+
+    def __repr__(self) -> str:
+        return f"an integer of {int(self)} digits"
 
 
 def default_spec() -> SweepSpec:

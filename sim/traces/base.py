@@ -18,6 +18,7 @@ import numpy as np
 
 from breakerlab.model import validate
 
+from ..budget import MAX_TRACE_SEGMENTS
 from ..errors import InvalidConfigError
 from .trace import Condition, Segment, Trace
 
@@ -41,6 +42,10 @@ PROBABILITY = Rule("a number in [0, 1)", lambda v: 0 <= v < 1)
 COUNT = Rule("an int >= 1", lambda v: v >= 1)
 PATH = Rule("a non-empty file path (a .csv or .json trace file)", lambda v: bool(v))
 
+
+#: Periods in a row that may leave a trace's time unchanged (a rare random draw) before the
+#: trace is refused: past that, the periods are below the float resolution and would never end.
+_MAX_STALLED = 1000
 
 #: Every attempt fails fast.
 DOWN = Condition(error_rate=1.0, healthy=False)
@@ -88,6 +93,8 @@ class TraceFamily(abc.ABC):
     frozen keyword-only dataclasses; ``float`` fields are stored as ``float``)."""
 
     name: ClassVar[str]
+    #: The parameters that set how many segments the trace has (named when it has too many).
+    segment_fields: ClassVar[tuple[str, ...]] = ()
     noise_error_rate: float
 
     def __post_init__(self) -> None:
@@ -99,6 +106,16 @@ class TraceFamily(abc.ABC):
     @abc.abstractmethod
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         """The trace for a run over ``[0, horizon_s)``; random families draw from ``rng``."""
+
+    def segment_count(self, horizon_s: float) -> float:
+        """At most how many segments the trace has before ``horizon_s`` (the expected number,
+        for a random family): what ``breakerlab.sim.budget`` checks before building it."""
+        return 3.0
+
+    @property
+    def peak_load_factor(self) -> float:
+        """The largest ``load_factor`` of the trace's conditions."""
+        return 1.0
 
     @property
     def _healthy(self) -> Condition:
@@ -122,9 +139,18 @@ class TraceFamily(abc.ABC):
         ``lengths``, the last cut at ``end_s``; periods from ``horizon_s`` on are left out."""
         pieces: list[tuple[float, Condition]] = []
         time_s, conditions = start_s, itertools.cycle((fault, self._healthy))
+        stalled = 0  # periods in a row too short to move time_s (below its float resolution)
         while time_s < min(end_s, horizon_s):
             pieces.append((time_s, next(conditions)))
-            time_s += next(lengths)
+            previous, time_s = time_s, time_s + next(lengths)
+            stalled = stalled + 1 if time_s == previous else 0
+            if stalled > _MAX_STALLED or len(pieces) > MAX_TRACE_SEGMENTS:  # Scenario checks segment_count first
+                periods = " and ".join(self.segment_fields) or "periods"
+                raise InvalidConfigError(
+                    "trace", f"made of periods that move time on, at most {MAX_TRACE_SEGMENTS:,} before the horizon",
+                    f"{self.name} at {time_s:g} s", f"make {periods} longer (at {time_s:g} s, time moves in "
+                    f"steps of {math.ulp(time_s):g} s), or start_s earlier",
+                )
         pieces.append((min(time_s, end_s), self._healthy))
         return self._trace(pieces)
 

@@ -51,6 +51,10 @@ class _Window(TraceFamily):
     start_s: float = param(60.0, "when the fault starts, in seconds of simulated time", TIME)
     duration_s: float = duration(120.0)
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_end("duration_s", self.start_s, self.duration_s)
+
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         return self._trace([(self.start_s, self._fault()), (self.start_s + self.duration_s, self._healthy)])
 
@@ -127,10 +131,14 @@ class FlappingSquare(_Window):
     down, the last period cut at the window's end; healthy after."""
 
     name: ClassVar[str] = "flapping"
+    segment_fields: ClassVar[tuple[str, ...]] = ("down_s", "up_s")
     duration_s: float = duration(300.0)
     down_s: float = param(5.0, "length of each down period", DURATION)
     up_s: float = param(5.0, "length of each up period", DURATION)
     noise_error_rate: float = noise()
+
+    def segment_count(self, horizon_s: float) -> float:
+        return 2 + 2 * _span(self.start_s, self.duration_s, horizon_s) / (self.down_s + self.up_s)
 
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         lengths = itertools.cycle((self.down_s, self.up_s))
@@ -146,10 +154,14 @@ class FlappingRandom(_Window):
     horizon are not drawn."""
 
     name: ClassVar[str] = "flapping_random"
+    segment_fields: ClassVar[tuple[str, ...]] = ("mean_down_s", "availability")
     duration_s: float = duration(300.0)
     availability: float = param(0.9, "long-run fraction of the window that is up", OPEN_UNIT)
     mean_down_s: float = param(5.0, "mean length of a down period", DURATION)
     noise_error_rate: float = noise()
+
+    def segment_count(self, horizon_s: float) -> float:
+        return 2 + 2 * _span(self.start_s, self.duration_s, horizon_s) / (self.mean_down_s + self.mean_up_s)
 
     @property
     def mean_up_s(self) -> float:
@@ -169,9 +181,17 @@ class SlowRecovery(_Window):
     rate to 1 - f (at least ``noise_error_rate``); all unhealthy, healthy after the ramp."""
 
     name: ClassVar[str] = "slow_recovery"
+    segment_fields: ClassVar[tuple[str, ...]] = ("steps",)
     ramp_s: float = param(60.0, "length of the recovery ramp after the outage (0: no ramp)", TIME)
     steps: int = param(20, "segments in the ramp", COUNT)
     noise_error_rate: float = noise()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_end("ramp_s", self.start_s + self.duration_s, self.ramp_s)
+
+    def segment_count(self, horizon_s: float) -> float:
+        return 3.0 + (self.steps if self.ramp_s > 0 else 0)
 
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         ramp_start_s = self.start_s + self.duration_s
@@ -209,6 +229,10 @@ class LoadSpike(_Window):
     load_factor: float = param(2.0, "multiplies the offered arrival rate", ABOVE_1)
     noise_error_rate: float = noise()
 
+    @property
+    def peak_load_factor(self) -> float:
+        return self.load_factor
+
     def _fault(self) -> Condition:
         return Condition(error_rate=self.noise_error_rate, load_factor=self.load_factor, healthy=False)
 
@@ -235,6 +259,7 @@ class GcPauses(TraceFamily):
     calls in progress resume after each pause."""
 
     name: ClassVar[str] = "gc_pauses"
+    segment_fields: ClassVar[tuple[str, ...]] = ("period_s",)
     start_s: float = param(10.0, "when the first pause starts", TIME)
     period_s: float = param(30.0, "time from one pause's start to the next's", DURATION)
     pause_s: float = param(2.0, "length of each pause (< period_s)", DURATION)
@@ -244,6 +269,9 @@ class GcPauses(TraceFamily):
         super().__post_init__()
         if self.pause_s >= self.period_s:
             raise InvalidConfigError("pause_s", f"< period_s ({self.period_s})", self.pause_s)
+
+    def segment_count(self, horizon_s: float) -> float:
+        return 2 + 2 * max(0.0, horizon_s - self.start_s) / self.period_s
 
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         if not math.isfinite(horizon_s):
@@ -270,6 +298,13 @@ class ReplayFile(TraceFamily):
         super().__post_init__()
         object.__setattr__(self, "_loaded", load_trace(self.path))
 
+    def segment_count(self, horizon_s: float) -> float:
+        return self._loaded.segment_count(horizon_s)
+
+    @property
+    def peak_load_factor(self) -> float:
+        return self._loaded.peak_load_factor
+
     def build(self, horizon_s: float, rng: np.random.Generator) -> Trace:
         noise = self.noise_error_rate
         return Trace(self._loaded.name, [
@@ -277,6 +312,17 @@ class ReplayFile(TraceFamily):
             if s.condition.is_healthy else s
             for s in self._loaded.segments
         ])
+
+
+def _check_end(field: str, start_s: float, length_s: float) -> None:
+    """A period from ``start_s`` lasting ``length_s`` (the field ``field``) ends at a finite time."""
+    if not math.isfinite(start_s + length_s):
+        raise InvalidConfigError(field, f"small enough to end at a finite time (it starts at {start_s:g} s)", length_s)
+
+
+def _span(start_s: float, duration_s: float, horizon_s: float) -> float:
+    """How much of the window ``[start_s, start_s + duration_s)`` lies before the horizon."""
+    return max(0.0, min(duration_s, horizon_s - start_s))
 
 
 #: Every family by name, in documentation order.

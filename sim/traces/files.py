@@ -27,11 +27,16 @@ import math
 import os
 import pathlib
 import re
+import sys
 
 from ..errors import InvalidConfigError, TraceFileError
+from ..inputs import InputFileError, read_bytes
 from .trace import Condition, Segment, Trace
 
-__all__ = ["COLUMNS", "EXAMPLE_INCIDENT", "load_trace"]
+__all__ = ["COLUMNS", "EXAMPLE_INCIDENT", "MAX_FILE_BYTES", "load_trace"]
+
+#: The largest trace file read (a day at one row per 100 ms is about 35 MB of CSV at most).
+MAX_FILE_BYTES = 64 * 2**20
 
 #: A shipped example timeline (a database failover), for ``--trace replay --path``.
 EXAMPLE_INCIDENT = pathlib.Path(__file__).resolve().parents[1] / "data" / "example-incident.csv"
@@ -44,6 +49,7 @@ _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NO_TIME = "'time_s' (seconds) or 'time' (an ISO-8601 timestamp)"
+_SHOWN = 60  # characters of a value shown in a message
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,10 +91,11 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
 
 def _read(path: str) -> str:
     try:
-        with open(path, encoding="utf-8-sig", newline="") as file:
-            return file.read()
-    except OSError as error:
-        raise TraceFileError(path, 0, "", f"cannot be read ({error.strerror or error})") from None
+        data = read_bytes(path, MAX_FILE_BYTES)
+    except InputFileError as error:
+        raise TraceFileError(path, 0, "", error.problem) from None
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise TraceFileError(path, 0, "", f"is not UTF-8 text ({error.reason} at byte {error.start})") from None
 
@@ -155,6 +162,11 @@ def _json_rows(path: str, text: str) -> tuple[str | None, list[_Row]]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise TraceFileError(path, error.lineno, f"char {error.colno}", f"is not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise TraceFileError(path, 0, "", "is nested too deeply to read: a trace is a list of flat entries") from None
+    except ValueError as error:  # an integer with more digits than Python converts
+        reason = str(error).split(":")[0]
+        raise TraceFileError(path, 0, "", f"holds a number that cannot be read ({reason})") from None
     start = _skip(text, 0)
     name: str | None = None
     if isinstance(document, list):
@@ -171,7 +183,7 @@ def _json_rows(path: str, text: str) -> tuple[str | None, list[_Row]]:
         if "name" in members:
             offset, value = members["name"]
             if not isinstance(value, str):
-                raise TraceFileError(path, _line(text, offset), "name", f"must be a string (got {value!r})")
+                raise TraceFileError(path, _line(text, offset), "name", f"must be a string (got {_shown(value)})")
             name = value
         offset, segments = members["segments"]
         if not isinstance(segments, list):
@@ -185,7 +197,7 @@ def _json_rows(path: str, text: str) -> tuple[str | None, list[_Row]]:
     for offset, entry in entries:
         line = _line(text, offset)
         if not isinstance(entry, dict):
-            raise TraceFileError(path, line, "", f'each entry must be an object like {{"time_s": 0}} (got {entry!r})')
+            raise TraceFileError(path, line, "", f'each entry must be an object like {{"time_s": 0}} (got {_shown(entry)})')
         for key in entry:
             if key not in COLUMNS:
                 raise TraceFileError(path, line, key, f"is not a known key; valid keys: {', '.join(COLUMNS)}")
@@ -261,7 +273,7 @@ def _segments(path: str, column: str, rows: list[_Row]) -> list[Segment]:
         if column == "time_s":
             time_s = _number(path, row.line, column, raw)
             if not (math.isfinite(time_s) and time_s >= 0):
-                raise TraceFileError(path, row.line, column, f"must be a finite number >= 0 (got {raw!r})")
+                raise TraceFileError(path, row.line, column, f"must be a finite number >= 0 (got {_shown(raw)})")
         else:
             stamp = _timestamp(path, row.line, raw, origin)
             if origin is None:
@@ -269,8 +281,8 @@ def _segments(path: str, column: str, rows: list[_Row]) -> list[Segment]:
             time_s = (stamp - origin).total_seconds()
         if previous is not None and time_s <= previous[0]:
             raise TraceFileError(
-                path, row.line, column, f"must be later than the previous row's {previous[1]!r} (line {previous[2]}) "
-                f"(got {raw!r}): rows must be in strictly increasing time order"
+                path, row.line, column, f"must be later than the previous row's {_shown(previous[1])} (line {previous[2]}) "
+                f"(got {_shown(raw)}): rows must be in strictly increasing time order"
             )
         previous = (time_s, raw, row.line)
         segments.append(Segment(time_s, _condition(path, row)))
@@ -290,18 +302,33 @@ def _condition(path: str, row: _Row) -> Condition:
         return Condition(**values)  # type: ignore[arg-type]
     except InvalidConfigError as error:
         raw = row.cells.get(error.field, error.value)
-        raise TraceFileError(path, row.line, error.field, f"must be {error.rule} (got {raw!r})") from None
+        raise TraceFileError(path, row.line, error.field, f"must be {error.rule} (got {_shown(raw)})") from None
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, shortened if long (a cell may hold thousands of digits)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to convert to text
+        return "an integer of thousands of digits"
+    return text if len(text) <= _SHOWN else f"{text[: _SHOWN // 2]}...{text[-8:]} ({len(text):,} characters)"
 
 
 def _number(path: str, line: int, column: str, raw: object) -> float:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return float(raw)
+        try:
+            return float(raw)
+        except OverflowError:  # a JSON integer beyond any float
+            raise TraceFileError(
+                path, line, column, f"must be a number a float can hold, at most {sys.float_info.max:.4g} "
+                f"(got {_shown(raw)})"
+            ) from None
     if isinstance(raw, str):
         try:
             return float(raw.strip())
         except ValueError:
             pass
-    raise TraceFileError(path, line, column, f"must be a number (got {raw!r})")
+    raise TraceFileError(path, line, column, f"must be a number (got {_shown(raw)})")
 
 
 def _boolean(path: str, line: int, column: str, raw: object) -> bool:
@@ -312,7 +339,7 @@ def _boolean(path: str, line: int, column: str, raw: object) -> bool:
     word = raw.strip().lower() if isinstance(raw, str) else None
     if word in _TRUE or word in _FALSE:
         return word in _TRUE
-    raise TraceFileError(path, line, column, f"must be true or false (or yes/no, 1/0) (got {raw!r})")
+    raise TraceFileError(path, line, column, f"must be true or false (or yes/no, 1/0) (got {_shown(raw)})")
 
 
 def _timestamp(path: str, line: int, raw: object, origin: datetime.datetime | None) -> datetime.datetime:
@@ -322,9 +349,9 @@ def _timestamp(path: str, line: int, raw: object, origin: datetime.datetime | No
         stamp = None
     if stamp is None:
         raise TraceFileError(
-            path, line, "time", f"must be an ISO-8601 timestamp such as '2024-03-01T12:00:00Z' (got {raw!r})"
+            path, line, "time", f"must be an ISO-8601 timestamp such as '2024-03-01T12:00:00Z' (got {_shown(raw)})"
         )
     if origin is not None and (stamp.tzinfo is None) != (origin.tzinfo is None):
         which = "no time zone" if origin.tzinfo is None else "a time zone"
-        raise TraceFileError(path, line, "time", f"must have {which}, like the first row's (got {raw!r})")
+        raise TraceFileError(path, line, "time", f"must have {which}, like the first row's (got {_shown(raw)})")
     return stamp

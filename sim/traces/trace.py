@@ -193,6 +193,15 @@ class Trace:
             index += 1
         return now + work_s
 
+    def segment_count(self, horizon_s: float) -> float:
+        """The segments (all of them: a built trace's size does not depend on the horizon)."""
+        return float(len(self.segments))
+
+    @property
+    def peak_load_factor(self) -> float:
+        """The largest ``load_factor`` of the segments' conditions."""
+        return max(segment.condition.load_factor for segment in self.segments)
+
     def boundaries(self) -> Sequence[float]:
         """Segment start times (the first is 0)."""
         return tuple(self._starts)
