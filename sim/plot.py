@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import pathlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .errors import InvalidConfigError
+from .outputs import write_atomically
 from .result import BREAKER, Metrics, SimResult, TimeSeries
 from .traces.trace import Condition, Trace
 
@@ -113,8 +115,16 @@ def plot_timeline(
         )
     fig.suptitle(title)
     if path is not None:
-        fig.savefig(os.fspath(path), dpi=_DPI)
+        save_figure(fig, path)
     return fig
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: float = _DPI) -> None:
+    """Write ``fig`` to ``path`` (its format from the extension, PNG without one) atomically
+    (``breakerlab.sim.outputs.write_atomically``): a kill at any moment leaves the old image or
+    the new one, never a torn one."""
+    image_format = pathlib.Path(path).suffix[1:].lower() or "png"
+    write_atomically(path, lambda stream: fig.savefig(stream, format=image_format, dpi=dpi))
 
 
 def _spans(trace: Trace, horizon_s: float) -> list[tuple[float, float, Condition]]:

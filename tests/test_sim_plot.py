@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 import textwrap
@@ -227,3 +228,35 @@ def test_a_fleet_draws_the_share_of_its_instances_in_each_state() -> None:
     assert top == pytest.approx(1.0)
     pool_lines = [line.get_label() for line in fig.axes[3].get_lines()]
     assert "pool size (80)" in pool_lines
+
+
+def test_figures_are_written_atomically_with_the_usual_file_mode(tmp_path: Path) -> None:
+    """``save_figure`` replaces an image whole: a failure while drawing leaves the old file and no
+    temporary one, and a new file's mode follows the umask like any other output's."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from breakerlab.sim.plot import save_figure
+
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    fig.subplots().plot([0, 1], [0, 1])
+    path = tmp_path / "plot.png"
+    save_figure(fig, path)
+    first = path.read_bytes()
+    assert first.startswith(b"\x89PNG")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+    class Broken(Exception):
+        pass
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise Broken
+
+    fig.savefig = broken  # type: ignore[method-assign]
+    with pytest.raises(Broken):
+        save_figure(fig, path)
+    assert path.read_bytes() == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plot.png"]

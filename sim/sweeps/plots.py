@@ -31,6 +31,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.transforms import Bbox
 
 from ..errors import InvalidConfigError
+from ..plot import save_figure
 from ..presets import PRESETS, Preset, PresetMark, preset_marks
 from ..result import metric_definitions
 from .recommend import HIGHER_IS_BETTER, breaker_columns, format_value, parameter_columns, pareto_front
@@ -259,7 +260,7 @@ def plot_heatmaps(
     for metric in metrics:
         fig = heatmap_figure(summary, metric, presets=presets)
         path = folder / f"heatmap-{metric}.png"
-        fig.savefig(path, dpi=_DPI)
+        save_figure(fig, path, _DPI)
         paths.append(path)
     return paths
 
@@ -568,7 +569,7 @@ def plot_tradeoff(
     folder = pathlib.Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"tradeoff-{x}-vs-{y}.png"
-    fig.savefig(path, dpi=_DPI)
+    save_figure(fig, path, _DPI)
     return path
 
 
@@ -625,5 +626,5 @@ def plot_objective(curves: pd.DataFrame, out_dir: str | os.PathLike[str], object
     folder = pathlib.Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "objective-vs-reset_timeout.png"
-    fig.savefig(path, dpi=_DPI)
+    save_figure(fig, path, _DPI)
     return path

@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import pathlib
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
+from .. import outputs
 from ..result import metric_definitions
 from .spec import SweepSpec
 
@@ -37,17 +36,9 @@ class DamagedFileError(ValueError):
 
 def write_atomically(path: pathlib.Path, write: Callable[[IO[bytes]], object]) -> None:
     """Have ``write`` fill a temporary file next to ``path``, flush it to disk and rename it to
-    ``path``: a reader, or a kill at any moment, sees the old file or the new one, never a part."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        pathlib.Path(temporary).unlink(missing_ok=True)
-        raise
+    ``path``: a reader, or a kill at any moment, sees the old file or the new one, never a part
+    (``breakerlab.sim.outputs.write_atomically``)."""
+    outputs.write_atomically(path, write)
 
 
 def write_text_atomically(path: pathlib.Path, text: str) -> None:
