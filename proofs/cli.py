@@ -7,16 +7,14 @@ import argparse
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from breakerlab.model.errors import BreakerError
-from breakerlab.model.table import Table
 from breakerlab.proofs.mutants import MUTANTS
 
-if TYPE_CHECKING:
-    from .counterexample import TraceReplay
-
 __all__ = ["prove_command"]
+
+_LAYER_NAMES = {"z3": "z3", "spin": "SPIN", "refinement": "refinement"}
 
 
 def prove_command(subparsers: Any) -> None:
@@ -30,22 +28,24 @@ def prove_command(subparsers: Any) -> None:
             "and liveness L1-L5 with SPIN (Promela generated from the same table), check that the "
             "executable Python breaker refines the proved relation, and check the generated "
             "artifacts did not drift from the table. Exit status 0 only if everything holds. "
-            "Properties are listed in proofs/README.md. With --json, a z3 counterexample comes "
-            "with its steps (event, arguments, time, state before and after); save the output and "
-            "replay it on the Python breaker with --replay FILE.json."
+            "Properties are listed in proofs/README.md. With --json, every counterexample (a z3 "
+            "trace, a SPIN trail, a refinement mismatch) comes with its steps (event, the process "
+            "or permit, time, state before and after); save the output and replay it on the Python "
+            "breaker with --replay FILE.json."
         ),
     )
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print the verdicts as JSON instead of a table (a z3 counterexample's steps under 'trace')",
+        help="print the verdicts as JSON instead of a table (a counterexample's steps under 'trace')",
     )
     parser.add_argument(
         "--replay",
         metavar="FILE.json",
-        help="replay a counterexample saved from --json on the Python breaker (the reference one, and "
-        "the mutant's it was found on) and say whether it violates the property; exit 1 if the "
-        "reference breaker does",
+        help="replay every counterexample saved from --json (z3, SPIN, refinement) on the Python breaker "
+        "(the reference one, and the mutant's it was found on) and say whether each reproduces the "
+        "violation; exit 1 if the reference breaker exhibits one the proofs exclude (or misses an "
+        "expected one found on the reference table)",
     )
     parser.add_argument(
         "--list-mutants", action="store_true", help="print the seeded mutants' names, one per line, and exit"
@@ -131,8 +131,9 @@ def _run(args: argparse.Namespace) -> int:
                 print(verdict.counterexample)
             if verdict.trace:
                 mutant = f" --mutant {args.mutant}" if args.mutant else ""
+                layer = verdict.trace.get("layer", "z3")
                 print(
-                    f"  (to replay it on the Python breaker: breakerlab prove{mutant} --layer z3 --json > cx.json; "
+                    f"  (to replay it on the Python breaker: breakerlab prove{mutant} --layer {layer} --json > cx.json; "
                     "breakerlab prove --replay cx.json)"
                 )
     if not failed and args.update_generated and args.mutant is None:
@@ -144,9 +145,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    """``--replay FILE``: the trace's events on the reference breaker and on the mutant's."""
-    from .counterexample import replay_trace
-    from .trace_json import read_trace_file
+    """``--replay FILE``: each counterexample's events on the mutant's breaker and the reference's."""
+    from .replay import read_counterexamples, replay
 
     combined = [flag for flag, used in (("--layer", args.layer), ("--update-generated", args.update_generated)) if used]
     if combined:
@@ -154,52 +154,33 @@ def _replay(args: argparse.Namespace) -> int:
             f"'--replay' must be used without --layer and --update-generated (got {' '.join(combined)}); "
             "a replay runs no proof layer"
         )
-    trace, found_on = read_trace_file(args.replay)
-    mutant = args.mutant or found_on
-    if mutant is not None and mutant not in MUTANTS:
-        raise BreakerError(
-            f"'mutant' in {args.replay} must be one of the seeded mutants ({', '.join(MUTANTS)}) (got {mutant!r}); "
-            "or name the table with --mutant"
-        )
-    targets: list[tuple[str, str | None, Table | None]] = []
-    if mutant:
-        targets.append((f"mutant {mutant!r}", mutant, MUTANTS[mutant].table))
-    targets.append(("reference", None, None))
-    outcomes = [(label, name, replay_trace(trace, table)) for label, name, table in targets]
-    reference = outcomes[-1][2]
+    counterexamples = read_counterexamples(args.replay)
+    results = [replay(cx, args.mutant, args.replay) for cx in counterexamples]
+    ok = all(r.ok for r in results)
     if args.json:
-        replays = [
-            {
-                "breaker": label,
-                "mutant": name,
-                "reproduces": outcome.reproduces,
-                "violated_step": outcome.violated_step,
-                "matches": outcome.matches,
-                "steps_matched": outcome.steps_matched,
-                "steps_run": outcome.steps_run,
-                "detail": outcome.detail,
-            }
-            for label, name, outcome in outcomes
-        ]
-        print(json.dumps({"property": trace.property_id, "kind": trace.kind, "found_on": found_on,
-                          "replays": replays, "ok": not reference.reproduces}, indent=2))
-    else:
-        origin = f"mutant {found_on!r}" if found_on else "the reference table"
-        print(f"replaying {args.replay} (found on {origin}) on the Python breaker\n")
-        print(trace.describe())
+        blocks = [r.as_json() for r in results]
+        # the top level reads as the first counterexample (a file with one reads as it always did)
+        print(json.dumps(blocks[0] | {"counterexamples": blocks, "ok": ok}, indent=2))
+        return 0 if ok else 1
+    several = len(results) > 1
+    if several:
+        layers = ", ".join(sorted({_LAYER_NAMES[r.counterexample.layer] for r in results}))
+        print(f"replaying {args.replay}: {len(results)} counterexamples ({layers}) on the Python breaker")
+    for number, result in enumerate(results, start=1):
+        cx = result.counterexample
+        origin = f"mutant {cx.mutant!r}" if cx.mutant else "the reference table"
+        if several:
+            print(f"\n--- counterexample {number} of {len(results)}: {_LAYER_NAMES[cx.layer]} {cx.property_id} (found on {origin})\n")
+        else:
+            print(f"replaying {args.replay} (found on {origin}) on the Python breaker\n")
+        print(cx.description)
         print()
-        width = max(len(label) for label, _, _ in outcomes) + len(" breaker:")
-        for label, _, outcome in outcomes:
-            print(f"{label + ' breaker:':<{width}} {_verdict(trace.property_id, len(trace.steps), outcome)}")
-    return 1 if reference.reproduces else 0
-
-
-def _verdict(property_id: str, steps: int, outcome: TraceReplay) -> str:
-    """One line: whether the breaker exhibits the violation, and where it leaves the trace."""
-    if outcome.reproduces:
-        how = "following every step of the trace" if outcome.matches else f"on its own run ({outcome.detail})"
-        return f"reproduces: step {outcome.violated_step} violates {property_id}, {how}"
-    ran = f"all {steps} steps" if outcome.steps_run == steps else f"{outcome.steps_run} of {steps} steps"
-    if outcome.matches:
-        return f"does not reproduce: {property_id} holds on {ran}, and the breaker follows every step of the trace"
-    return f"does not reproduce: {property_id} holds on {ran}; it leaves the trace at {outcome.detail}"
+        width = max(len(r.label) for r in result.replays) + len(" breaker:")
+        for breaker in result.replays:
+            print(f"{breaker.label + ' breaker:':<{width}} {breaker.line}")
+        if not result.ok:
+            reference = result.replays[-1].outcome
+            what = ("exhibits a violation the proofs exclude" if reference.reproduces
+                    else "does not exhibit this expected violation, found on the reference table")
+            print(f"=> the reference breaker {what}")
+    return 0 if ok else 1

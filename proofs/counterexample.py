@@ -314,14 +314,18 @@ def _trace(
 
 @dataclasses.dataclass(frozen=True)
 class TraceReplay:
-    """The outcome of replaying a trace's events on a Python breaker.
+    """The outcome of replaying a counterexample's events on a Python breaker (every layer's
+    replay gives one: z3 traces here, SPIN trails in ``spin.trail.follow_trail``, refinement
+    mismatches in ``refinement.mismatch_json.replay_mismatch``).
 
     Attributes:
         matches: Whether the breaker went through every state of the trace.
         steps_matched: Steps before the first one on which the breaker leaves the trace.
         detail: Where and how the breaker leaves the trace ("every step matches" if it does not).
         violated_step: The first step on which the breaker's own run violates the trace's
-            property (evaluated on the breaker's states, not the trace's), or ``None``.
+            property (z3: evaluated on the breaker's states, not the trace's; SPIN: the trail's
+            last step, when the breaker follows the whole trail; refinement: the first step the
+            relation does not allow), or ``None``.
         steps_run: Steps the breaker performed: all of them, unless an outcome names a permit
             the breaker never admitted (it rejected that acquire).
     """

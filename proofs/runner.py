@@ -40,7 +40,9 @@ class Verdict:
     states: int | None = None
     counterexample: str | None = None
     detail: str = ""
-    #: The counterexample as structured steps (``breakerlab.proofs.trace_json``): z3 traces, replayable.
+    #: The counterexample as structured steps, replayable with ``breakerlab prove --replay``: a z3
+    #: trace (``trace_json``), a SPIN trail (``spin.trail_json``) or a refinement mismatch
+    #: (``refinement.mismatch_json``); its ``layer`` says which.
     trace: dict[str, Any] | None = dataclasses.field(default=None, compare=False)
 
     @property
@@ -107,6 +109,7 @@ def spin_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
     from .spin.run import require_tools
     from .spin.suite import run_suite
     from .spin.trail import format_steps
+    from .spin.trail_json import trail_to_json
 
     require_tools()
     for result in run_suite(table, stop_early=mutant is not None):
@@ -134,6 +137,7 @@ def spin_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
             states=spin.states,
             counterexample=f"SPIN trail ({spin.failure}):\n" + format_steps(spin.steps, table) if shown else None,
             detail=spin.failure if not result.ok else "",
+            trace=trail_to_json(result, table, mutant.name if mutant else None, prop) if shown else None,
         )
 
 
@@ -144,9 +148,11 @@ def refinement_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
     the *reference* table: a bug in the code that the proved model does not have.
     """
     from .refinement import check_code_mutant, describe, run
+    from .refinement.mismatch_json import mismatch_to_json
 
     results = [check_code_mutant(mutant)] if mutant is not None else run(TABLE)
     for result in results:
+        found = result.mismatch is not None
         yield Verdict(
             "R",
             "refinement" if mutant is None else "refinement (code)",
@@ -156,6 +162,7 @@ def refinement_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
             states=result.states,
             counterexample=str(result.mismatch) if result.mismatch is not None else None,
             detail=f"{result.steps} steps checked",
+            trace=mismatch_to_json(result, mutant.table if mutant else TABLE, mutant.name if mutant else None) if found else None,
         )
 
 
