@@ -3,6 +3,7 @@ ends in one clear line and exit status 2, before anything is simulated, never in
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
@@ -191,24 +192,78 @@ CASES = [
 ]
 
 
+#: Runs each case's arguments through ``breakerlab.cli.main`` in one process (one interpreter
+#: start for the whole table), each in its own folder, and prints what each printed and returned;
+#: an exception that escapes ``main`` is printed as the traceback the command would show.
+_BATCH = """
+import contextlib, io, json, os, sys, traceback
+from breakerlab.cli import main
+results = []
+for folder, args in json.load(sys.stdin):
+    os.chdir(folder)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(args)
+        except SystemExit as exit_:
+            status = exit_.code if isinstance(exit_.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+            status = 1
+    results.append({"status": status, "stdout": out.getvalue(), "stderr": err.getvalue()})
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[pathlib.Path, dict[str, object]]]:
+    """Every case run once, in one process: by case id, its folder and what the command did."""
+    batch: list[tuple[str, list[str]]] = []
+    folders: dict[str, pathlib.Path] = {}
+    for case in CASES:
+        folder = tmp_path_factory.mktemp(str(case.id))
+        folders[str(case.id)] = folder
+        make = case.values[0]
+        assert callable(make)
+        batch.append((str(folder), make(folder)))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _BATCH], input=json.dumps(batch), capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        for folder in folders.values():
+            for path in folder.rglob("*"):  # let pytest remove the read-only folders
+                if path.is_dir() and not path.is_symlink():
+                    path.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout.splitlines()[-1])
+    return {name: (folders[name], result) for name, result in zip(folders, results)}
+
+
 @pytest.mark.parametrize(("make", "message"), CASES)
 def test_hostile_input_exits_2_with_one_clear_line(
-    tmp_path: pathlib.Path, make: Callable[[pathlib.Path], list[str]], message: str
+    outcomes: dict[str, tuple[pathlib.Path, dict[str, object]]], request: pytest.FixtureRequest,
+    make: Callable[[pathlib.Path], list[str]], message: str,
 ) -> None:
     """Each bad input exits with status 2 and one line naming what is wrong, with no traceback
     and no run simulated."""
-    args = make(tmp_path)
-    try:
-        out = _cli(*args, cwd=tmp_path)
-    finally:
-        for path in tmp_path.rglob("*"):  # let pytest remove the read-only folder
-            if path.is_dir() and not path.is_symlink():
-                path.chmod(0o755)
-    assert out.returncode == 2, (out.stdout, out.stderr)
-    assert "Traceback" not in out.stderr, out.stderr
-    assert message in out.stderr, out.stderr
-    assert out.stderr.startswith("breakerlab: error: "), out.stderr
-    assert not list(tmp_path.rglob("runs/*.json")), "a run was simulated"
+    case = request.node.callspec.id
+    folder, out = outcomes[case]
+    stderr = str(out["stderr"])
+    assert out["status"] == 2, (out["stdout"], stderr)
+    assert "Traceback" not in stderr, stderr
+    assert message in stderr, stderr
+    assert stderr.startswith("breakerlab: error: "), stderr
+    assert not list(folder.rglob("runs/*.json")), "a run was simulated"
+
+
+def test_the_installed_command_refuses_a_hostile_file_without_a_traceback(tmp_path: pathlib.Path) -> None:
+    """The same refusal from the real command, in its own process: exit 2, one line on stderr."""
+    config = tmp_path / "deep.toml"
+    config.write_text("x = " + "[" * DEEP + "]" * DEEP + "\n")
+    out = _cli("sweep", "--config", str(config), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    assert out.stderr.startswith("breakerlab: error: ") and "nested too deeply" in out.stderr, out.stderr
 
 
 def test_a_large_sweep_prints_its_size_before_it_starts_even_when_quiet(tmp_path: pathlib.Path) -> None:

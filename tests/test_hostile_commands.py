@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from breakerlab.cli import main
+
 # (command line, a substring the error must contain); ``{tmp}`` is a scratch folder holding
 # ``binary`` (bytes that are not text), ``truncated.json``, and ``fake-sweep/`` (a garbled sweep.json).
 CASES: list[tuple[str, str]] = [
@@ -54,14 +56,37 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     return folder
 
 
+def _run_in_process(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``breakerlab ARGV`` in this process: its exit status and everything it printed (an
+    exception other than the CLI's own exits escapes, failing the test as a traceback would)."""
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # argparse's own usage errors
+        status = exit_.code if isinstance(exit_.code, int) else 1
+    captured = capsys.readouterr()
+    return status, captured.out + captured.err
+
+
 @pytest.mark.parametrize(("command", "expected"), CASES, ids=[c for c, _ in CASES])
-def test_every_command_refuses_bad_input_in_one_line(scratch: pathlib.Path, command: str, expected: str) -> None:
-    """The command exits 2, its last line names the problem, and nothing prints a traceback."""
+def test_every_command_refuses_bad_input_in_one_line(
+    scratch: pathlib.Path, command: str, expected: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The command exits 2, its message names the problem, and nothing escapes as an exception
+    (run in this process, as the installed command runs ``breakerlab.cli.main``)."""
+    monkeypatch.chdir(scratch)
+    argv = [part.replace("{tmp}", str(scratch)) for part in command.split()]
+    status, output = _run_in_process(argv, capsys)
+    assert status == 2, output
+    assert expected in output, output
+
+
+@pytest.mark.parametrize("command", [CASES[0][0], "prove --replay {tmp}/binary", "sweep --config {tmp}/binary"])
+def test_the_installed_command_prints_no_traceback(scratch: pathlib.Path, command: str) -> None:
+    """The same refusals from a real process: exit 2 and no traceback on stderr."""
     argv = [part.replace("{tmp}", str(scratch)) for part in command.split()]
     done = subprocess.run(
         [sys.executable, "-m", "breakerlab.cli", *argv], capture_output=True, text=True, timeout=120, cwd=scratch,
     )
-    output = done.stdout + done.stderr
-    assert done.returncode == 2, output
-    assert "Traceback" not in output
-    assert expected in output, output
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") <= 1, done.stderr

@@ -98,12 +98,24 @@ def _panels(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return panels
 
 
-def _panel_grid(count: int, panel_in: tuple[float, float], margin_in: tuple[float, float]) -> tuple[Figure, list[Axes]]:
-    """A figure with ``count`` panels, ``_PANELS_PER_ROW`` to a row (sizes in inches)."""
+def _panel_grid(
+    count: int, panel_in: tuple[float, float], margin_in: tuple[float, float], *, fixed: bool = False,
+) -> tuple[Figure, list[Axes]]:
+    """A figure with ``count`` panels, ``_PANELS_PER_ROW`` to a row (sizes in inches).
+
+    ``fixed``: place the panels by fixed margins instead of the constrained layout (which draws
+    every figure twice to measure it): for figures whose labels have a known, small size.
+    """
     ncols = min(_PANELS_PER_ROW, count)
     nrows = math.ceil(count / ncols)
-    fig = Figure(figsize=(panel_in[0] * ncols + margin_in[0], panel_in[1] * nrows + margin_in[1]), layout="constrained")
+    width_in, height_in = panel_in[0] * ncols + margin_in[0], panel_in[1] * nrows + margin_in[1]
+    fig = Figure(figsize=(width_in, height_in), layout=None if fixed else "constrained")
     FigureCanvasAgg(fig)
+    if fixed:  # room for tick labels and axis labels, panel titles, the suptitle and a colorbar
+        fig.subplots_adjust(
+            left=0.65 / width_in, right=1 - margin_in[0] / width_in, bottom=0.6 / height_in,
+            top=1 - 0.85 / height_in, wspace=0.22, hspace=0.38,
+        )
     axes: list[Axes] = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
     for ax in axes[count:]:
         ax.remove()
@@ -169,15 +181,16 @@ def heatmap_figure(summary: pd.DataFrame, metric: str, *, presets: Sequence[Pres
     higher = metric.split(".")[0] in HIGHER_IS_BETTER
     cmap = colormaps["viridis" if higher else "viridis_r"].with_extremes(bad="0.88")
 
-    fig, axes = _panel_grid(len(panels), (4.4, 3.9), (1.3, 1.0))
+    fig, axes = _panel_grid(len(panels), (4.4, 3.9), (1.3, 1.0), fixed=True)
     marks = preset_marks(presets, fails, resets)
     for ax, (title, _), grid in zip(axes, panels, grids):
         _draw_heatmap(ax, grid, norm, cmap, fails, resets)
         _draw_marks(ax, marks)
         ax.set_title(title, fontsize=10)
-    fig.colorbar(
-        ScalarMappable(norm, cmap), ax=axes[: len(panels)], label=f"{metric} (mean; {_direction(metric)})", shrink=0.9,
-    )
+    # The colour bar in the right margin the fixed layout keeps for it, as tall as the panels.
+    params, width_in = fig.subplotpars, fig.get_figwidth()
+    bar = fig.add_axes((params.right + 0.3 / width_in, params.bottom, 0.18 / width_in, params.top - params.bottom))
+    fig.colorbar(ScalarMappable(norm, cmap), cax=bar, label=f"{metric} (mean; {_direction(metric)})")
     fig.suptitle(f"{metric}: {_short_definition(metric)}\n{_replications(summary)} per cell", fontsize=11)
     return fig
 
