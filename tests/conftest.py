@@ -47,9 +47,21 @@ def _profile_name() -> str:
 settings.load_profile(_profile_name())
 
 
+#: The modules that take longest, longest first. ``-n auto --dist loadscope`` hands whole modules
+#: to the workers in collection order, so starting with these (longest processing time first)
+#: keeps one worker from being left with a long module at the end while the others idle.
+LONGEST_MODULES = (
+    "test_sweep.py", "test_notebooks.py", "test_prove_cli.py", "test_conform_fit.py", "test_spin.py",
+    "test_sweep_faults.py", "test_adaptive.py", "test_fragile.py", "test_sim_validation.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip the tests marked ``slow`` unless the profile is ``thorough`` or ``-m`` names ``slow``,
+    """Put the longest modules first (``LONGEST_MODULES``; the order within a module is kept);
+    skip the tests marked ``slow`` unless the profile is ``thorough`` or ``-m`` names ``slow``,
     and those marked ``bench`` unless ``-m`` names ``bench``."""
+    rank = {name: position for position, name in enumerate(LONGEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # a stable sort
     chosen = config.getoption("markexpr") or ""
     skips = {"bench": pytest.mark.skip(reason="bench: a timing verdict; run on a quiet machine with -m bench")}
     if _profile_name() != "thorough" and "slow" not in chosen:
