@@ -3,8 +3,10 @@ as it ran, and `--plot` paths that end where the message says."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import io
 import json
 import os
 import pathlib
@@ -14,6 +16,7 @@ import sys
 
 import pytest
 
+from breakerlab.cli import main
 from breakerlab.model.config import ENUM_OPTIONS, BreakerConfig
 from breakerlab.model.options import config_fields
 from breakerlab.runtime.eventlog import config_to_json
@@ -29,10 +32,40 @@ QUICK = ("--trace", "hang", "--rate", "20", "--horizon", "30", "--no-baselines")
 
 
 def _cli(*args: str, cwd: pathlib.Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``breakerlab ARGS`` run in this process, as the installed command runs ``main`` (one
+    interpreter start for the module; ``test_one_real_process_gives_the_same_output`` checks
+    that the real command prints the same)."""
+    out, err = io.StringIO(), io.StringIO()
+    before, columns = os.getcwd(), os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(list(args))
+            except SystemExit as exit_:
+                status = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        os.chdir(before)
+        if columns is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = columns
+    return subprocess.CompletedProcess(["breakerlab", *args], status, out.getvalue(), err.getvalue())
+
+
+def test_one_real_process_gives_the_same_output(tmp_path: pathlib.Path) -> None:
+    """The installed command, in its own process, prints what the in-process runs above see."""
     env = {**os.environ, "COLUMNS": "100"}
-    return subprocess.run(
-        [sys.executable, "-m", "breakerlab.cli", *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd
+    real = subprocess.run(
+        [sys.executable, "-m", "breakerlab.cli", "simulate", *QUICK, "--json"], capture_output=True, text=True,
+        timeout=120, env=env, cwd=tmp_path,
     )
+    assert real.returncode == 0, real.stderr
+    measured, seen = json.loads(real.stdout), json.loads(_cli("simulate", *QUICK, "--json", cwd=tmp_path).stdout)
+    del measured["wall_s"], seen["wall_s"]  # how long the run took: the only field that may differ
+    assert measured == seen
 
 
 def _options(help_text: str) -> dict[str, tuple[str, str]]:
