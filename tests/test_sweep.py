@@ -349,8 +349,12 @@ def test_the_readme_main_command_runs_the_built_in_sweep_at_reduced_scale(tmp_pa
     assert command.endswith(".venv/bin/breakerlab sweep")
     built_in = default_spec().as_mapping()
     corner = {key: [values[0], values[-1]] for key, values in built_in["grid"].items()}
-    # The budget is the first stage and its baselines: the adaptive stage starts, and stops at once.
-    reduced = {**built_in, "replications": {**built_in["replications"], "min": 2, "max": 3, "max_runs": 40}, "grid": corner}
+    # The budget is the first stage and its baselines: the adaptive stage starts, and stops at once;
+    # and each run lasts 160 simulated seconds instead of 240 (the outages end by 150 s).
+    reduced = {
+        **built_in, "replications": {**built_in["replications"], "min": 2, "max": 3, "max_runs": 40}, "grid": corner,
+        "horizon_s": 160.0,
+    }
     config = tmp_path / "reduced.toml"
     config.write_text("\n".join(f"{key} = {_toml(value)}" for key, value in reduced.items()) + "\n")
     assert load_spec(config).traces == default_spec().traces
