@@ -9,21 +9,11 @@ own error (naming the option or the trace file).
 
 from __future__ import annotations
 
-import os
-import stat
+from breakerlab.model.files import NotRegularFileError, open_regular_file
 
 from .errors import InvalidConfigError
 
 __all__ = ["InputFileError", "read_bytes"]
-
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
 
 class InputFileError(InvalidConfigError):
     """A file cannot be read as input; ``problem`` completes "<the file> ..." (the message is
@@ -51,27 +41,20 @@ def read_bytes(path: str, limit_bytes: int) -> bytes:
         InputFileError: it cannot be opened, is not a regular file (a directory, a FIFO, a
             device such as ``/dev/zero``), or is larger than ``limit_bytes``.
     """
-    try:
-        # Non-blocking: opening a FIFO that no one writes to returns at once (and is refused).
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as error:
-        raise InputFileError(path, f"cannot be read ({error.strerror or error})") from None
     too_large = f"is larger than {limit_bytes:,} bytes ({limit_bytes / 2**20:g} MiB), the most accepted"
     try:
-        info = os.fstat(descriptor)
-        for test, kind in _KINDS:
-            if test(info.st_mode):
-                raise InputFileError(path, f"cannot be read: it is {kind}, not a regular file")
-        if not stat.S_ISREG(info.st_mode):
-            raise InputFileError(path, "cannot be read: it is not a regular file")
-        if info.st_size > limit_bytes:
-            raise InputFileError(path, too_large)
-        with os.fdopen(os.dup(descriptor), "rb") as file:
-            data = file.read(limit_bytes + 1)  # the file may have grown since
+        stream, size = open_regular_file(path)
+    except NotRegularFileError as error:
+        raise InputFileError(path, f"cannot be read: it is {error.kind}, not a regular file") from None
     except OSError as error:
         raise InputFileError(path, f"cannot be read ({error.strerror or error})") from None
-    finally:
-        os.close(descriptor)
+    with stream:
+        if size > limit_bytes:
+            raise InputFileError(path, too_large)
+        try:
+            data = stream.read(limit_bytes + 1)  # the file may have grown since
+        except OSError as error:
+            raise InputFileError(path, f"cannot be read ({error.strerror or error})") from None
     if len(data) > limit_bytes:
         raise InputFileError(path, too_large)
     return data

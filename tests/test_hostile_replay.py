@@ -371,7 +371,7 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: pathlib.Path) 
     fifo = tmp_path / "events.fifo"
     os.mkfifo(fifo)
     line = assert_one_clear_line(run_cli("replay", str(fifo), timeout=30))
-    assert f"{fifo}: is a named pipe (FIFO), not a regular file" in line
+    assert f"{fifo}: is a FIFO (named pipe), not a regular file" in line
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")

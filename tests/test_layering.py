@@ -38,8 +38,8 @@ def _imports(path: pathlib.Path) -> set[str]:
 ALLOWED = {
     "__future__", "abc", "argparse", "asyncio", "collections", "dataclasses", "enum", "fractions", "functools",
     "hashlib", "importlib", "logging", "math", "random", "re", "sys", "typing", "transitions",
-    # the runtime breaker: locks, context variables, the event log's files and JSON
-    "contextvars", "inspect", "io", "json", "os", "threading",
+    # the runtime breaker: locks, context variables, the event log's files and JSON; input files (files.py)
+    "contextvars", "inspect", "io", "json", "os", "stat", "threading",
 }
 
 

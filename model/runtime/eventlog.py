@@ -18,12 +18,12 @@ import dataclasses
 import itertools
 import json
 import os
-import stat
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import IO, Any
 
 from breakerlab.model.config import BreakerConfig
+from breakerlab.model.files import NotRegularFileError, open_regular_file
 
 from .eventcheck import EventLogError, LogSequence, check_event, shown
 
@@ -209,35 +209,18 @@ def source_name(source: str | os.PathLike[str] | IO[str]) -> str | None:
     return name if name.isprintable() else repr(name)
 
 
-_FILE_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def _open_regular_file(path: str | os.PathLike[str], max_bytes: int) -> IO[bytes]:
-    # O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = next((text for test, text in _FILE_KINDS if test(mode)), "not a regular file")
-            raise EventLogError(f"is {kind}, not a regular file: give the path of an event log file")
-        size = os.fstat(fd).st_size
-        if size > max_bytes:
-            raise EventLogError(
-                f"the log is {size} bytes, over the limit of {max_bytes} bytes; raise the limit "
-                "(breakerlab replay --max-bytes N, or replay_log(..., max_bytes=N)) to read it"
-            )
-        if hasattr(os, "O_NONBLOCK"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+        stream, size = open_regular_file(path)
+    except NotRegularFileError as error:
+        raise EventLogError(f"is {error.kind}, not a regular file: give the path of an event log file") from None
+    if size > max_bytes:
+        stream.close()
+        raise EventLogError(
+            f"the log is {size} bytes, over the limit of {max_bytes} bytes; raise the limit "
+            "(breakerlab replay --max-bytes N, or replay_log(..., max_bytes=N)) to read it"
+        )
+    return stream
 
 
 def _lines(stream: IO[bytes] | IO[str], max_bytes: int) -> Iterator[tuple[int, str]]:
