@@ -23,16 +23,15 @@ A ``Breaker`` is not thread-safe: one thread or event loop drives it (the simula
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from transitions import Machine
 
-from .classify import Settlement, settlement_for
+from .classify import Settlement, settlement_for, settlement_for_result
 from .clock import Clock
-from .config import BreakerConfig, TripError
+from .config import BreakerConfig
 from .entries import Tally, build_call, build_entries
 from .errors import CircuitOpenError, PermitError, TableError
 from .events import Outcome, Rejection, StateChange
@@ -41,6 +40,7 @@ from .listeners import Listeners
 from .machine import build_machine, shared_machine
 from .permit import Admission, BreakerStats, Permit, require_error, require_permit
 from .pycompile import LAZY_ARGS, CompiledTable, compile_table
+from .rejection import remaining_s, trip_error_for
 from .states import State
 from .table import ARGS, TABLE, VARIABLES, Table, Verdict
 from .window import load_counts, window_for
@@ -252,13 +252,9 @@ class Breaker:
         """Seconds from ``now`` (default: the clock, never before the latest event) until a
         call can be admitted again: 0 unless open, ``inf`` when forced open."""
         state = self._core.state
-        if state is State.OPEN:
-            if now is None:
-                now = max(self._read_clock(), self._tally.last_now)
-            return max(0.0, self._core.open_until - now)
-        if state is State.FORCED_OPEN:
-            return math.inf
-        return 0.0
+        if state is State.OPEN and now is None:
+            now = max(self._read_clock(), self._tally.last_now)
+        return remaining_s(state, self._core.open_until, 0.0 if now is None else now)
 
     def time_until_half_open(self) -> float:
         """``remaining_s()`` at the clock's time: seconds until a probe can be admitted."""
@@ -428,15 +424,12 @@ class Breaker:
         """Settle ``admission`` with its call's return value: a failure if ``is_failure_result``
         says so, else a success. If the predicate raises, the admission is discarded and the
         predicate's exception propagates."""
-        predicate = self.config.is_failure_result
-        if predicate is None:
-            return self.succeed(admission, now)
         try:
-            failed = bool(predicate(result))
+            settlement = settlement_for_result(self.config, result)
         except BaseException:
             self.discard(admission, now)
             raise
-        return self.fail(admission, now) if failed else self.succeed(admission, now)
+        return self.fail(admission, now) if settlement is Settlement.FAILURE else self.succeed(admission, now)
 
     def poll(self, now: float | None = None) -> StateChange | None:
         """Let time-driven transitions happen with no call: open→half_open at the deadline
@@ -445,11 +438,26 @@ class Breaker:
         return self._event("poll", now)
 
     def force_open(self, now: float | None = None) -> StateChange | None:
-        """Reject every call until ``reset()`` or ``disable()``."""
+        """Reject every call until another manual operation (``reset()``, ``disable()``, ``trip()``,
+        ``half_open()``)."""
         return self._event("force_open", now)
 
+    def trip(self, now: float | None = None) -> StateChange | None:
+        """Open now, from any state, as a tripped breaker does: a new opening for the current
+        open duration (with jitter and the backoff step), after which half-open comes as usual
+        (``half_open_entry``). Already open, it re-opens, restarting the open period. This is
+        pybreaker's ``open()``; to reject every call until told otherwise, use ``force_open()``."""
+        return self._event("trip", now)
+
+    def half_open(self, now: float | None = None) -> StateChange | None:
+        """Enter half-open now, from any other state, with no probe admitted yet: the next
+        acquires are probes that decide between closed and open. Nothing when already
+        half-open. This is pybreaker's ``half_open()``."""
+        return self._event("half_open", now)
+
     def disable(self, now: float | None = None) -> StateChange | None:
-        """Admit every call and count nothing until ``reset()`` or ``force_open()``."""
+        """Admit every call and count nothing until another manual operation (``reset()``,
+        ``force_open()``, ``trip()``, ``half_open()``)."""
         return self._event("disable", now)
 
     def reset(self, now: float | None = None) -> StateChange | None:
@@ -532,14 +540,7 @@ class Breaker:
         """The error a call whose settlement caused ``change`` raises instead of its own
         outcome: ``CircuitOpenError`` if its failure opened the breaker under
         ``trip_error="circuit_open"``, else ``None``."""
-        if (
-            change is None
-            or change.dest is not State.OPEN
-            or change.trigger != "record_failure"
-            or self.config.trip_error is not TripError.CIRCUIT_OPEN
-        ):
-            return None
-        return CircuitOpenError(self.remaining_s(change.time), State.OPEN)
+        return trip_error_for(self.config, change, self._core.open_until)
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import enum
 
 from .config import BreakerConfig, CancellationOutcome, ExcludedOutcome
 
-__all__ = ["Classification", "Settlement", "classify_exception", "settlement_for"]
+__all__ = ["Classification", "Settlement", "classify_exception", "settlement_for", "settlement_for_result"]
 
 
 class Classification(enum.StrEnum):
@@ -65,3 +65,13 @@ def settlement_for(config: BreakerConfig, exc: BaseException) -> Settlement:
     if kind is Classification.EXCLUDED and config.excluded_outcome is ExcludedOutcome.SUCCESS:
         return Settlement.SUCCESS
     return Settlement.DISCARD
+
+
+def settlement_for_result(config: BreakerConfig, result: object) -> Settlement:
+    """How a call that returned ``result`` is settled under ``config``: a failure if
+    ``is_failure_result(result)`` is true, else a success. The predicate's own exception
+    propagates (the caller then settles the call with ``Settlement.DISCARD``)."""
+    predicate = config.is_failure_result
+    if predicate is not None and predicate(result):
+        return Settlement.FAILURE
+    return Settlement.SUCCESS

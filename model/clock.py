@@ -11,11 +11,19 @@ real time. The simulator passes its own virtual time.
 
 from __future__ import annotations
 
+import datetime
 import math
 import time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "MonotonicClock"]
+__all__ = ["Clock", "ManualClock", "MonotonicClock", "utc_now"]
+
+
+def utc_now() -> datetime.datetime:
+    """The wall-clock time as an aware UTC datetime: for *reporting* a time the way a library
+    reports it (``breakerlab.compat.pybreaker``'s ``opened_at``), never for a breaker's rules,
+    which run on a ``Clock``."""
+    return datetime.datetime.now(datetime.UTC)
 
 
 @runtime_checkable

@@ -17,7 +17,7 @@ from .table import TABLE, Table
 __all__ = ["EVENTS", "OTHERS", "OUTCOMES", "Driver"]
 
 OUTCOMES = ("record_success", "record_failure", "release")
-OTHERS = ("poll", "force_open", "disable", "reset")
+OTHERS = ("poll", "force_open", "trip", "half_open", "disable", "reset")
 EVENTS = ("acquire", *OUTCOMES, *OTHERS)
 
 

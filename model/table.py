@@ -6,6 +6,14 @@ internal step). Rows are tried in order; the last row of every (source, trigger)
 guard ``TRUE``, so the table is total and deterministic. ``verdict`` says whether an
 ``acquire`` admits the call (as a normal call or a probe) or rejects it.
 
+The triggers (``TRIGGERS``) are a call's ``acquire`` and its settlement (``record_success``,
+``record_failure``, ``release``), ``poll`` (time alone), and manual control: ``force_open`` and
+``disable`` enter the manual states; ``trip`` opens now, from any state, as a tripped breaker
+does (a new opening: the open period restarts even when already open, and half-open follows
+after the open duration, per ``half_open_entry``); ``half_open`` enters half-open now, with no
+probe admitted yet (nothing in half-open); ``reset`` closes. ``trip`` and ``half_open`` are
+what pybreaker's ``open()`` and ``half_open()`` do.
+
 The ``transitions`` machine, the breaker's fast path, the Mermaid diagram and the proofs are
 all generated from ``TABLE``. ``model/SEMANTICS.md`` explains the same rules in prose.
 """
@@ -81,7 +89,7 @@ class Row:
         return f"{self.source.value} --{self.trigger} [{self.guard}]--> {dest}: {self.cause}"
 
 
-#: Triggers: the events a breaker reacts to.
+#: Triggers: the events a breaker reacts to (the manual ones from ``force_open`` on).
 TRIGGERS: tuple[str, ...] = (
     "acquire",
     "record_success",
@@ -89,6 +97,8 @@ TRIGGERS: tuple[str, ...] = (
     "release",
     "poll",
     "force_open",
+    "trip",
+    "half_open",
     "disable",
     "reset",
 )
@@ -388,6 +398,14 @@ def _rows() -> Iterator[Row]:
             yield Row("force_open", F, TRUE, None, (), "already_forced_open")
         else:
             yield Row("force_open", state, TRUE, F, ENTER_MANUAL, "force_open")
+    for state in State:
+        # From open too: a real state change (open -> open) that restarts the open period.
+        yield Row("trip", state, TRUE, O, ENTER_OPEN, "manual_trip")
+    for state in State:
+        if state is H:
+            yield Row("half_open", H, TRUE, None, (), "already_half_open")
+        else:
+            yield Row("half_open", state, TRUE, H, _enter_half_open(False), "manual_half_open")
     for state in State:
         if state is D:
             yield Row("disable", D, TRUE, None, (), "already_disabled")

@@ -70,8 +70,8 @@ display(Markdown(f"```mermaid\n{mermaid(BreakerConfig())}\n```"))
 # | `closed` | every call | normal operation; outcomes feed the trip rule |
 # | `open` | nothing until the deadline | calls are rejected with `CircuitOpenError(remaining_s)` |
 # | `half_open` | up to `half_open_max_calls` probes | probes decide between `closed` and `open` |
-# | `forced_open` | nothing, ever | manual: `force_open()`; left only by `reset()` or `disable()` |
-# | `disabled` | every call, nothing counted | manual: `disable()`; left only by `reset()` or `force_open()` |
+# | `forced_open` | nothing, ever | manual: `force_open()`; left only by another manual event (`reset()`, `disable()`, `trip()`, `half_open()`) |
+# | `disabled` | every call, nothing counted | manual: `disable()`; left only by another manual event (`reset()`, `force_open()`, `trip()`, `half_open()`) |
 #
 # In code they are the `State` enum, with lower-case string values:
 

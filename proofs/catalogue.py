@@ -53,7 +53,7 @@ PROPERTY_CATALOGUE: tuple[PropertyInfo, ...] = (
     ),
     PropertyInfo(
         "S5",
-        "Only legal transitions exist: closed→open, open→half_open, half_open→closed, half_open→open; open→open and open→closed only by a late result under late_result=admitting_state (a late probe success); forced_open and disabled are left only manually; reset→closed from anywhere; every state change increments the generation.",
+        "Only legal transitions exist: closed→open, open→half_open, half_open→closed, half_open→open; open→open and open→closed only by a late result under late_result=admitting_state (a late probe success); forced_open and disabled are left only manually; reset→closed and trip→open from anywhere, a trip always a new opening (open→open restarts the open period); half_open→half_open with no probe admitted yet (in half-open it changes nothing); every state change increments the generation.",
         "step: (mode, mode') ∈ allowed(trigger) ∧ (mode' ≠ mode ⇒ generation' = generation+1)",
         (Z3, REFINEMENT),
     ),

@@ -187,6 +187,12 @@ MUTANTS: dict[str, Mutant] = {
             _set_actions("release", H, "probe_released", ()),
         ),
         Mutant(
+            "manual_trip_keeps_open_period",
+            "trip() while open keeps the running open period instead of re-opening (pybreaker's open() restarts it)",
+            ("S5",),
+            _set_actions("trip", O, "manual_trip", (), dest=None),
+        ),
+        Mutant(
             "backoff_not_reset",
             "closing keeps the backed-off open duration instead of returning to reset_timeout",
             ("S2",),

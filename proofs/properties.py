@@ -95,7 +95,10 @@ def _late_admitting_failure(enc: Encoding, e: Event, s: StateVars) -> z3.BoolRef
     )
 
 
-MANUAL = ("force_open", "disable", "reset")
+MANUAL = ("force_open", "trip", "half_open", "disable", "reset")
+"""The manual-control triggers: a client's orders, which the automatic rules (open lasts its
+duration, only the automatic edges, forced/disabled are kept) do not constrain; S5 states
+where each one leads instead."""
 
 # -- invariants -------------------------------------------------------------------------------
 
@@ -263,6 +266,17 @@ def _legal_transitions(enc: Encoding, t: Step) -> z3.BoolRef:
         z3.Implies(enc.is_trigger(e, "force_open"), z3.Or(same, enc.is_mode(n, F))),
         z3.Implies(enc.is_trigger(e, "disable"), z3.Or(same, enc.is_mode(n, D))),
         z3.Implies(enc.is_trigger(e, "reset"), enc.is_mode(n, C)),
+        # trip always opens anew (from open too: the period restarts, which S2 then checks)
+        z3.Implies(enc.is_trigger(e, "trip"), z3.And(enc.is_mode(n, O), n["generation"] == s["generation"] + 1)),
+        # half_open enters half-open with no probe admitted yet; in half-open it changes nothing
+        z3.Implies(
+            enc.is_trigger(e, "half_open"),
+            z3.If(
+                enc.is_mode(s, H),
+                unchanged(s, n),
+                z3.And(enc.is_mode(n, H), n["probes_admitted"] == 0, n["probes_inflight"] == 0, n["half_open_since"] == e["now"]),
+            ),
+        ),
         z3.Implies(
             z3.Not(enc.is_trigger(e, *MANUAL)),
             z3.And(z3.Or(automatic, edge(O, C)), late_close, restart_ok, z3.Implies(enc.is_mode(s, F, D), same)),

@@ -234,6 +234,27 @@ class Oracle:
         if self.state != FORCED_OPEN:
             self._change_state(FORCED_OPEN, now)
 
+    def trip(self, now: float) -> None:
+        """Model ``Breaker.trip()``: open now, from any state, as a tripped breaker does (an
+        opening like any other; from open a real restart of the open period).
+
+        Args:
+            now: The clock reading.
+        """
+        now = self._tick(now)
+        self._change_state(OPEN, now)
+
+    def half_open(self, now: float) -> None:
+        """Model ``Breaker.half_open()``: enter half-open now with no probe admitted yet,
+        whatever the deadline; nothing when already half-open.
+
+        Args:
+            now: The clock reading.
+        """
+        now = self._tick(now)
+        if self.state != HALF_OPEN:
+            self._change_state(HALF_OPEN, now)
+
     def disable(self, now: float) -> None:
         """Model ``Breaker.disable()``.
 

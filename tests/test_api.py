@@ -1112,7 +1112,7 @@ def test_machine_unknown_trigger_raises() -> None:
     with pytest.raises(AttributeError):
         breaker.machine.model.trigger("to_open")
     with pytest.raises(AttributeError):
-        breaker.machine.model.trigger("trip")
+        breaker.machine.model.trigger("explode")
     assert breaker.state is State.CLOSED
 
 

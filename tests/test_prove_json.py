@@ -16,7 +16,8 @@ from breakerlab.proofs.counterexample import find_trace, replay_trace
 from breakerlab.proofs.mutants import MUTANTS
 from breakerlab.proofs.trace_json import trace_from_json, trace_to_json
 
-#: A mutant whose z3 counterexample is three steps long, found in well under a second.
+#: A mutant whose z3 counterexample is two steps long (trip, then an acquire at the exact
+#: deadline), found in well under a second.
 MUTANT = "deadline_boundary"
 
 
@@ -47,7 +48,7 @@ def test_json_counterexample_has_structured_steps(saved: dict[str, Any]) -> None
     assert trace["format"] == "breakerlab-counterexample" and trace["mutant"] == MUTANT
     assert trace["property"] == "S1" and trace["config"]["admit_at_deadline"] is False
     steps = trace["steps"]
-    assert [s["event"] for s in steps] == ["acquire", "record_failure", "acquire"]
+    assert [s["event"] for s in steps] == ["trip", "acquire"]
     previous = {k: v for k, v in trace["initial"].items() if k != "clock"}
     for number, step in enumerate(steps, start=1):
         assert step["number"] == number and isinstance(step["time"], float)
@@ -55,9 +56,12 @@ def test_json_counterexample_has_structured_steps(saved: dict[str, Any]) -> None
         assert step["before"] == previous
         assert step["changed"] == {k: [previous[k], v] for k, v in step["after"].items() if previous[k] != v}
         previous = step["after"]
-    assert steps[1]["arguments"] == {"permit": steps[0]["arguments"]["permit"]}
-    assert steps[2]["verdict"] == "admit_probe" and steps[2]["after"]["state"] == "half_open"
-    assert trace["violation"].startswith("step 3 violates S1")
+    assert steps[0]["arguments"] == {} and steps[0]["after"]["state"] == "open"
+    assert list(steps[1]["arguments"]) == ["permit"]  # the admitted call's permit (a slot of the pool)
+    assert isinstance(steps[1]["arguments"]["permit"], int)
+    assert steps[1]["time"] == steps[0]["after"]["open_until"]
+    assert steps[1]["verdict"] == "admit_probe" and steps[1]["after"]["state"] == "half_open"
+    assert trace["violation"].startswith("step 2 violates S1")
 
 
 def test_mutant_counterexample_round_trips_and_replays(saved: dict[str, Any]) -> None:
@@ -68,8 +72,8 @@ def test_mutant_counterexample_round_trips_and_replays(saved: dict[str, Any]) ->
     lines = out.stdout.splitlines()
     mutant_line = next(line for line in lines if line.startswith(f"mutant '{MUTANT}' breaker:"))
     reference_line = next(line for line in lines if line.startswith("reference breaker:"))
-    assert "reproduces: step 3 violates S1, following every step of the trace" in mutant_line
-    assert "does not reproduce: S1 holds on all 3 steps" in reference_line
+    assert "reproduces: step 2 violates S1, following every step of the trace" in mutant_line
+    assert "does not reproduce: S1 holds on all 2 steps" in reference_line
     assert "counterexample to S1 (step)" in out.stdout
 
 
@@ -79,7 +83,7 @@ def test_replay_json_reports_each_breaker(saved: dict[str, Any], capsys: pytest.
     data = json.loads(capsys.readouterr().out)
     by_breaker = {r["breaker"]: r for r in data["replays"]}
     assert by_breaker[f"mutant '{MUTANT}'"]["reproduces"] is True
-    assert by_breaker[f"mutant '{MUTANT}'"]["violated_step"] == 3
+    assert by_breaker[f"mutant '{MUTANT}'"]["violated_step"] == 2
     assert by_breaker["reference"]["reproduces"] is False and by_breaker["reference"]["matches"] is False
     assert data["ok"] is True
 
@@ -93,6 +97,15 @@ def test_a_trace_object_round_trips_losslessly() -> None:
     assert again == trace and found_on == MUTANT
 
 
+def test_an_outcome_step_names_the_permit_its_acquire_took() -> None:
+    """In a z3 counterexample an outcome's argument is the permit an earlier acquire was given."""
+    trace = find_trace(MUTANTS["trip_one_late"].table, "S4", "step", max_depth=3)
+    assert trace is not None
+    steps = trace_to_json(trace, "trip_one_late")["steps"]
+    assert [s["event"] for s in steps] == ["acquire", "record_failure"]
+    assert steps[1]["arguments"] == steps[0]["arguments"] and list(steps[1]["arguments"]) == ["permit"]
+
+
 def test_replay_judges_the_breakers_own_states(saved: dict[str, Any], tmp_path: pathlib.Path) -> None:
     """The verdict comes from the property evaluated on the breaker's steps, not from the file's
     claims: with the file's last state edited, the mutant still reproduces (on its own run) and
@@ -101,7 +114,7 @@ def test_replay_judges_the_breakers_own_states(saved: dict[str, Any], tmp_path: 
     trace["steps"][-1]["after"]["probes_admitted"] = 7
     edited, _ = trace_from_json(trace)
     on_mutant = replay_trace(edited, MUTANTS[MUTANT].table)
-    assert not on_mutant.matches and on_mutant.reproduces and on_mutant.violated_step == 3
+    assert not on_mutant.matches and on_mutant.reproduces and on_mutant.violated_step == 2
     assert not replay_trace(edited).reproduces
 
 
@@ -118,7 +131,7 @@ def test_bad_replay_files_are_one_line_errors(
     whose time runs back and an unknown event each exit 2 with one line naming the problem."""
     trace = _trace(saved)
     back = json.loads(json.dumps(trace))
-    back["steps"][2]["time"] = 0.5
+    back["steps"][1]["time"] = 0.5
     unknown = json.loads(json.dumps(trace))
     unknown["steps"][0]["event"] = "explode"
     cases = {
@@ -126,7 +139,7 @@ def test_bad_replay_files_are_one_line_errors(
         str(tmp_path): "'FILE' must be an existing regular file (got 'a directory')",
         _write(tmp_path, "{not json"): "'FILE' must be JSON",
         _write(tmp_path, '{"verdicts": [], "ok": true}'): "'verdicts' must be a list with a z3 counterexample",
-        _write(tmp_path, json.dumps(back)): "'steps[2].time' must be at least the previous step's time 1 (got 0.5)",
+        _write(tmp_path, json.dumps(back)): "'steps[1].time' must be at least the previous step's time 1 (got 0.5)",
         _write(tmp_path, json.dumps(unknown)): "'steps[0].event' must be one of acquire, record_success",
     }
     for path, message in cases.items():

@@ -179,10 +179,12 @@ def test_bad_spin_and_refinement_files_are_one_line_errors(
     n = len(spin["steps"])
     outcome = next(i for i, s in enumerate(spin["steps"]) if s["event"] == "record_failure")
     acquire = next(i for i, s in enumerate(spin["steps"]) if s["event"] == "acquire")
+    before_last = spin["steps"][n - 2]["time"]
+    assert before_last > 0, "the trail's last step must come after a tick for time 0 to run back"
     cases: list[tuple[dict[str, Any], str]] = [
         (_edited(spin, lambda t: t["steps"][0].update(process="caller7")), "'steps[0].process' must be one of caller0, caller1, "),
         (_edited(spin, lambda t: t["steps"][outcome].update(process="clock")), f"'steps[{outcome}].process' must be a caller for record_failure"),
-        (_edited(spin, lambda t: t["steps"][n - 1].update(time=0)), f"'steps[{n - 1}].time' must be at least the previous step's time 1 (got 0)"),
+        (_edited(spin, lambda t: t["steps"][n - 1].update(time=0)), f"'steps[{n - 1}].time' must be at least the previous step's time {before_last} (got 0)"),
         (_edited(spin, lambda t: t["steps"][acquire].update(verdict="none")), f"'steps[{acquire}].verdict' must be admit, admit_probe or reject"),
         (_edited(spin, lambda t: t["config"].update(trip_rule="count_window")), "'config' must be a configuration SPIN models"),
         (_edited(wedge["trace"], lambda t: t["steps"][-1]["after"].update(probes_inflight=0)), "must be the state before the cycle's first step"),

@@ -29,6 +29,7 @@ from breakerlab.cli import main
 from breakerlab.model import (
     BreakerConfig,
     CircuitOpenError,
+    InvalidConfigError,
     ManualClock,
     Outcome,
     Permit,
@@ -758,6 +759,62 @@ def test_manual_control_events() -> None:
         "force_open", "disable", "reset",
     ]  # fmt: skip
     assert replay_log(io.StringIO(records.jsonl())).ok
+
+
+def test_trip_and_half_open_events_are_logged_heard_and_replayed() -> None:
+    """trip() opens (and re-opens an open breaker, restarting its period), half_open() admits a
+    probe before the deadline (a second half_open() changes nothing); listeners hear each
+    change, every event is logged, the log replays, and a log whose trip went elsewhere does not."""
+    records = Records()
+    breaker, clock = make(event_log=records, reset_timeout=10)
+    heard: list[tuple[str, str, str, str]] = []
+
+    class Heard:
+        def state_change(self, change: StateChange) -> None:
+            heard.append((change.trigger, change.source.value, change.dest.value, change.cause))
+
+    breaker.add_listener(Heard())
+    breaker.trip()
+    clock.advance(4.0)
+    breaker.trip()
+    assert breaker.time_until_half_open() == 10.0  # restarted at t=4, not left at 6
+    breaker.half_open()
+    breaker.half_open()
+    assert breaker.call(lambda: "probe") == "probe"
+    assert breaker.state is State.CLOSED
+    assert heard == [
+        ("trip", "closed", "open", "manual_trip"), ("trip", "open", "open", "manual_trip"),
+        ("half_open", "open", "half_open", "manual_half_open"),
+        ("record_success", "half_open", "closed", "probes_succeeded"),
+    ]  # fmt: skip
+    manual = [(r["event"], r["dest"], r["cause"]) for r in records.events if r["event"] in ("trip", "half_open")]
+    assert manual == [
+        ("trip", "open", "manual_trip"), ("trip", "open", "manual_trip"),
+        ("half_open", "half_open", "manual_half_open"), ("half_open", "half_open", None),
+    ]  # fmt: skip
+    assert replay_log(io.StringIO(records.jsonl())).ok
+    tampered = json.loads(json.dumps(records.records))
+    tampered[2]["counters"]["opened_at"] = 0.0  # the second trip logged as keeping the first period
+    report = replay_log(io.StringIO("".join(json.dumps(r) + "\n" for r in tampered)))
+    assert report.mismatch is not None and report.mismatch.line == 3
+    assert report.mismatch.differences == ("opened_at: logged 0.0, model 4.0",)
+
+
+def test_options_as_keywords_build_the_same_config() -> None:
+    """CircuitBreaker(fail_max=5, reset_timeout=60) is CircuitBreaker(BreakerConfig(...)); giving
+    both a config and options, or an option BreakerConfig does not have, is a TypeError saying
+    what to do; a bad value is the config's own error."""
+    breaker = CircuitBreaker(fail_max=3, reset_timeout=60, clock=ManualClock(), name="kw")
+    assert breaker.config == BreakerConfig(fail_max=3, reset_timeout=60) and breaker.name == "kw"
+    assert CircuitBreaker(clock=ManualClock()).config == BreakerConfig()
+    with pytest.raises(TypeError, match=r"both 'config' and the options fail_max: use one"):
+        CircuitBreaker(BreakerConfig(), fail_max=3)
+    with pytest.raises(TypeError, match=r"unknown option\(s\) 'reset_timout' \(did you mean 'reset_timeout'\?\), 'colour'") as info:
+        CircuitBreaker(fail_max=3, reset_timout=60, colour="red")
+    assert "valid options (the fields of BreakerConfig): trip_rule, fail_max," in str(info.value)
+    assert "trip_error" in str(info.value)
+    with pytest.raises(InvalidConfigError, match="'fail_max' must be"):
+        CircuitBreaker(fail_max=0)
 
 
 # -- concurrency basics --------------------------------------------------------------------------------

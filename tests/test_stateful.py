@@ -107,8 +107,8 @@ class BreakerComparison(RuleBasedStateMachine):
     spend most steps there. In ``forced_open`` and ``disabled`` manual operations are free (so
     a program can always leave), and only ``acquire``, ``poll``, settlements and manual
     operations are enabled, so programs leave them quickly. The three operations share one
-    rule so that Hypothesis' swarm testing cannot enable ``force_open`` while disabling the
-    ``reset`` that leaves it."""
+    rule so that Hypothesis' swarm testing cannot enable ``force_open`` while disabling every
+    operation that leaves it."""
     permits = Bundle("permits")
 
     config: BreakerConfig
@@ -243,17 +243,20 @@ class BreakerComparison(RuleBasedStateMachine):
     @precondition(
         lambda self: self.manual_operations_left > 0 or self.oracle.state in MANUAL_STATES
     )
-    @rule(operation=st.sampled_from(["force_open", "disable", "reset"]))
+    @rule(operation=st.sampled_from(["force_open", "trip", "half_open", "disable", "reset"]))
     def manual(self, operation: str) -> None:
-        """Apply one manual operation: ``force_open()``, ``disable()`` or ``reset()``."""
+        """Apply one manual operation: ``force_open()``, ``trip()``, ``half_open()``,
+        ``disable()`` or ``reset()``."""
         if self.oracle.state not in MANUAL_STATES:
             self.manual_operations_left -= 1
-        if operation == "force_open":
-            self._operate(self.oracle.force_open, self.breaker.force_open)
-        elif operation == "disable":
-            self._operate(self.oracle.disable, self.breaker.disable)
-        else:
-            self._operate(self.oracle.reset, self.breaker.reset)
+        operations: dict[str, tuple[Callable[[float], None], Callable[[], Any]]] = {
+            "force_open": (self.oracle.force_open, self.breaker.force_open),
+            "trip": (self.oracle.trip, self.breaker.trip),
+            "half_open": (self.oracle.half_open, self.breaker.half_open),
+            "disable": (self.oracle.disable, self.breaker.disable),
+            "reset": (self.oracle.reset, self.breaker.reset),
+        }
+        self._operate(*operations[operation])
 
     # ----------------------------------------------------------------------------------------
     # Invariants
@@ -607,3 +610,20 @@ def test_outcome_exactly_window_duration_old_leaves_the_time_window() -> None:
     assert state.snapshot["state"] == CLOSED
     state.call_fails(duration=0.0)
     assert state.snapshot["state"] == OPEN
+
+
+def test_manual_trip_restarts_open_and_half_open_admits_probes_at_once() -> None:
+    """trip() while open re-opens (a new generation, the period restarted); half_open() from
+    forced_open admits a probe before any deadline, and that probe's success closes."""
+    state = Replay(fail_max=3, reset_timeout=2.0, jitter_ratio=0.5)
+    state.manual(operation="trip")
+    state.advance(dt=1.0)
+    state.manual(operation="trip")
+    assert state.snapshot["state"] == OPEN and state.snapshot["generation"] == 2
+    assert state.snapshot["opened_at"] == 1.0
+    state.manual(operation="force_open")
+    state.manual(operation="half_open")
+    state.manual(operation="half_open")  # already half-open: nothing
+    assert state.snapshot["generation"] == 4
+    state.record_success(held=state.acquire())
+    assert state.snapshot["state"] == CLOSED

@@ -10,7 +10,8 @@ from strategies import configs
 from transitions import MachineError
 
 from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClock, State, TableError
-from breakerlab.model.expr import TRUE, Arg, Var, evaluate, fold
+from breakerlab.model.driver import OTHERS
+from breakerlab.model.expr import TRUE, Arg, Assign, Var, evaluate, fold
 from breakerlab.model.pycompile import compile_table
 from breakerlab.model.table import ARGS, PARAMS, TABLE, TRIGGERS, VARIABLES, Table
 
@@ -49,6 +50,34 @@ def test_only_acquire_rows_carry_verdicts() -> None:
     """Admission decisions are declared on acquire rows only."""
     for row in TABLE.rows:
         assert (row.verdict is not None) == (row.trigger == "acquire")
+
+
+def test_manual_trip_and_half_open_rows() -> None:
+    """trip opens from every state, as a new opening (open->open too); half_open enters
+    half-open from every other state with no probe admitted, and is internal in half-open."""
+    for state in State:
+        [trip] = TABLE.rows_for(state, "trip")
+        assert (trip.guard, trip.dest, trip.cause) == (TRUE, State.OPEN, "manual_trip")
+        assert {a.var for a in trip.actions if isinstance(a, Assign)} >= {"generation", "opened_at", "open_until"}
+        [half] = TABLE.rows_for(state, "half_open")
+        if state is State.HALF_OPEN:
+            assert (half.dest, half.actions, half.cause) == (None, (), "already_half_open")
+        else:
+            assert (half.dest, half.cause) == (State.HALF_OPEN, "manual_half_open")
+    clock = ManualClock()
+    breaker = Breaker(BreakerConfig(fail_max=1, reset_timeout=10.0), clock=clock)
+    clock.advance(1.0)
+    assert breaker.trip() is not None and breaker.snapshot()["open_until"] == 11.0
+    clock.advance(1.0)
+    change = breaker.trip()  # re-opens: a new generation, the open period restarted
+    assert change is not None and (change.source, change.dest, change.trigger) == (State.OPEN, State.OPEN, "trip")
+    assert breaker.snapshot()["open_until"] == 12.0 and breaker.generation == 2
+    with pytest.raises(CircuitOpenError):
+        breaker.acquire()
+    assert breaker.half_open() is not None and breaker.half_open() is None  # second: already half-open
+    assert breaker.acquire().is_probe  # before the deadline: half_open() admits probes at once
+    with pytest.raises(CircuitOpenError):
+        breaker.acquire()  # the one probe slot is taken
 
 
 def _values() -> st.SearchStrategy[dict[str, object]]:
@@ -166,10 +195,7 @@ def test_machine_has_no_auto_transitions_and_invalid_triggers_raise() -> None:
         model.only_open()
 
 
-EVENTS = st.lists(
-    st.sampled_from(["acquire", "success", "failure", "release", "advance", "poll", "force_open", "disable", "reset"]),
-    max_size=60,
-)
+EVENTS = st.lists(st.sampled_from(["acquire", "success", "failure", "release", "advance", *OTHERS]), max_size=60)
 
 
 @settings(max_examples=150, deadline=None)
@@ -248,7 +274,7 @@ def test_permit_free_call_path_equals_acquire_and_record(
             reference.record_success(permit)  # type: ignore[arg-type]
             fast.succeed(admission)  # type: ignore[arg-type]
             trying.succeed(tried)  # type: ignore[arg-type]
-        elif event in ("poll", "force_open", "disable", "reset"):
+        elif event in OTHERS:
             for breaker in (reference, fast, trying):
                 getattr(breaker, event)()
         assert reference.snapshot() == fast.snapshot() == trying.snapshot()

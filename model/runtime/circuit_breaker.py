@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
+import difflib
 import functools
 import inspect
 import os
@@ -98,8 +100,38 @@ class _OutcomeRelay:
         self.relay.pending.append(("failure", outcome))
 
 
+def _config_from_options(config: BreakerConfig | None, options: dict[str, Any]) -> BreakerConfig:
+    """The ``BreakerConfig`` that keyword ``options`` give (``CircuitBreaker(fail_max=5)``).
+
+    Raises:
+        TypeError: ``config`` is given too, or an option is not a ``BreakerConfig`` field.
+    """
+    if config is not None:
+        names = sorted(options)
+        raise TypeError(
+            f"CircuitBreaker() got both 'config' and the options {', '.join(names)}: use one, either "
+            f"config=BreakerConfig(...) or the options as keywords (to change a config: "
+            f"config=config.replace({names[0]}=...))"
+        )
+    valid = [field.name for field in dataclasses.fields(BreakerConfig)]
+    unknown = [name for name in options if name not in valid]
+    if unknown:
+        described = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, valid, 1)
+            described.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+        raise TypeError(
+            f"CircuitBreaker() got unknown option(s) {', '.join(described)}; valid options (the fields of "
+            f"BreakerConfig): {', '.join(valid)}; and config, clock, name, event_log, table"
+        )
+    return BreakerConfig(**options)
+
+
 class CircuitBreaker:
     """A thread-safe, asyncio-ready circuit breaker executing the reference transition table.
+
+    The options are given either as one ``BreakerConfig`` or as its fields, by keyword (the
+    article's form ``CircuitBreaker(fail_max=5, reset_timeout=60)``), not both.
 
     Args:
         config: Options (the article's defaults when omitted); see ``model/SEMANTICS.md``.
@@ -108,13 +140,18 @@ class CircuitBreaker:
         event_log: Where to log every event as JSON lines: a path, a text stream, or a
             callable taking one record (dict). ``None``: no log.
         table: The transition table (``TABLE``; seeded mutants use others).
+        **options: Fields of ``BreakerConfig`` (``fail_max=5``), instead of ``config``.
 
     Raises:
-        TypeError: ``config`` is not a ``BreakerConfig``, or ``event_log`` is none of the above.
+        TypeError: ``config`` is not a ``BreakerConfig``; both ``config`` and options are given;
+            an option is not a ``BreakerConfig`` field; or ``event_log`` is none of the above.
+        InvalidConfigError: an option's value breaks its rule.
 
     >>> from breakerlab.model import BreakerConfig, ManualClock
     >>> from breakerlab.runtime import CircuitBreaker
     >>> breaker = CircuitBreaker(BreakerConfig(fail_max=3), clock=ManualClock())
+    >>> CircuitBreaker(fail_max=3, clock=ManualClock()).config == breaker.config
+    True
     >>> @breaker
     ... def fetch() -> str:
     ...     return "ok"
@@ -130,7 +167,10 @@ class CircuitBreaker:
         name: str = "breaker",
         event_log: str | os.PathLike[str] | IO[str] | Sink | None = None,
         table: Table = TABLE,
+        **options: Any,
     ) -> None:
+        if options:
+            config = _config_from_options(config, options)
         self._breaker = Breaker(config, clock=clock if clock is not None else MonotonicClock(), table=table, name=name)
         self.config = self._breaker.config
         self.name = name
@@ -271,11 +311,24 @@ class CircuitBreaker:
         return deadline is not None and max(breaker.clock(), breaker.last_event_time) >= deadline
 
     def force_open(self) -> None:
-        """Reject every call until ``reset()`` or ``disable()``."""
+        """Reject every call until another manual operation (``reset()``, ``disable()``, ``trip()``,
+        ``half_open()``)."""
         self._event("force_open", None)
 
+    def trip(self) -> None:
+        """Open now, from any state, as a tripped breaker does: half-open comes after the open
+        duration (``Breaker.trip``). Already open, it re-opens, restarting the open period.
+        This is pybreaker's ``open()``; ``force_open()`` rejects every call until told otherwise."""
+        self._event("trip", None)
+
+    def half_open(self) -> None:
+        """Enter half-open now, with no probe admitted yet; nothing when already half-open
+        (``Breaker.half_open``). This is pybreaker's ``half_open()``."""
+        self._event("half_open", None)
+
     def disable(self) -> None:
-        """Admit every call and count nothing until ``reset()`` or ``force_open()``."""
+        """Admit every call and count nothing until another manual operation (``reset()``,
+        ``force_open()``, ``trip()``, ``half_open()``)."""
         self._event("disable", None)
 
     def reset(self) -> None:

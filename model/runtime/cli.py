@@ -1,4 +1,5 @@
-"""``breakerlab replay``: check a ``CircuitBreaker`` event log against the reference model."""
+"""``breakerlab replay``: check a ``CircuitBreaker`` event log (or the merged logs of the
+processes sharing one breaker) against the reference model."""
 
 from __future__ import annotations
 
@@ -26,7 +27,16 @@ def replay_command(subparsers: Any) -> None:
             "cannot be read."
         ),
     )
-    parser.add_argument("log", metavar="LOG", help="the event log (a regular file of JSON lines)")
+    parser.add_argument(
+        "log",
+        metavar="LOG",
+        nargs="+",
+        help=(
+            "the event log (a regular file of JSON lines); several logs (the processes sharing "
+            "one breaker through Redis, breakerlab.runtime.shared) are merged by their fleet-wide "
+            "seq first"
+        ),
+    )
     parser.add_argument(
         "--max-bytes",
         type=_positive_int,
@@ -48,12 +58,20 @@ def _positive_int(text: str) -> int:
 
 
 def _run_replay(args: argparse.Namespace) -> int:
+    import io
+
+    from .merge import merged_lines
     from .replay import replay_log
 
     try:
-        report = replay_log(args.log, max_bytes=args.max_bytes)
+        if len(args.log) == 1:
+            report = replay_log(args.log[0], max_bytes=args.max_bytes)
+        else:
+            merged = io.StringIO("".join(merged_lines(args.log, max_bytes=args.max_bytes)))
+            report = replay_log(merged, max_bytes=args.max_bytes)
     except OSError as exc:
-        raise BreakerError(f"cannot read the log {args.log!r}: {exc.strerror or exc}") from None
+        names = ", ".join(repr(name) for name in args.log)
+        raise BreakerError(f"cannot read the log {names}: {exc.strerror or exc}") from None
     if report.ok:
         print(f"{report.events} events replayed: the log agrees with the reference model")
         return 0

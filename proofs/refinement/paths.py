@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from breakerlab.model import Breaker, BreakerConfig, CircuitOpenError, ManualClock, Permit, State
+from breakerlab.model.driver import OTHERS
 from breakerlab.model.expr import Value
 from breakerlab.model.table import TABLE, Table
 
@@ -30,7 +31,9 @@ __all__ = [
 ]
 
 OUTCOMES: tuple[str, ...] = ("record_success", "record_failure", "release")
-OTHER_EVENTS: tuple[str, ...] = ("poll", "force_open", "disable", "reset")
+OTHER_EVENTS: tuple[str, ...] = OTHERS
+"""The events without a permit besides ``acquire``: ``poll`` and the manual operations (the
+driver's list, so a path replays every event a client can produce)."""
 WAIT = "wait"
 """The pseudo-event of a path that only moves the clock (not a step of the relation)."""
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from breakerlab.model.config import CloseRule, LateResultPolicy
 
-from .vocabulary import CLOCK, ENV, EVENTS, MANUAL, POLLER
+from .vocabulary import CLOCK, ENV, EVENTS, MANUAL, MANUAL_EVENTS, POLLER
 
 if TYPE_CHECKING:
     from .promela import PromelaModel
@@ -27,8 +27,10 @@ class SpinEnvironment:
     """What the environment of the breaker may do, besides callers, time and health flips.
 
     Attributes:
-        manual: A ``Manual`` process fires ``force_open``, ``disable`` and ``reset`` at any
-            time (safety runs: it defeats every liveness property). L4 assumes no manual
+        manual: A ``Manual`` process fires the manual triggers (``MANUAL_EVENTS``:
+            ``force_open``, ``trip``, ``half_open``, ``disable``, ``reset``) at any time (safety
+            runs: it defeats every liveness property), and asserts where each one leads (S5; a
+            ``trip`` is a new opening for the current duration, S2). L4 assumes no manual
             control: a manual step after ``t0``, or ``t0`` while forced open or disabled, voids it.
         releases: How many times in total callers may settle with ``release`` (excluded error,
             cancellation). Finite, so that under fairness results are eventually reported.
@@ -45,6 +47,19 @@ class SpinEnvironment:
     outage: bool = True
     recovery: bool = False
     recovery_bound: int | None = None
+
+
+#: Where each manual trigger leads (S5), written from SEMANTICS.md, not from the table: the
+#: tags and the assertion after the step. ``trip`` is always a new opening (open->open too)
+#: with the deadline the current open duration away (S2: SPIN models no jitter).
+_MANUAL_ASSERTIONS: dict[str, tuple[str, str]] = {
+    "force_open": ("S5", "mode == FORCED_OPEN"),
+    "trip": ("S2 S5", "mode == OPEN && bumped && open_until_rel == pre_next_open_duration"),
+    "half_open": ("S5", "mode == HALF_OPEN && (pre_mode == HALF_OPEN -> !bumped : "
+                        "(bumped && probes_admitted == 0 && probes_inflight == 0))"),
+    "disable": ("S5", "mode == DISABLED"),
+    "reset": ("S5", "mode == CLOSED && bumped"),
+}
 
 
 def processes(m: PromelaModel, callers: int, lossy: bool, horizon: int | None, environment: SpinEnvironment,
@@ -132,8 +147,10 @@ def processes(m: PromelaModel, callers: int, lossy: bool, horizon: int | None, e
     if environment.manual:
         lines += ["proctype Manual() {", "  do"]
         void = "if :: down -> l4_done = 1; fails_down = 0 :: else fi; " if l4 else ""
-        lines += [f"  :: atomic {{ begin_step(0); on_{t}(0); {void}end_step({MANUAL}, {ev(t)}); scrub() }}"
-                  for t in ("force_open", "disable", "reset")]
+        for t in MANUAL_EVENTS:
+            tags, leads_to = _MANUAL_ASSERTIONS[t]
+            lines += [f"  :: atomic {{ begin_step(0); on_{t}(0); {void}end_step({MANUAL}, {ev(t)});",
+                      f"    assert({leads_to});  /* {tags} */", "    scrub() }"]
         lines += ["  od", "}", ""]
     runs = [f"run Caller({i});" for i in range(callers)] + ["run Clock();", "run Env();"]
     runs += ["run Poller();"] * m.poll + ["run Manual();"] * environment.manual

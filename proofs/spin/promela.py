@@ -35,7 +35,7 @@ from ..time_abstraction import TimeAbstraction
 from .processes import SpinEnvironment, processes
 from .recovery import recovery_bound, recovery_header
 from .scope import check_config, whole
-from .vocabulary import LTL, VERDICTS
+from .vocabulary import LTL, MANUAL, VERDICTS
 
 __all__ = ["PromelaModel", "generate"]
 
@@ -293,7 +293,9 @@ class PromelaModel:
         if l4:
             out.append("  if :: down && changed && mode == OPEN -> l4_done = 1; fails_down = 0 :: else fi;")
         out += ["  log_step(who, ev);",
-                f"  assert(!(pre_mode == OPEN && mode == HALF_OPEN) || pre_open_until_rel {deadline} 0);  /* S2 */"]
+                # open is left automatically only at the deadline (a manual half_open() leaves it at once)
+                f"  assert(who == {MANUAL} || !(pre_mode == OPEN && mode == HALF_OPEN) || pre_open_until_rel {deadline} 0);"
+                "  /* S2 */"]
         out += [f"  assert({inv}){';' if i < len(invariants) - 1 else ''}  /* {tag} */"
                 for i, (tag, inv) in enumerate(invariants)]
         out += ["}", ""]
@@ -325,7 +327,8 @@ def header(m: PromelaModel, callers: int, lossy: bool, horizon: int | None, envi
         " *   generation: one stale bit per caller, set for every permit holder by each state change;",
         f" *   not modelled (write-only): {', '.join(unmodelled) or 'none'}.",
         *(recovery_header(m.config, callers, m.bound(callers, environment)) if environment.recovery else [
-            " * assertions (safety run): S1 S2 S3 S4 S6 S7 S8 S9 S10 and L4, written from the configuration;"]),
+            " * assertions (safety run): S1 S2 S3 S4 S6 S7 S8 S9 S10, S5 of manual steps and L4, written from the",
+            " *   configuration;"]),
         " *   LTL (liveness runs): L1 L2 L3 below.",
         " * fairness (pan -a -f, weak fairness): every process that stays enabled eventually moves, so",
         " *   time keeps passing (Clock), calls keep arriving (a caller not holding a permit can always",

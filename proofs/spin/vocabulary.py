@@ -10,10 +10,12 @@ from collections.abc import Mapping
 
 from breakerlab.model.table import TRIGGERS, Verdict
 
-__all__ = ["AGENTS", "CLOCK", "ENV", "EVENTS", "LTL", "MANUAL", "POLLER", "VERDICTS"]
+__all__ = ["AGENTS", "CLOCK", "ENV", "EVENTS", "LTL", "MANUAL", "MANUAL_EVENTS", "POLLER", "VERDICTS"]
 
 #: Events printed in the trace: the table's triggers, then the environment's own steps.
 EVENTS: tuple[str, ...] = (*TRIGGERS, "tick", "env_flip", "env_down", "env_stable", "lost", "env_up")
+#: The triggers the ``Manual`` process fires (safety runs), in the order it offers them.
+MANUAL_EVENTS: tuple[str, ...] = ("force_open", "trip", "half_open", "disable", "reset")
 #: ``who`` codes of the processes that are not callers (callers print their id, 0, 1, ...).
 CLOCK, POLLER, ENV, MANUAL = 100, 101, 102, 103
 AGENTS: Mapping[int, str] = {CLOCK: "clock", POLLER: "poller", ENV: "env", MANUAL: "manual"}
