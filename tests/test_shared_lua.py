@@ -110,7 +110,12 @@ def _first_difference(
         shared.close()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: Each example is a few dozen round trips to Redis: 40 by default, the profile's count when a
+#: thorough run asks for more (BREAKERLAB_PROFILE=thorough).
+EXAMPLES = max(40, settings.default.max_examples) if settings.default.max_examples >= 1000 else 40
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(options=config_options(), events=st.lists(event, min_size=1, max_size=40))
 def test_the_script_takes_the_rows_the_reference_breaker_takes(
     redis_server: Any, options: dict[str, Any], events: list[tuple[Any, ...]]

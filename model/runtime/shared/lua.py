@@ -23,10 +23,10 @@ test (``tests/test_shared_lua.py``):
   retry after a lost reply) is recognised and changes nothing;
 * the totals of ``BreakerStats`` and the event sequence number of the event log.
 
-Numbers are stored as ``%.17g`` strings, which a double survives exactly (Lua's own
-``tostring`` keeps 14 digits); replies carry integers as numbers and other numbers as such
-strings (a Lua number in a reply is truncated to an integer). Only the fields an event changed
-are written back.
+The breaker is stored as one MessagePack array (Redis's ``cmsgpack``), which keeps every
+double exactly; replies carry integers as numbers and other numbers as ``%.17g`` strings, which
+a double survives exactly too (a Lua number in a reply is truncated to an integer, and Lua's
+own ``tostring`` keeps 14 digits).
 """
 
 from __future__ import annotations
@@ -86,8 +86,7 @@ INTEGER_VARIABLES: frozenset[str] = frozenset(
     name for name, expr in VARIABLES.items() if isinstance(expr, Const) and type(expr.value) is int
 )
 
-#: Hash fields besides the formal state variables.
-_META = ("state", "last_now", "seq", "next_permit", "script")
+
 
 
 def lua_literal(value: Value) -> str:
@@ -308,9 +307,16 @@ _BODY = """
 -- Every variable is sent only when asked for (ARGV[8] == '1': a snapshot, an event log);
 -- otherwise only the two an event's caller needs (the generation and open_until).
 local function reply_for(status, row, trigger, source, v, now, permit, source_generation, held, full)
-  held = held or {'', '', '', ''}
-  local reply = {status, row, trigger, source, v.state, v.seq, _num(now), permit,
-                 source_generation, held[2], held[3], held[4]}
+  local reply = {status, row, trigger, source, v.state, v.seq, _num(now), permit, source_generation}
+  if held then
+    reply[10] = held[2]
+    reply[11] = held[3]
+    reply[12] = _num(held[4])
+  else
+    reply[10] = ''
+    reply[11] = ''
+    reply[12] = ''
+  end
   if full then
     for _, name in ipairs(VARIABLES) do
       local x = v[name]
@@ -328,34 +334,34 @@ WINDOW_KEY = KEYS[2]
 local SCRIPT_ID = ARGV[7]
 local full = ARGV[8] == '1'
 local trigger = ARGV[1]
-if DISPATCH[INITIAL_STATE][trigger] == nil then
+if trigger ~= 'peek' and DISPATCH[INITIAL_STATE][trigger] == nil then
   return redis.error_reply('breakerlab: unknown trigger ' .. tostring(trigger))
 end
 
--- load the breaker, creating it on first use (a new process never resets it)
+-- load the breaker (one MessagePack array: script id, state, then NUMERIC in order, every
+-- double exact), creating it on first use (a new process never resets it)
 local v = {}
-local before = {}
-local stored = redis.call('HGET', KEYS[1], 'script')
-if not stored then
+local blob = redis.call('GET', KEYS[1])
+if not blob then
+  if trigger == 'peek' then return {'absent'} end
   for name, value in pairs(INITIAL) do v[name] = value end
   v.state = INITIAL_STATE
   for _, name in ipairs({'w_calls', 'w_failures', 'w_slow', 'seq', 'next_permit'}) do v[name] = 0 end
   for _, name in ipairs(STATS) do v[name] = 0 end
   v.last_now = -math.huge
   redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
-elseif stored ~= SCRIPT_ID then
-  return {'mismatch', stored}
 else
-  local fields = {'state'}
-  for _, name in ipairs(NUMERIC) do fields[#fields + 1] = name end
-  local values = redis.call('HMGET', KEYS[1], unpack(fields))
-  v.state = values[1]
-  for i, name in ipairs(NUMERIC) do
-    local value = tonumber(values[i + 1])
-    v[name] = value
-    before[name] = value
-  end
-  before.state = v.state
+  local data = cmsgpack.unpack(blob)
+  if data[1] ~= SCRIPT_ID then return {'mismatch', data[1]} end
+  v.state = data[2]
+  for i, name in ipairs(NUMERIC) do v[name] = data[i + 2] end
+end
+
+if trigger == 'peek' then
+  -- the stored state as it is, performing nothing; the totals follow the variables
+  local reply = reply_for('peek', -1, trigger, v.state, v, v.last_now, '', v.generation, nil, true)
+  for _, name in ipairs(STATS) do reply[#reply + 1] = v[name] end
+  return reply
 end
 
 -- the event's time: the caller's, or the server's; never before the latest event's
@@ -384,11 +390,10 @@ if is_outcome then
   end
   redis.call('ZREM', KEYS[3], token)
   redis.call('HDEL', KEYS[4], token)
-  held = {}
-  for part in string.gmatch(details, '%S+') do held[#held + 1] = part end
-  a.permit_generation = tonumber(held[2])
+  held = cmsgpack.unpack(details)  -- {id, generation, admitting state, admitted at}
+  a.permit_generation = held[2]
   a.permit_state = held[3]
-  local admitted_at = tonumber(held[4])
+  local admitted_at = held[4]
   if trigger == 'record_success' and CALL_TIMEOUT and now - admitted_at > CALL_TIMEOUT then
     trigger = 'record_failure'
   end
@@ -419,9 +424,9 @@ if trigger == 'acquire' then
   else
     v.admitted = v.admitted + 1
     v.next_permit = v.next_permit + 1
-    issued = _num(v.next_permit)
+    issued = v.next_permit
     redis.call('ZADD', KEYS[3], now, token)
-    redis.call('HSET', KEYS[4], token, issued .. ' ' .. _num(v.generation) .. ' ' .. v.state .. ' ' .. _num(now))
+    redis.call('HSET', KEYS[4], token, cmsgpack.pack({issued, v.generation, v.state, now}))
     local expiry = tonumber(ARGV[6])
     if expiry then
       local horizon = '(' .. _num(now - expiry)
@@ -439,20 +444,9 @@ end
 v.seq = v.seq + 1
 v.last_now = now
 
--- write back what changed (everything when the breaker was just created)
-local write = {}
-if not stored then write = {'script', SCRIPT_ID} end
-if v.state ~= before.state then
-  write[#write + 1] = 'state'
-  write[#write + 1] = v.state
-end
-for _, name in ipairs(NUMERIC) do
-  if v[name] ~= before[name] then
-    write[#write + 1] = name
-    write[#write + 1] = _num(v[name])
-  end
-end
-redis.call('HSET', KEYS[1], unpack(write))
+local data = {SCRIPT_ID, v.state}
+for i, name in ipairs(NUMERIC) do data[i + 2] = v[name] end
+redis.call('SET', KEYS[1], cmsgpack.pack(data))
 
 if held then issued = held[1] end
 return reply_for('ok', row, trigger, source, v, now, issued, source_generation, held, full)
