@@ -25,7 +25,8 @@ def prove_command(subparsers: Any) -> None:
         description=(
             "Prove the safety properties S1-S10 for all parameter values with z3 (induction over "
             "the relation generated from the transition table), model-check concurrent callers "
-            "and liveness L1-L5 with SPIN (Promela generated from the same table), check that the "
+            "and liveness L1-L5 with SPIN (Promela generated from the same table; also the breaker "
+            "shared by processes through one store over a lossy network, SH1-SH3), check that the "
             "executable Python breaker refines the proved relation, and check the generated "
             "artifacts did not drift from the table. Exit status 0 only if everything holds. "
             "Properties are listed in proofs/README.md. With --json, every counterexample (a z3 "

@@ -51,8 +51,11 @@ def promela_models(table: Table) -> dict[str, str]:
 
 
 def generate_all(table: Table = TABLE) -> dict[str, str]:
-    """Every artifact, by file name."""
-    artifacts = {"relation.smt2": smt2(table), **promela_models(table)}
+    """Every artifact, by file name: the z3 relation, the single-breaker Promela models and the
+    shared breaker's (``spin.fleet``)."""
+    from .spin.fleet import shared_models
+
+    artifacts = {"relation.smt2": smt2(table), **promela_models(table), **shared_models(table)}
     return dict(sorted(artifacts.items()))
 
 

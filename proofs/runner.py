@@ -90,7 +90,7 @@ def drift_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
     from .drift import check_drift
 
     started = time.perf_counter()
-    report = check_drift(table)
+    report = check_drift(table)  # every generated file, the shared breaker's models included
     yield Verdict(
         "drift",
         "regeneration",
@@ -104,7 +104,8 @@ def drift_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
 def spin_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
     """SPIN on Promela generated from the table: safety assertions and LTL liveness, per case.
 
-    Against a mutant the suite stops at the first unexpected verdict (enough to kill it).
+    Against a mutant the suite stops at the first unexpected verdict (enough to kill it). On
+    the reference table the shared breaker's checks follow (``spin.fleet``).
     """
     from .spin.run import require_tools
     from .spin.suite import run_suite
@@ -138,6 +139,27 @@ def spin_layer(table: Table, mutant: Mutant | None) -> Iterator[Verdict]:
             counterexample=f"SPIN trail ({spin.failure}):\n" + format_steps(spin.steps, table) if shown else None,
             detail=spin.failure if not result.ok else "",
             trace=trail_to_json(result, table, mutant.name if mutant else None, prop) if shown else None,
+        )
+    if mutant is None:  # about the sharing protocol: its mutants are seeded in tests/test_spin_shared.py
+        yield from _shared_verdicts(table)
+
+
+def _shared_verdicts(table: Table) -> Iterator[Verdict]:
+    """SPIN on the shared breaker (``spin.fleet``): processes whose events are atomic steps on
+    one store, over a lossy network; every check must hold."""
+    from .spin.fleet import PROPERTIES, run_shared
+
+    for result in run_shared(table):
+        spin = result.result
+        yield Verdict(
+            PROPERTIES[result.check],
+            "SPIN shared" if result.check == "safety" else "SPIN shared LTL",
+            result.case.scope,
+            "holds" if result.ok else spin.verdict,
+            spin.seconds,
+            states=spin.states,
+            counterexample=f"SPIN trail ({spin.failure}):\n" + result.describe(table) if spin.trail else None,
+            detail=spin.failure if not result.ok else "",
         )
 
 

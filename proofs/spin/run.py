@@ -72,6 +72,8 @@ class SpinResult:
             ``event``, ``row``, ``verdict``, ``now``, ``mode`` and every printed variable;
             ``cycle`` is true from the start of an acceptance cycle).
         failure: What pan reported (``assertion violated ... [S3 S9]``, ``acceptance cycle``).
+        trail: On a violation, the output of the trail's replay (``spin -t``): every line the
+            model printed, ``@@STEP`` lines and any other (the shared model's ``@@NET``).
     """
 
     check: str
@@ -83,6 +85,7 @@ class SpinResult:
     output: str
     steps: tuple[dict[str, object], ...] = ()
     failure: str = ""
+    trail: str = ""
 
 
 def require_tools() -> None:
@@ -163,10 +166,11 @@ def _check(
             ran = _run(["./pan", f"-m{MAX_DEPTH}", f"-w{HASH_BITS}", *args], directory)
             output = ran.stdout + ran.stderr
             steps: tuple[dict[str, object], ...] = ()
-            failure = ""
+            failure = replayed = ""
             if trail.exists():
                 replay = _run(["spin", "-t", "-T", "model.pml"], directory)
-                steps = parse_steps(replay.stdout)
+                replayed = replay.stdout
+                steps = parse_steps(replayed)
                 failure = _failure(output, replay.stdout, pml_text)
     except subprocess.TimeoutExpired as exc:
         return SpinResult(check, "error", 0, 0, 0, time.perf_counter() - started, f"timed out after {exc.timeout} s")
@@ -181,7 +185,7 @@ def _check(
         verdict = "error"  # no verdict: SPIN failed, or the search was incomplete
     else:
         verdict = "holds"
-    return SpinResult(check, verdict, states, transitions, depth, seconds, output, steps, failure)
+    return SpinResult(check, verdict, states, transitions, depth, seconds, output, steps, failure, replayed)
 
 
 def simulate(pml_text: str, *, steps: int = 500, seed: int = 1) -> tuple[dict[str, object], ...]:
