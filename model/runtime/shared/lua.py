@@ -87,8 +87,6 @@ INTEGER_VARIABLES: frozenset[str] = frozenset(
 )
 
 
-
-
 def lua_literal(value: Value) -> str:
     """A Lua literal for a constant of the table."""
     if isinstance(value, bool):
