@@ -9,19 +9,25 @@ Where the time goes: a request is two SimPy events (its arrival and its answer),
 ``Timeout`` with a callback rather than a process, and the breaker is driven through the
 model's stepping API (``try_admit``/``succeed``/``fail`` at the simulated time: the generated
 entry points, no ``Permit`` objects, and a rejection returned rather than raised), so a
-request that changes no state fires no ``transitions`` trigger. State changes still go through
-the ``transitions`` machine. The breaker says when its next time-driven transition is due
+request that changes no state fires no ``transitions`` trigger, and neither does a state change
+(the breaker performs it from the compiled rows while nobody reads its machine). The breaker says when its next time-driven transition is due
 (``next_deadline``); the run polls it then.
 
 The per-request path is written for speed: it records raw event times only (the metrics are
 computed from them afterwards, vectorised), passes the breaker's admission tuple through to its
-settlement unchanged, and keeps no counter that a list's length already holds.
+settlement unchanged, and keeps no counter that a list's length already holds or that the run
+can derive afterwards. Its events' times travel with them, computed as SimPy computes them
+(``now + delay``, the same float), since ``env.now`` and ``event.value`` are properties (a
+Python call each); the arrival's index and time are the run's (one arrival is pending at a
+time). ``Run`` has slots, and the objects made before the run are frozen out of the garbage
+collector's passes while it runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import gc
 import math
 from typing import Any
 
@@ -113,6 +119,28 @@ class Run:
     """One policy simulated over a plan; ``execute()`` runs it, the attributes hold the raw
     counts that ``breakerlab.sim.metrics`` turns into ``Metrics``."""
 
+    # Slots, not an instance dict: a run has more attributes than a dict's shared keys hold
+    # (30), so without them every read on the per-request path would be a dict lookup.
+    __slots__ = (
+        # the scenario and the plan, and hot-path copies of them
+        "scenario", "plan", "policy", "env", "workers", "queue_limit", "timeout_s", "retry", "max_retries",
+        "retry_rejected", "budget_ratio", "service", "error_latency_s", "trace", "has_pauses", "capacity",
+        "arrivals_s", "requests", "error_draws", "latency_draws_s", "jitter_draws", "stride",
+        # raw event times
+        "succeeded_at", "succeeded_index", "unsuccessful_latencies_s", "rejected_at", "failed_at", "pool_log",
+        # the fleet
+        "oracle", "instances", "slots", "callers", "request_caller",
+        # the trace's condition now
+        "condition", "error_rate", "hang", "latency_factor", "extra_latency_s", "capacity_factor", "healthy",
+        # detection
+        "fault_start_s", "admitted_at_fault", "requests_to_open", "first_open_s",
+        # counters
+        "arrived", "retried", "admitted", "pool_full", "retries_stopped", "admitted_unclosed", "false_rejections",
+        "before_trip", "in_flight", "probes",
+        # how attempts are sent, and the callbacks
+        "serialize", "direct_below", "propagation_s", "arrival_s", "_arrival_callback", "_answer_callback",
+    )
+
     def __init__(self, scenario: Scenario, plan: Plan, policy: str) -> None:
         self.scenario = scenario
         self.plan = plan
@@ -182,13 +210,16 @@ class Run:
         self.requests_to_open: int | None = None
         self.first_open_s: float | None = None
 
-        # Counters.
-        self.attempts = self.admitted = self.pool_full = self.retries_stopped = 0
-        self.admitted_closed = self.false_rejections = 0
+        # Counters (derived: ``attempts``, ``admitted_closed``).
+        self.arrived = self.retried = self.admitted = self.pool_full = self.retries_stopped = 0
+        self.admitted_unclosed = self.false_rejections = 0  # unclosed: admitted in another state
         self.before_trip = self.in_flight = self.probes = 0
         # A breaker that holds a lock across each call (pybreaker): callers wait for it holding
         # their workers; the baselines have no breaker and so no lock.
         self.serialize = scenario.serialize_calls and bool(self.slots)
+        # Busy workers below which an attempt is sent at once: none when it must wait for the
+        # breaker's lock first (one comparison on the per-request path instead of two).
+        self.direct_below = 0 if self.serialize else self.workers
         # A shared breaker hears each outcome this long after the call ends (0: at once).
         self.propagation_s = workload.shared_propagation_s if self.slots else 0.0
 
@@ -201,8 +232,21 @@ class Run:
         self.stride = plan.stride
         self._arrival_callback = self._on_arrival
         self._answer_callback = self._on_answer
+        # The pending arrival's time, as SimPy computes it (``now + delay``): its callback reads
+        # it here rather than through two properties (``event.value``, ``env.now``).
+        self.arrival_s = 0.0
 
     # -- what the raw records hold ---------------------------------------------------------------
+
+    @property
+    def attempts(self) -> int:
+        """Attempts made: each request's first, and each retry."""
+        return self.arrived + self.retried
+
+    @property
+    def admitted_closed(self) -> int:
+        """Attempts admitted in the closed state (a baseline's are all of its admitted)."""
+        return self.admitted - self.admitted_unclosed
 
     @property
     def succeeded(self) -> int:
@@ -243,8 +287,21 @@ class Run:
         if len(segments) > 1:
             self._schedule(segments[1].start_s, 1, self._on_segment)
         if self.plan.arrivals_s:
-            self._schedule(self.plan.arrivals_s[0], 0, self._arrival_callback)
-        env.run(until=self.scenario.horizon_s + self.drain_s())
+            delay = max(0.0, self.plan.arrivals_s[0] - env.now)
+            self.arrival_s = env.now + delay
+            Timeout(env, delay).callbacks.append(self._arrival_callback)
+        # Every object made so far (the plan's millions of draws, the breakers, the empty logs)
+        # lives through the run: frozen, the garbage collector leaves them out of the run's
+        # collections, which then examine only what the run itself makes. Results do not
+        # depend on it; it is skipped if someone else froze objects (their freeze is theirs).
+        freeze = gc.isenabled() and gc.get_freeze_count() == 0
+        if freeze:
+            gc.freeze()
+        try:
+            env.run(until=self.scenario.horizon_s + self.drain_s())
+        finally:
+            if freeze:
+                gc.unfreeze()
 
     def drain_s(self) -> float:
         """How long after the horizon the run may continue so every request can finish."""
@@ -283,19 +340,20 @@ class Run:
         self.healthy = condition.is_healthy
 
     def _on_arrival(self, event: Event) -> None:
-        index: int = event.value  # type: ignore[assignment]
-        env = self.env
-        now: float = env.now
-        following = index + 1
+        """Request ``arrived`` arrives (requests arrive in order, one arrival pending at a
+        time), at ``arrival_s``: the environment's ``now``, the same float SimPy computed."""
+        index = self.arrived
+        self.arrived = following = index + 1
+        now = self.arrival_s
         if following < self.requests:
-            Timeout(env, self.arrivals_s[following] - now, following).callbacks.append(self._arrival_callback)
+            delay = self.arrivals_s[following] - now
+            self.arrival_s = now + delay  # SimPy's ``now + delay``: the event's time, exactly
+            Timeout(self.env, delay).callbacks.append(self._arrival_callback)
         caller = self.request_caller[index]
         budget = self.budget_ratio
         if budget is not None:
             caller.tokens = min(self.retry.budget_burst, caller.tokens + budget)
-        # ``_attempt(caller, index, 0, now)``, its common case inlined.
-        self.attempts += 1
-        if caller.busy < self.workers and not self.serialize:
+        if caller.busy < self.direct_below:
             self._admit_and_send(caller, index, 0, now)
         else:
             self._wait(caller, index, 0, now)
@@ -308,9 +366,9 @@ class Run:
     # read once per callback) down.
 
     def _attempt(self, caller: Caller, index: int, attempt: int, now: float) -> None:
-        """Attempt ``attempt`` of request ``index`` asks its caller for a worker."""
-        self.attempts += 1
-        if caller.busy < self.workers and not self.serialize:
+        """Attempt ``attempt`` (a retry) of request ``index`` asks its caller for a worker."""
+        self.retried += 1
+        if caller.busy < self.direct_below:
             self._admit_and_send(caller, index, attempt, now)
         else:
             self._wait(caller, index, attempt, now)
@@ -387,8 +445,8 @@ class Run:
                     caller.slot.lock_held = False  # type: ignore[union-attr]
                 self._reject(caller, index, attempt, now, ok if capacity is None else capacity.could_serve(j))
                 return
-            if admission[1] is CLOSED:
-                self.admitted_closed += 1
+            if admission[1] is not CLOSED:
+                self.admitted_unclosed += 1
             if not self.healthy:
                 if admission[2]:  # a probe
                     kind = UNHEALTHY_PROBE
@@ -409,7 +467,10 @@ class Run:
         if capacity is not None:
             capacity.send(index, attempt, j, admission, kind)
             return
-        Timeout(self.env, duration, (index, attempt, ok, admission, kind)).callbacks.append(self._answer_callback)
+        # The answer's time goes with it, computed as SimPy computes the event's (``now +
+        # delay``), so that its callback need not read ``env.now``.
+        answer = (index, attempt, ok, admission, kind, now + duration)
+        Timeout(self.env, duration, answer).callbacks.append(self._answer_callback)
 
     def _reject(self, caller: Caller, index: int, attempt: int, now: float, could_succeed: bool) -> None:
         self.rejected_at.append(now)
@@ -419,9 +480,8 @@ class Run:
 
     def _on_answer(self, event: Event) -> None:
         """An admitted attempt's answer (or its timeout) reached the caller: the event's value
-        is ``(index, attempt, ok, admission, kind)``."""
-        index, attempt, ok, admission, kind = event.value  # type: ignore[misc]
-        now: float = self.env.now
+        is ``(index, attempt, ok, admission, kind, now)``."""
+        index, attempt, ok, admission, kind, now = event.value  # type: ignore[misc]
         caller = self.request_caller[index]
         caller.busy -= 1
         self.pool_log.append(-now)
@@ -469,7 +529,7 @@ class Run:
     def answered(self, index: int, attempt: int, ok: bool, admission: Admission, kind: int) -> None:
         """An admitted attempt's answer (or its timeout) reached the caller (the capacity
         service's delivery: the same as an answer event's)."""
-        self._on_answer(_Answer((index, attempt, ok, admission, kind)))  # type: ignore[arg-type]
+        self._on_answer(_Answer((index, attempt, ok, admission, kind, self.env.now)))  # type: ignore[arg-type]
 
     def _failed(self, caller: Caller, index: int, attempt: int, now: float, rejected: bool) -> None:
         """Attempt ``attempt`` failed: schedule a retry, or end the request as failed."""
@@ -520,7 +580,7 @@ class _Answer:
 
     __slots__ = ("value",)
 
-    def __init__(self, value: tuple[int, int, bool, Admission, int]) -> None:
+    def __init__(self, value: tuple[int, int, bool, Admission, int, float]) -> None:
         self.value = value
 
 

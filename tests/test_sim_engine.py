@@ -314,3 +314,25 @@ def test_a_breaker_lock_serialises_calls_and_callers_wait_holding_workers() -> N
     assert int(result.series.succeeded[:20].max()) <= 5  # never more than 1/0.2 s per second
     unlocked = simulate(scenario.replace(serialize_calls=False), 1).metrics
     assert unlocked.pool_peak <= 3 and unlocked.succeeded == free.succeeded
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it() -> None:
+    """The engine freezes the objects that exist before a run (so the collector does not walk
+    them again and again during it) and unfreezes them afterwards; a program's own freeze is
+    left alone."""
+    import gc
+
+    from breakerlab.sim import Scenario, simulate
+    from breakerlab.sim.traces.families import Brownout
+
+    scenario = Scenario(trace=Brownout(error_rate=0.3), horizon_s=5.0)
+    simulate(scenario, seed=1)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        simulate(scenario, seed=1)
+        # still the program's freeze (objects frozen may be freed meanwhile, never unfrozen)
+        assert 0.99 * frozen <= gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
