@@ -362,3 +362,20 @@ def test_recovery_scenario_refuses_what_voids_l5() -> None:
         generate(TABLE, CONFIG, environment=SpinEnvironment(recovery_bound=3))
     with pytest.raises(ValueError, match="lossy"):
         SpinCheck("L5", lossy=True)
+
+
+def test_cached_verifiers_give_the_verdicts_of_fresh_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A verifier is compiled once into the cache and reused for the same model; another model
+    (a mutant's) is another verifier, and BREAKERLAB_SPIN_CACHE=off compiles afresh."""
+    monkeypatch.setenv("BREAKERLAB_SPIN_CACHE", str(tmp_path / "cache"))
+    reference = generate(TABLE, CONFIG)
+    mutant = generate(MUTANTS["trip_one_late"].table, CONFIG)
+    assert check_safety(reference).verdict == "holds"
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    assert check_safety(reference).verdict == "holds"  # from the cache
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    assert check_safety(mutant).verdict == "violated"
+    assert len([p for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")]) == 2
+    monkeypatch.setenv("BREAKERLAB_SPIN_CACHE", "off")
+    assert spin_run.cache_root() is None
+    assert check_safety(mutant).verdict == "violated"

@@ -135,14 +135,16 @@ def run_shared(
     parallel (``jobs``: the number of CPUs by default); one result per check, in order."""
     tasks = [(case, check) for case in cases for check in case.checks]
 
+    cache = workdir is None  # in its own temporary folder: verifiers come from the cache
+
     def run(case: SharedCase, check: str, directory: str) -> SharedResult:
         try:
             text = case.model(table, protocol)
         except ValueError as exc:
             return SharedResult(case, check, SpinResult(check, "error", 0, 0, 0, 0.0, str(exc)))
         if check == "safety":
-            return SharedResult(case, check, check_safety(text, directory, cflags=cflags))
-        return SharedResult(case, check, check_ltl(text, check, directory, cflags=cflags))
+            return SharedResult(case, check, check_safety(text, directory, cflags=cflags, cache=cache))
+        return SharedResult(case, check, check_ltl(text, check, directory, cflags=cflags, cache=cache))
 
     with contextlib.ExitStack() as stack:
         if workdir is None:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -49,6 +51,30 @@ TIMEOUT_S = 300.0
 
 _builds: dict[Path, threading.Lock] = {}
 _builds_lock = threading.Lock()
+
+#: Where compiled verifiers are kept between runs when no ``workdir`` is given:
+#: ``$BREAKERLAB_SPIN_CACHE``, else ``$XDG_CACHE_HOME/breakerlab/spin`` (``~/.cache/...``);
+#: ``BREAKERLAB_SPIN_CACHE=off`` compiles every verifier afresh. A verifier is keyed by the
+#: SHA-256 of its model's code, the compiler flags, the mode and the tools' versions, so a
+#: cached one is exactly the one a fresh compilation would give.
+CACHE_ENV = "BREAKERLAB_SPIN_CACHE"
+
+
+def cache_root() -> Path | None:
+    """The verifier cache's folder (``None``: caching is off)."""
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen is not None:
+        return None if chosen.strip().lower() in ("", "off", "0", "no") else Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "breakerlab" / "spin"
+
+
+@functools.lru_cache(maxsize=1)
+def _tool_versions() -> str:
+    """``spin -V`` and ``gcc --version``: part of a cached verifier's key."""
+    spin = subprocess.run(["spin", "-V"], capture_output=True, text=True, check=False)
+    gcc = subprocess.run(["gcc", "--version"], capture_output=True, text=True, check=False)
+    return spin.stdout + gcc.stdout.splitlines()[0] if gcc.stdout else spin.stdout
 
 
 class ToolMissingError(BreakerError):
@@ -96,26 +122,40 @@ def require_tools() -> None:
         raise ToolMissingError("gcc is not installed (SPIN compiles its verifier with it): apt-get install gcc")
 
 
-def check_safety(pml_text: str, workdir: Path | str | None = None, *, cflags: Sequence[str] = CFLAGS) -> SpinResult:
-    """Check every assertion of the model, and that it never deadlocks."""
+def check_safety(
+    pml_text: str, workdir: Path | str | None = None, *, cflags: Sequence[str] = CFLAGS, cache: bool | None = None
+) -> SpinResult:
+    """Check every assertion of the model, and that it never deadlocks.
+
+    ``cache``: take the verifier from the verifier cache (``cache_root``), compiling it there if
+    missing; by default only when no ``workdir`` is given."""
     with _directory(workdir) as directory:
-        return _check(pml_text, Path(directory), "safety", cflags, safety=True, args=())
+        use_cache = workdir is None if cache is None else cache
+        return _check(pml_text, Path(directory), "safety", cflags, safety=True, args=(), cache=use_cache)
 
 
 def check_ltl(
-    pml_text: str, name: str, workdir: Path | str | None = None, *, cflags: Sequence[str] = CFLAGS
+    pml_text: str,
+    name: str,
+    workdir: Path | str | None = None,
+    *,
+    cflags: Sequence[str] = CFLAGS,
+    cache: bool | None = None,
 ) -> SpinResult:
     """Check the model's ``ltl name { ... }`` claim under weak fairness (``pan -a -f``); the
-    model's assertions are ignored here (``check_safety`` checks them)."""
+    model's assertions are ignored here (``check_safety`` checks them). ``cache`` as for
+    ``check_safety``."""
     if not re.search(rf"^ltl {re.escape(name)}\b", pml_text, re.MULTILINE):
         raise ValueError(f"the model has no 'ltl {name}' block")
     with _directory(workdir) as directory:
         args = ("-a", "-f", "-A", "-N", name)  # -A: assertions are the safety run's business
-        return _check(pml_text, Path(directory), name, cflags, safety=False, args=args)
+        use_cache = workdir is None if cache is None else cache
+        return _check(pml_text, Path(directory), name, cflags, safety=False, args=args, cache=use_cache)
 
 
 @contextlib.contextmanager
 def _directory(workdir: Path | str | None) -> Iterator[str]:
+    """``workdir``, or a fresh temporary folder (whose verifiers come from the cache)."""
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
         yield str(workdir)
@@ -128,36 +168,90 @@ def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
 
 
-def _build(pml_text: str, workdir: Path, cflags: Sequence[str], safety: bool) -> tuple[Path, str]:
-    """Compile the verifier once per (model, mode) in ``workdir``; return its directory and
-    an error text (empty on success)."""
-    require_tools()
+def _compile(pml_text: str, directory: Path, cflags: Sequence[str], safety: bool) -> str:
+    """``spin -a`` and gcc in ``directory``; an error text (empty on success)."""
+    (directory / "model.pml").write_text(pml_text)
+    generated = _run(["spin", "-a", "model.pml"], directory)
+    if generated.returncode != 0 or not (directory / "pan.c").exists():
+        return f"spin -a failed:\n{generated.stdout}{generated.stderr}"
+    defines = ["-DSAFETY", "-DNOCLAIM"] if safety else ["-DNFAIR=4"]
+    compiled = _run(["gcc", *cflags, *defines, "-o", "pan", "pan.c"], directory)
+    if compiled.returncode != 0:
+        return f"gcc failed:\n{compiled.stderr}"
+    return ""
+
+
+def _key(pml_text: str, cflags: Sequence[str], safety: bool) -> str:
     code = pml_text[pml_text.find("*/") + 2:] if pml_text.startswith("/*") else pml_text  # the header is a comment
-    key = hashlib.sha256("\0".join([code, *cflags]).encode()).hexdigest()[:16]
-    directory = workdir / f"{key}-{'safety' if safety else 'ltl'}"
+    return hashlib.sha256("\0".join([code, *cflags]).encode()).hexdigest()[:16] + ("-safety" if safety else "-ltl")
+
+
+def _cached(pml_text: str, cflags: Sequence[str], safety: bool) -> tuple[Path | None, str]:
+    """The cached verifier for (model, flags, mode), compiled into the cache if missing (built
+    aside and renamed into place, so processes sharing the cache never see half a build);
+    ``(None, "")`` when caching is off."""
+    root = cache_root()
+    if root is None:
+        return None, ""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None, ""  # an unwritable cache is no cache
+    key = _key(pml_text, cflags, safety)
+    versions = hashlib.sha256(_tool_versions().encode()).hexdigest()[:8]
+    final = root / f"{key}-{versions}"
+    if (final / "pan").exists():
+        return final, ""
+    building = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
+    error = _compile(pml_text, building, cflags, safety)
+    if error:
+        shutil.rmtree(building, ignore_errors=True)
+        return None, error
+    try:
+        os.rename(building, final)
+    except OSError:  # another process put it there first: the same verifier
+        shutil.rmtree(building, ignore_errors=True)
+    return final, ""
+
+
+def _build(pml_text: str, workdir: Path, cflags: Sequence[str], safety: bool, cache: bool = False) -> tuple[Path, str]:
+    """Compile the verifier once per (model, mode) in ``workdir`` (``cache``: take it from the
+    verifier cache, compiling it there if missing); return its directory and an error text
+    (empty on success)."""
+    require_tools()
+    directory = workdir / _key(pml_text, cflags, safety)
     with _builds_lock:
         lock = _builds.setdefault(directory, threading.Lock())
     with lock:
         if (directory / "pan").exists():
             return directory, ""
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "model.pml").write_text(pml_text)
-        generated = _run(["spin", "-a", "model.pml"], directory)
-        if generated.returncode != 0 or not (directory / "pan.c").exists():
-            return directory, f"spin -a failed:\n{generated.stdout}{generated.stderr}"
-        defines = ["-DSAFETY", "-DNOCLAIM"] if safety else ["-DNFAIR=4"]
-        compiled = _run(["gcc", *cflags, *defines, "-o", "pan", "pan.c"], directory)
-        if compiled.returncode != 0:
-            return directory, f"gcc failed:\n{compiled.stderr}"
-        return directory, ""
+        cached, error = _cached(pml_text, cflags, safety) if cache else (None, "")
+        if error:
+            return directory, error
+        if cached is not None:
+            (directory / "model.pml").write_text(pml_text)
+            try:
+                os.link(cached / "pan", directory / "pan")
+            except OSError:
+                shutil.copy2(cached / "pan", directory / "pan")
+            return directory, ""
+        return directory, _compile(pml_text, directory, cflags, safety)
 
 
 def _check(
-    pml_text: str, workdir: Path, check: str, cflags: Sequence[str], *, safety: bool, args: tuple[str, ...]
+    pml_text: str,
+    workdir: Path,
+    check: str,
+    cflags: Sequence[str],
+    *,
+    safety: bool,
+    args: tuple[str, ...],
+    cache: bool = False,
 ) -> SpinResult:
     started = time.perf_counter()
     try:
-        directory, error = _build(pml_text, workdir, cflags, safety)
+        directory, error = _build(pml_text, workdir, cflags, safety, cache)
         if error:
             return SpinResult(check, "error", 0, 0, 0, time.perf_counter() - started, error)
         trail = directory / "model.pml.trail"

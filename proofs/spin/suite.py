@@ -222,6 +222,8 @@ def run_suite(
              for case in cases for kind in MODEL_KINDS]
     tasks = [t for t in tasks if t[2]]
 
+    cache = workdir is None  # a suite in its own temporary folder takes verifiers from the cache
+
     def run(case: SpinCase, kind: str, checks: list[SpinCheck], workdir: str) -> list[SuiteResult]:
         results: list[SuiteResult] = []
         try:
@@ -232,9 +234,9 @@ def run_suite(
             if stop.is_set():
                 break
             if kind in ("safety", "recovery"):  # assertions: S1-S10 with L4, or with L5
-                result = check_safety(text, workdir, cflags=cflags)
+                result = check_safety(text, workdir, cflags=cflags, cache=cache)
             else:
-                result = check_ltl(text, check.prop, workdir, cflags=cflags)
+                result = check_ltl(text, check.prop, workdir, cflags=cflags, cache=cache)
             results.append(SuiteResult(case, check, result))
             if stop_early and result.verdict != check.expect:
                 stop.set()
