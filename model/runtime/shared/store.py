@@ -213,7 +213,7 @@ class RedisStore:
                 raw = self._fcall(args)
         except STORE_ERRORS as exc:
             raise StoreError(f"the Redis store of breaker {self.name!r} failed: {exc!r}") from exc
-        reply = [item.decode() if isinstance(item, bytes) else item for item in cast(list[Any], raw)]
+        reply = [item.decode() if isinstance(item, bytes) else item for item in raw]
         if reply[0] == "mismatch":
             raise ConfigMismatchError(
                 f"breaker {self.name!r} in Redis ({self.keys[0]}) was created with another configuration "
