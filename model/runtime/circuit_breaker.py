@@ -28,16 +28,12 @@ and adds what production code needs:
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import dataclasses
 import difflib
-import functools
-import inspect
 import os
 import threading
-from collections.abc import Awaitable, Callable
-from typing import IO, Any, ParamSpec, TypeVar, overload
+from collections.abc import Callable
+from typing import IO, Any, ParamSpec, TypeVar
 
 from breakerlab.model.breaker import Admission, Breaker, BreakerStats, Permit
 from breakerlab.model.classify import Settlement, settlement_for
@@ -51,6 +47,7 @@ from breakerlab.model.permit import require_error, require_permit
 from breakerlab.model.states import State
 from breakerlab.model.table import TABLE, Table
 
+from .calling import ProtectedCalls
 from .eventlog import JsonLinesLog, Record, Sink, header
 
 __all__ = ["CircuitBreaker"]
@@ -127,7 +124,7 @@ def _config_from_options(config: BreakerConfig | None, options: dict[str, Any]) 
     return BreakerConfig(**options)
 
 
-class CircuitBreaker:
+class CircuitBreaker(ProtectedCalls[Permit]):
     """A thread-safe, asyncio-ready circuit breaker executing the reference transition table.
 
     The options are given either as one ``BreakerConfig`` or as its fields, by keyword (the
@@ -196,9 +193,7 @@ class CircuitBreaker:
         self._closed = False
         # Calls that need a Permit (logged, or results classified) take the general path.
         self._general_calls = self._sink is not None or self.config.is_failure_result is not None
-        self._entered: contextvars.ContextVar[tuple[Permit, ...]] = contextvars.ContextVar(
-            f"breakerlab_permits_{id(self)}", default=()
-        )
+        self._init_calls(name)
         if self._sink is not None:
             self._sink(header(self.config, name))
         if not self._general_calls:
@@ -488,94 +483,8 @@ class CircuitBreaker:
         self._notify(notes)
         return self._breaker.trip_error(change)
 
-    def _call_with_permit(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        permit = self.acquire()
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:
-            self._settle_error(permit, exc)
-            raise
-        self._settle_result(permit, result)
-        return result
-
-    async def call_async(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Like ``call`` for a coroutine function.
-
-        With ``call_timeout``, the call is cancelled when the event loop's timer fires at the
-        timeout, counted as a failure, and ``TimeoutError`` is raised. A call that completes
-        is measured like a sync one, on the breaker's clock from admission to settlement: one
-        lasting strictly longer than ``call_timeout`` (the loop could not fire the timer in
-        time: it was busy, or the coroutine blocked it) is a counted failure, and its result
-        is returned all the same.
-        """
-        permit = self.acquire()
-        timeout = self.config.call_timeout
-        try:
-            if timeout is None:
-                result = await fn(*args, **kwargs)
-            else:
-                async with asyncio.timeout(timeout) as scope:
-                    result = await fn(*args, **kwargs)
-        except BaseException as exc:
-            # our timeout fired (not the caller's cancellation racing with it)
-            timed_out = timeout is not None and scope.expired() and isinstance(exc, TimeoutError)
-            self._settle_error(permit, exc, force_failure=timed_out)
-            raise
-        self._settle_result(permit, result)
-        return result
-
-    @overload
-    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
-
-    @overload
-    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
-
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate a function (or an ``async def``) so every call goes through the breaker."""
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                return await self.call_async(fn, *args, **kwargs)
-
-            return async_wrapper
-
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return self.call(fn, *args, **kwargs)
-
-        return wrapper
-
-    def __enter__(self) -> Permit:
-        """Acquire a permit for the block (``CircuitOpenError`` if rejected). Leaving the block
-        records a success, or classifies its exception like ``call`` does (the exception
-        propagates; a failure that trips the breaker under ``trip_error="circuit_open"``
-        raises ``CircuitOpenError`` from it). With ``call_timeout`` the block is measured,
-        never interrupted."""
-        permit = self.acquire()
-        self._entered.set((*self._entered.get(), permit))
-        return permit
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        stack = self._entered.get()
-        if not stack:
-            raise RuntimeError("CircuitBreaker.__exit__ without a matching __enter__ in this context")
-        permit = stack[-1]
-        self._entered.set(stack[:-1])
-        if exc is None:
-            self._event("record_success", permit)
-            return
-        self._settle_error(permit, exc)
-
-    async def __aenter__(self) -> Permit:
-        """``async with breaker:``: exactly ``with breaker:`` (the block is measured against
-        ``call_timeout``, not cancelled: use ``call_async`` for that). Nested and concurrent
-        blocks each settle their own permit (one stack per task)."""
-        return self.__enter__()
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        """Settle the block's permit as ``__exit__`` does (a cancellation releases it)."""
-        self.__exit__(exc_type, exc, tb)
+    def _settle_success(self, permit: Permit) -> None:
+        self._event("record_success", permit)
 
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} {self.state.value}>"

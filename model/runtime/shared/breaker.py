@@ -24,19 +24,14 @@ What it adds around the store:
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import enum
-import functools
-import inspect
 import itertools
 import math
 import os
 import random
 import secrets
 import threading
-from collections.abc import Awaitable, Callable
-from typing import IO, Any, ParamSpec, TypeVar, overload
+from typing import IO, Any, ParamSpec, TypeVar
 
 import redis
 
@@ -53,6 +48,7 @@ from breakerlab.model.rejection import remaining_s, trip_error_for
 from breakerlab.model.states import State
 from breakerlab.model.table import TABLE, Table, Verdict
 from breakerlab.runtime import CircuitBreaker
+from breakerlab.runtime.calling import ProtectedCalls
 from breakerlab.runtime.eventlog import JsonLinesLog, Record, Sink, header
 
 from .store import EventReply, RedisStore, StoreError
@@ -146,7 +142,7 @@ def _config(config: BreakerConfig | None, options: dict[str, Any]) -> BreakerCon
     return config if config is not None else BreakerConfig()
 
 
-class SharedCircuitBreaker:
+class SharedCircuitBreaker(ProtectedCalls[SharedPermit]):
     """A circuit breaker whose state is shared through Redis by every process naming it.
 
     Args:
@@ -225,9 +221,7 @@ class SharedCircuitBreaker:
         self._tokens = itertools.count(1)
         self.unguarded_calls = 0
         self.store_errors = 0
-        self._entered: contextvars.ContextVar[tuple[SharedPermit, ...]] = contextvars.ContextVar(
-            f"breakerlab_shared_permits_{id(self)}", default=()
-        )
+        self._init_calls(name)
         self._owned_log: JsonLinesLog | None = None
         self._sink: Sink | None = None
         if event_log is not None:
@@ -550,81 +544,8 @@ class SharedCircuitBreaker:
         if error is not None:
             raise error
 
-    def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Admit, run ``fn`` (no lock is held while it runs), classify and record the outcome."""
-        permit = self.acquire()
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:
-            self._settle_error(permit, exc)
-            raise
-        self._settle_result(permit, result)
-        return result
-
-    async def call_async(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Like ``call`` for a coroutine function (``call_timeout`` cancels it, as in
-        ``breakerlab.runtime.CircuitBreaker.call_async``). The store's events are short
-        blocking requests (well under a millisecond on a nearby Redis)."""
-        permit = self.acquire()
-        timeout = self.config.call_timeout
-        try:
-            if timeout is None:
-                result = await fn(*args, **kwargs)
-            else:
-                async with asyncio.timeout(timeout) as scope:
-                    result = await fn(*args, **kwargs)
-        except BaseException as exc:
-            timed_out = timeout is not None and scope.expired() and isinstance(exc, TimeoutError)
-            self._settle_error(permit, exc, force_failure=timed_out)
-            raise
-        self._settle_result(permit, result)
-        return result
-
-    @overload
-    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
-
-    @overload
-    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
-
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate a function (or an ``async def``) so every call goes through the breaker."""
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                return await self.call_async(fn, *args, **kwargs)
-
-            return async_wrapper
-
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return self.call(fn, *args, **kwargs)
-
-        return wrapper
-
-    def __enter__(self) -> SharedPermit:
-        """Acquire a permit for the block; leaving it settles the permit like ``call``."""
-        permit = self.acquire()
-        self._entered.set((*self._entered.get(), permit))
-        return permit
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        stack = self._entered.get()
-        if not stack:
-            raise RuntimeError("SharedCircuitBreaker.__exit__ without a matching __enter__ in this context")
-        permit = stack[-1]
-        self._entered.set(stack[:-1])
-        if exc is None:
-            self._settle(permit, Settlement.SUCCESS.value)
-            return
-        self._settle_error(permit, exc)
-
-    async def __aenter__(self) -> SharedPermit:
-        """``async with breaker:``: exactly ``with breaker:``."""
-        return self.__enter__()
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        self.__exit__(exc_type, exc, tb)
+    def _settle_success(self, permit: SharedPermit) -> None:
+        self._settle(permit, Settlement.SUCCESS.value)
 
     def close(self) -> None:
         """Flush and close the event log this breaker opened, and the store's connections."""
