@@ -41,6 +41,8 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
+from sized_options import add_sized_options, apply_sizes, positive_float, positive_int
+
 from breakerlab.model import BreakerConfig, State
 from breakerlab.runtime import CircuitBreaker
 
@@ -236,26 +238,6 @@ def report_throughput(best: dict[str, float], threads: int, sleep_ms: float) -> 
 # -- command line --------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1 (got {text!r})")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):  # also rejects NaN
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0 (got {text!r})")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Options; each one not given takes its ``--quick`` or full default."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -263,23 +245,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick", action="store_true", help="a smoke run of about a second (tests use it); explicit options still win"
     )
     options: tuple[tuple[str, Callable[[str], object], str], ...] = (
-        ("calls", _positive_int, "overhead: calls per timing"),
-        ("repeat", _positive_int, "overhead: timings per variant, the best is kept"),
-        ("threads", _positive_int, "throughput: calling threads"),
-        ("sleep_ms", _positive_float, "throughput: how long the protected function sleeps, ms"),
-        ("duration", _positive_float, "throughput: seconds per round per variant"),
-        ("throughput_repeat", _positive_int, "throughput: rounds per variant, the best is kept"),
+        ("calls", positive_int, "overhead: calls per timing"),
+        ("repeat", positive_int, "overhead: timings per variant, the best is kept"),
+        ("threads", positive_int, "throughput: calling threads"),
+        ("sleep_ms", positive_float, "throughput: how long the protected function sleeps, ms"),
+        ("duration", positive_float, "throughput: seconds per round per variant"),
+        ("throughput_repeat", positive_int, "throughput: rounds per variant, the best is kept"),
     )
-    for name, kind, text in options:
-        defaults = f"default {FULL[name]:g}"
-        if QUICK[name] != FULL[name]:
-            defaults += f", --quick {QUICK[name]:g}"
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, help=f"{text} ({defaults})")
-    args = parser.parse_args(argv)
-    for name, default in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, default)
-    return args
+    add_sized_options(parser, options, FULL, QUICK)
+    return apply_sizes(parser.parse_args(argv), FULL, QUICK)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,6 +66,8 @@ import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sized_options import add_sized_options, apply_sizes, positive_float, positive_int
+
 if TYPE_CHECKING:  # imported where used: a missing extra is reported, not raised (exit 2)
     import pybreaker
     import redis
@@ -645,26 +647,6 @@ def report_throughput(best: dict[str, float], processes: int, threads: int, slee
 # -- command line --------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1 (got {text!r})")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):  # also rejects NaN
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0 (got {text!r})")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Options; each one not given takes its ``--quick`` or full default."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -672,20 +654,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick", action="store_true", help="a short run of a few seconds; explicit options still win"
     )
     options: tuple[tuple[str, Callable[[str], object], str], ...] = (
-        ("calls", _positive_int, "cost: calls per timing"),
-        ("repeat", _positive_int, "cost: timings per variant, the best is kept"),
-        ("count_calls", _positive_int, "cost: calls whose Redis commands are counted"),
-        ("processes", _positive_int, "throughput: worker processes"),
-        ("threads", _positive_int, "throughput: calling threads per process"),
-        ("sleep_ms", _positive_float, "throughput: how long the protected function sleeps, ms"),
-        ("duration", _positive_float, "throughput: seconds per round per variant"),
-        ("throughput_repeat", _positive_int, "throughput: rounds per variant, the best is kept"),
+        ("calls", positive_int, "cost: calls per timing"),
+        ("repeat", positive_int, "cost: timings per variant, the best is kept"),
+        ("count_calls", positive_int, "cost: calls whose Redis commands are counted"),
+        ("processes", positive_int, "throughput: worker processes"),
+        ("threads", positive_int, "throughput: calling threads per process"),
+        ("sleep_ms", positive_float, "throughput: how long the protected function sleeps, ms"),
+        ("duration", positive_float, "throughput: seconds per round per variant"),
+        ("throughput_repeat", positive_int, "throughput: rounds per variant, the best is kept"),
     )
-    for name, kind, text in options:
-        defaults = f"default {FULL[name]:g}"
-        if QUICK[name] != FULL[name]:
-            defaults += f", --quick {QUICK[name]:g}"
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, help=f"{text} ({defaults})")
+    add_sized_options(parser, options, FULL, QUICK)
     parser.add_argument(
         "--start-method", choices=("forkserver", "spawn"), default="forkserver",
         help="how the worker processes start (default forkserver)",
@@ -693,11 +671,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--redis-server", default="redis-server", metavar="PATH", help="the redis-server to run (default: from PATH)"
     )
-    args = parser.parse_args(argv)
-    for name, default in (QUICK if args.quick else FULL).items():
-        if getattr(args, name) is None:
-            setattr(args, name, default)
-    return args
+    return apply_sizes(parser.parse_args(argv), FULL, QUICK)
 
 
 def _interrupt(signum: int, frame: types.FrameType | None) -> None:
