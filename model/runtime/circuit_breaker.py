@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import os
 import threading
 from collections.abc import Callable
-from typing import IO, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from breakerlab.model.breaker import Admission, Breaker, BreakerStats, Permit
 from breakerlab.model.classify import Settlement, settlement_for
@@ -48,7 +47,7 @@ from breakerlab.model.states import State
 from breakerlab.model.table import TABLE, Table
 
 from .calling import ProtectedCalls
-from .eventlog import JsonLinesLog, Record, Sink, header
+from .eventlog import EventLogTarget, Record, header, open_sink
 
 __all__ = ["CircuitBreaker"]
 
@@ -162,7 +161,7 @@ class CircuitBreaker(ProtectedCalls[Permit]):
         *,
         clock: Clock | None = None,
         name: str = "breaker",
-        event_log: str | os.PathLike[str] | IO[str] | Sink | None = None,
+        event_log: EventLogTarget | None = None,
         table: Table = TABLE,
         **options: Any,
     ) -> None:
@@ -175,20 +174,7 @@ class CircuitBreaker(ProtectedCalls[Permit]):
         self._relay = _Relay()
         self._breaker.add_listener(self._relay)
         self._listeners = Listeners(name)
-        self._owned_log: JsonLinesLog | None = None
-        self._sink: Sink | None
-        if event_log is None:
-            self._sink = None
-        elif isinstance(event_log, str | os.PathLike) or hasattr(event_log, "write"):
-            self._owned_log = JsonLinesLog(event_log)  # type: ignore[arg-type]
-            self._sink = self._owned_log
-        elif callable(event_log):
-            self._sink = event_log
-        else:
-            raise TypeError(
-                "'event_log' must be a path, a text stream or a callable taking one record (a dict), "
-                f"e.g. event_log=\"breaker-events.jsonl\" (got {event_log!r})"
-            )
+        self._sink, self._owned_log = open_sink(event_log)
         self._seq = 0
         self._closed = False
         # Calls that need a Permit (logged, or results classified) take the general path.

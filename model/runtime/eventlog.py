@@ -28,12 +28,14 @@ from breakerlab.model.files import NotRegularFileError, open_regular_file
 from .eventcheck import EventLogError, LogSequence, check_event, shown
 
 __all__ = [
+    "EventLogTarget",
     "MAX_LINE_BYTES",
     "MAX_LOG_BYTES",
     "EventLogError",
     "JsonLinesLog",
     "config_from_json",
     "config_to_json",
+    "open_sink",
     "read_log",
     "source_name",
 ]
@@ -120,6 +122,29 @@ class JsonLinesLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+EventLogTarget = str | os.PathLike[str] | IO[str] | Sink
+"""Where a breaker logs its events: a path, a text stream, or a callable taking one record."""
+
+
+def open_sink(event_log: EventLogTarget | None) -> tuple[Sink | None, JsonLinesLog | None]:
+    """The sink for a breaker's ``event_log=`` argument, and the log it opened (to close).
+
+    Raises:
+        TypeError: ``event_log`` is none of a path, a text stream, a callable, ``None``.
+    """
+    if event_log is None:
+        return None, None
+    if isinstance(event_log, str | os.PathLike) or hasattr(event_log, "write"):
+        log = JsonLinesLog(event_log)  # type: ignore[arg-type]
+        return log, log
+    if callable(event_log):
+        return event_log, None
+    raise TypeError(
+        "'event_log' must be a path, a text stream or a callable taking one record (a dict), "
+        f"e.g. event_log=\"breaker-events.jsonl\" (got {event_log!r})"
+    )
 
 
 def header(config: BreakerConfig, name: str) -> Record:

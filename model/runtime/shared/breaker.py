@@ -27,11 +27,10 @@ from __future__ import annotations
 import enum
 import itertools
 import math
-import os
 import random
 import secrets
 import threading
-from typing import IO, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import redis
 
@@ -49,7 +48,7 @@ from breakerlab.model.states import State
 from breakerlab.model.table import TABLE, Table, Verdict
 from breakerlab.runtime import CircuitBreaker
 from breakerlab.runtime.calling import ProtectedCalls
-from breakerlab.runtime.eventlog import JsonLinesLog, Record, Sink, header
+from breakerlab.runtime.eventlog import EventLogTarget, Record, header, open_sink
 
 from .store import EventReply, RedisStore, StoreError
 
@@ -179,7 +178,7 @@ class SharedCircuitBreaker(ProtectedCalls[SharedPermit]):
         store_retry_s: float = 1.0,
         permit_expiry_s: float | None = 3600.0,
         clock: Clock | None = None,
-        event_log: str | os.PathLike[str] | IO[str] | Sink | None = None,
+        event_log: EventLogTarget | None = None,
         table: Table = TABLE,
         **options: Any,
     ) -> None:
@@ -222,16 +221,8 @@ class SharedCircuitBreaker(ProtectedCalls[SharedPermit]):
         self.unguarded_calls = 0
         self.store_errors = 0
         self._init_calls(name)
-        self._owned_log: JsonLinesLog | None = None
-        self._sink: Sink | None = None
-        if event_log is not None:
-            if isinstance(event_log, str | os.PathLike) or hasattr(event_log, "write"):
-                self._owned_log = JsonLinesLog(event_log)  # type: ignore[arg-type]
-                self._sink = self._owned_log
-            elif callable(event_log):
-                self._sink = event_log
-            else:
-                raise TypeError(f"'event_log' must be a path, a text stream or a callable (got {event_log!r})")
+        self._sink, self._owned_log = open_sink(event_log)
+        if self._sink is not None:
             self._sink(header(self.config, name))
 
     # -- the store ---------------------------------------------------------------------------
