@@ -53,5 +53,6 @@ def summary(name: str) -> dict[str, object]:
         "cancellation_outcome": config.cancellation_outcome.value,
         "call_timeout (s)": "none" if config.call_timeout is None else config.call_timeout,
         "serializes_calls": preset.serializes_calls,
+        "half_open_waits": preset.half_open_waits,
         "source": f"{'measured' if preset.measured else 'documented'}: {preset.version}",
     }

@@ -2,15 +2,19 @@
 
 ``BreakerConfig.preset("pybreaker")`` gives the reference breaker with the library's defaults
 and its *semantic fingerprint*: the option values that reproduce it. For the four Python
-libraries the fingerprint is **measured**: ``breakerlab conform LIBRARY`` drives the installed
-library through the scenario catalogue on frozen time and fits the options (a test checks
-that every measured preset here equals the fit, against the pinned versions). For libraries in
-other languages it is **documented**: read from their source and documentation at the
-revision cited in ``provenance``, not measured.
+libraries and the two npm libraries (opossum, cockatiel) the fingerprint is **measured**:
+``breakerlab conform LIBRARY`` drives the installed library through the scenario catalogue on
+frozen time (fake timers, for the npm ones) and fits the options (a test checks that every
+measured preset here equals the fit, against the pinned versions). For the other libraries it
+is **documented**: read from their source and documentation at the revision cited in
+``provenance``, not measured.
 
-Two properties are not ``BreakerConfig`` options: ``serializes_calls`` (pybreaker holds a lock
+Three properties are not ``BreakerConfig`` options: ``serializes_calls`` (pybreaker holds a lock
 across the whole protected call, so callers go through one at a time; the simulator models it
-with ``Scenario(serialize_calls=True)``) and ``notes`` (what the model does not reproduce).
+with ``Scenario(serialize_calls=True)``), ``half_open_waits`` (cockatiel makes a caller that
+half-open has no probe slot for wait for the probe's verdict instead of rejecting it; the
+simulator does not model the wait, it rejects such callers) and ``notes`` (what the model does
+not reproduce).
 
 This module is data: option values are the options' string values, so it imports nothing of
 the configuration (``BreakerConfig.preset`` reads it; ``preset_summary`` puts it in words).
@@ -43,6 +47,8 @@ class LibraryPreset:
         version: The library version (measured) or the source revision read (documented).
         provenance: Where the values come from.
         notes: Behaviour the model does not reproduce, or reproduces only approximately.
+        half_open_waits: A caller that half-open has no probe slot for waits for the probes'
+            verdict, then goes on as the new state says (cockatiel), instead of being rejected.
     """
 
     name: str
@@ -52,13 +58,21 @@ class LibraryPreset:
     version: str
     provenance: str
     notes: tuple[str, ...] = ()
+    half_open_waits: bool = False
 
 
-def _measured(name: str, version: str, options: dict[str, Any], *, lock: bool = False, notes: tuple[str, ...] = ()) -> LibraryPreset:
-    return LibraryPreset(
-        name, options, lock, True, version,
-        f"fitted by `breakerlab conform {name}` against {name}=={version} (proofs/conform)", notes,
-    )
+def _measured(
+    name: str,
+    version: str,
+    options: dict[str, Any],
+    *,
+    lock: bool = False,
+    waits: bool = False,
+    notes: tuple[str, ...] = (),
+    defaults: str = "",
+) -> LibraryPreset:
+    provenance = f"fitted by `breakerlab conform {name}` against {name}=={version} (proofs/conform)"
+    return LibraryPreset(name, options, lock, True, version, provenance + defaults, notes, waits)
 
 
 PRESETS: dict[str, LibraryPreset] = {
@@ -107,6 +121,55 @@ PRESETS: dict[str, LibraryPreset] = {
                 "half_open_entry": "lazy", "half_open_limit": "per_episode", "half_open_max_calls": UNLIMITED_PROBES,
                 "late_result": "current_state", "excluded_outcome": "success", "cancellation_outcome": "failure",
             },
+        ),
+        _measured(
+            "opossum", "9.0.0",
+            {
+                "trip_rule": "time_window", "window_duration": 10.0, "minimum_calls": 1,
+                "failure_rate_threshold": 0.5, "trip_on_equal_rate": False, "reset_timeout": 30.0,
+                "call_timeout": 10.0, "trip_error": "original", "admit_at_deadline": True,
+                "half_open_entry": "at_deadline", "half_open_limit": "per_episode", "half_open_max_calls": 1,
+                "late_result": "ignore", "excluded_outcome": "neutral", "cancellation_outcome": "failure",
+            },
+            defaults=(
+                "; thresholds are opossum's defaults (errorThresholdPercentage 50, exceeded; rollingCountTimeout "
+                "10 s; volumeThreshold 0; resetTimeout 30 s; timeout 10 s)"
+            ),
+            notes=(
+                "closest fit, not exact: the error rate is failures / fires, and fires counts every call "
+                "(admitted, still in flight, or rejected while open), so calls in flight dilute the rate and "
+                "trip it later or earlier than a rate over outcomes (scenarios late_success_while_open, "
+                "late_failure_while_open, late_success_in_half_open, late_failure_in_half_open)",
+                "the rate is checked only when a failure arrives, never on a success (scenario "
+                "success_resets_count); the window is not cleared when the breaker closes or opens",
+                "in half-open any outcome decides: any success closes (a late one, or an errorFilter-ed error), "
+                "any failure re-opens (scenario excluded_in_probe)",
+                "the window is 10 buckets of rollingCountTimeout / 10 that rotate on a timer, so outcomes age "
+                "out a bucket at a time",
+            ),
+        ),
+        _measured(
+            "cockatiel", "3.2.1",
+            {
+                "fail_max": 5, "reset_timeout": 10.0, "trip_error": "original", "admit_at_deadline": True,
+                "half_open_entry": "lazy", "half_open_limit": "per_episode", "half_open_max_calls": 1,
+                "late_result": "ignore", "excluded_outcome": "neutral", "cancellation_outcome": "failure",
+            },
+            waits=True,
+            defaults=(
+                "; circuitBreaker(handleAll, {halfOpenAfter, breaker}) has no defaults: the thresholds are "
+                "its README's example (halfOpenAfter 10 s, new ConsecutiveBreaker(5))"
+            ),
+            notes=(
+                "closest fit, not exact: an error the policy does not handle is not counted in closed, but closes "
+                "the breaker from half-open without resetting the consecutive count, so the next failure re-opens "
+                "it (scenario excluded_in_probe)",
+                "a late failure from a call admitted in closed is counted by the consecutive breaker and re-opens "
+                "a half-open breaker, after which the probe's success no longer closes it (scenario "
+                "late_failure_in_half_open)",
+                "callers that arrive while the probe is in flight wait for its verdict (half_open_waits), then "
+                "run if it closed; the simulator rejects them instead",
+            ),
         ),
         LibraryPreset(
             "gobreaker",

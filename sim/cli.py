@@ -13,7 +13,7 @@ from breakerlab.model.clock import MonotonicClock
 from breakerlab.model.config import BreakerConfig
 from breakerlab.model.errors import BreakerError
 from breakerlab.model.options import config_fields, config_from_mapping, parse_value
-from breakerlab.model.presets import preset_named
+from breakerlab.model.presets import PRESETS, preset_named
 
 from .errors import InvalidConfigError
 from .option_help import breaker_option_help, breaker_option_metavar, trace_option_help
@@ -114,8 +114,8 @@ def simulate_command(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--preset", metavar="LIBRARY",
-        help="start from a library's preset (pybreaker, gobreaker, resilience4j, ...: see "
-        "breakerlab.model.presets), including pybreaker's whole-call lock; breaker options override it",
+        help=f"start from a library's preset ({', '.join(PRESETS)}: see breakerlab.model.presets), "
+        "including pybreaker's whole-call lock; breaker options override it",
     )
 
     trace = parser.add_argument_group("trace options (each applies to the traces named)")

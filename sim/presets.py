@@ -1,10 +1,11 @@
 """Where well-known libraries' defaults fall on a ``fail_max`` × ``reset_timeout`` grid, so sweep
 plots can mark them.
 
-pybreaker, gobreaker and circuitbreaker count consecutive failures as our default trip rule
-does: their marks are their model presets' two knobs (``breakerlab.model.presets``). Hystrix and
-Resilience4j trip on an error *rate* over a rolling window: their marks are approximations on
-this grid, and each note says when they hold (their model presets have the window rules).
+pybreaker, gobreaker, circuitbreaker and cockatiel (its ConsecutiveBreaker) count consecutive
+failures as our default trip rule does: their marks are their model presets' two knobs
+(``breakerlab.model.presets``). Hystrix, Resilience4j and opossum trip on an error *rate* over a
+rolling window: their marks are approximations on this grid, and each note says when they hold
+(their model presets have the window rules).
 """
 
 from __future__ import annotations
@@ -87,6 +88,18 @@ PRESETS: tuple[Preset, ...] = (
     ),
     _consecutive("gobreaker"),
     _consecutive("circuitbreaker"),
+    _consecutive("cockatiel"),
+    Preset(
+        name="opossum-like",
+        fail_max=1,
+        reset_timeout_s=30.0,
+        note="approximation: opossum (measured, breakerlab.model.presets['opossum']) opens when a failure "
+        "brings failures / fires over its rolling 10 s window above 50% (errorThresholdPercentage, exceeded), "
+        "with volumeThreshold 0, and re-tries after 30 s (resetTimeout). fail_max=1 matches it when the "
+        "window starts empty (e.g. 10 s after it last saw traffic); after a healthy period at r requests/s "
+        "it opens after about 5 s of hard failure (5*r failures). BreakerConfig.preset('opossum') has the "
+        "window rule itself.",
+    ),
 )
 
 

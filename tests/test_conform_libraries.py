@@ -1,23 +1,31 @@
-"""Conformance of pybreaker, circuitbreaker, aiobreaker and purgatory: what each does in every catalogue scenario.
+"""Conformance of six breaker libraries: what each does in every catalogue scenario.
 
+The libraries are pybreaker, circuitbreaker, aiobreaker and purgatory (Python, run in process) and
+opossum and cockatiel (npm, run by the node driver ``proofs/conform/node/driver.mjs``).
 ``EXPECTED`` is the observed-behaviour table, written after checking each run against the
-libraries' installed source (``.venv/lib/python3.11/site-packages``) and the reference notes
-(``/work/shared/reference/breaker-libraries.md``). Every scenario uses ``fail_max=3``,
-``reset_timeout=10`` s and ``Excluded`` as the excluded error; the breaker trips at virtual time 0.
+libraries' installed source (``.venv/lib/python3.11/site-packages`` for the Python ones;
+``proofs/conform/node/node_modules/opossum/lib/{circuit,status}.js`` and
+``proofs/conform/node/node_modules/cockatiel/dist/{CircuitBreakerPolicy,breaker/*}.js`` for the npm
+ones) and the reference notes (``/work/shared/reference/breaker-libraries.md``). Every scenario uses
+``fail_max=3``, ``reset_timeout=10`` s and ``Excluded`` as the excluded error (opossum also gets a
+10 s rolling window and a 200 s call timeout: ``WINDOW_S``, ``CALL_TIMEOUT_S``); the breaker trips at
+virtual time 0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import json
+import os
 import pathlib
 import subprocess
 import sys
 import threading
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -39,26 +47,35 @@ from breakerlab.proofs.conform import (
     run_catalogue,
     script,
 )
-from breakerlab.proofs.conform.adapters import FifoRLock
+from breakerlab.proofs.conform.adapters import FifoRLock, NodeAdapter
 from breakerlab.proofs.conform.adapters.library import LibraryAdapter
 from breakerlab.proofs.conform.adapters.threads import ThreadedAdapter
 from breakerlab.proofs.conform.catalogue import FAIL_MAX, RESET_TIMEOUT_S
 from breakerlab.proofs.conform.script import Excluded
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+NODE_DIR = ROOT / "proofs" / "conform" / "node"
 LIBRARIES = tuple(ADAPTERS)
+NODE_LIBRARIES = tuple(name for name in LIBRARIES if isinstance(make_adapter(name), NodeAdapter))
+PYTHON_LIBRARIES = tuple(name for name in LIBRARIES if name not in NODE_LIBRARIES)
 
 # The three failures that trip every breaker at t=0. pybreaker and aiobreaker answer the
-# tripping call with their own CircuitBreakerError (chained to Boom); circuitbreaker and
-# purgatory re-raise the caller's Boom.
+# tripping call with their own CircuitBreakerError (chained to Boom); circuitbreaker,
+# purgatory, opossum and cockatiel re-raise the caller's Boom. opossum trips on a rate, not a
+# count: it opens on a failure once its window holds volumeThreshold (= fail_max) fires and
+# failures / fires > 50% (circuit.js fail()), and 'fire' counts every call, rejected and still
+# in flight ones included; from a fresh window fail_max failures in a row are 100%.
 WRAPPED = "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:CircuitBreakerError"
 ORIGINAL = "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Boom"
 
 # Versions: pybreaker 1.4.1, circuitbreaker 2.1.3, aiobreaker 1.2.0 (the notes read "1.1.0" at
-# 9b8ac0e; the semantics-bearing files and every line they cite are the same in 1.2.0), purgatory 3.0.1.
+# 9b8ac0e; the semantics-bearing files and every line they cite are the same in 1.2.0), purgatory 3.0.1,
+# opossum 9.0.0, cockatiel 3.2.1 (pinned in proofs/conform/node/package-lock.json).
 # scenario -> library -> the observations' brief() forms, joined by " | ".
-# "blocked" (pybreaker only) is a caller waiting on pybreaker's lock; "resumed" is what it did
-# once the lock was free; "drained" is a call the harness finished (success) after the last step.
+# "blocked" (pybreaker and cockatiel) is a caller waiting on pybreaker's lock or on cockatiel's
+# half-open test promise; "resumed" is what a call did once that was free (or, for opossum's call
+# timeout, what it did during the last advance); "drained" is a call the harness finished
+# (success) after the last step.
 EXPECTED: dict[str, dict[str, str]] = {
     "trip_index": {
         "pybreaker": (
@@ -79,6 +96,14 @@ EXPECTED: dict[str, dict[str, str]] = {
             "call 1: raised:Boom | call 2: raised:Boom | state: closed | call 3: raised:Boom | "
             "state: open | call 4: rejected:OpenedState"
         ),
+        "opossum": (
+            "call 1: raised:Boom | call 2: raised:Boom | state: closed | call 3: raised:Boom | state: open | "
+            "call 4: rejected:EOPENBREAKER"
+        ),
+        "cockatiel": (
+            "call 1: raised:Boom | call 2: raised:Boom | state: closed | call 3: raised:Boom | state: open | "
+            "call 4: rejected:BrokenCircuitError"
+        ),
     },
     "success_resets_count": {
         "pybreaker": (
@@ -97,6 +122,16 @@ EXPECTED: dict[str, dict[str, str]] = {
             "call 1: raised:Boom | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | "
             "call 5: raised:Boom | state: closed | call 6: ok"
         ),
+        # opossum resets nothing on a success: at call 4 the window holds 3 failures of 4 fires (75% > 50%,
+        # volumeThreshold 3 reached), so fail() opens it.
+        "opossum": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | "
+            "call 5: rejected:EOPENBREAKER | state: open | call 6: rejected:EOPENBREAKER"
+        ),
+        "cockatiel": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | call 5: raised:Boom | "
+            "state: closed | call 6: ok"
+        ),
     },
     "trip_error": {
         "pybreaker": (
@@ -112,6 +147,8 @@ EXPECTED: dict[str, dict[str, str]] = {
             "call 5: rejected:CircuitBreakerError"
         ),
         "purgatory": f"{ORIGINAL} | t=10.001 | call 4: raised:Boom | state: open | call 5: rejected:OpenedState",
+        "opossum": f"{ORIGINAL} | t=10.001 | call 4: raised:Boom | state: open | call 5: rejected:EOPENBREAKER",
+        "cockatiel": f"{ORIGINAL} | t=10.001 | call 4: raised:Boom | state: open | call 5: rejected:BrokenCircuitError",
     },
     "deadline_boundary": {
         "pybreaker": (
@@ -130,12 +167,24 @@ EXPECTED: dict[str, dict[str, str]] = {
             f"{ORIGINAL} | t=9.999 | call 4: rejected:OpenedState | t=10 | call 5: rejected:OpenedState | "
             "t=10.001 | call 6: ok | state: closed"
         ),
+        "opossum": (
+            f"{ORIGINAL} | t=9.999 | call 4: rejected:EOPENBREAKER | t=10 | call 5: ok | t=10.001 | call 6: ok | "
+            "state: closed"
+        ),
+        "cockatiel": (
+            f"{ORIGINAL} | t=9.999 | call 4: rejected:BrokenCircuitError | t=10 | call 5: ok | t=10.001 | call 6: ok | "
+            "state: closed"
+        ),
     },
     "state_after_timeout": {
         "pybreaker": f"{WRAPPED} | state: open | t=10.001 | state: open | t=110.001 | state: open",
         "circuitbreaker": f"{ORIGINAL} | state: open | t=10.001 | state: half_open | t=110.001 | state: half_open",
         "aiobreaker": f"{WRAPPED} | state: open | t=10.001 | state: open | t=110.001 | state: open",
         "purgatory": f"{ORIGINAL} | state: open | t=10.001 | state: open | t=110.001 | state: open",
+        # opossum: a timer (_halfOpen) moves it to half-open at the deadline, with no call; cockatiel
+        # turns half-open only when a call comes (execute(), case Open).
+        "opossum": f"{ORIGINAL} | state: open | t=10.001 | state: half_open | t=110.001 | state: half_open",
+        "cockatiel": f"{ORIGINAL} | state: open | t=10.001 | state: open | t=110.001 | state: open",
     },
     "half_open_concurrency": {
         "pybreaker": (
@@ -154,6 +203,18 @@ EXPECTED: dict[str, dict[str, str]] = {
         "purgatory": (
             f"{ORIGINAL} | t=10.001 | begin 4: in_flight | call 5: ok | call 6: ok | call 7: ok | "
             "state: closed | finish 4: ok | state: closed"
+        ),
+        # opossum: the probe clears PENDING_CLOSE, so later callers are rejected until it decides.
+        "opossum": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | call 5: rejected:EOPENBREAKER | "
+            "call 6: rejected:EOPENBREAKER | call 7: rejected:EOPENBREAKER | state: half_open | finish 4: ok | "
+            "state: closed"
+        ),
+        # cockatiel: a caller in half-open awaits the probe's promise (state.test) and then calls execute()
+        # again in the new state: blocked, then resumed (and run) once the probe closed it.
+        "cockatiel": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | call 5: blocked | call 6: blocked | call 7: blocked | "
+            "state: half_open | finish 4: ok | resumed 5: ok | resumed 6: ok | resumed 7: ok | state: closed"
         ),
     },
     "probe_fail_after_success": {
@@ -176,6 +237,15 @@ EXPECTED: dict[str, dict[str, str]] = {
             f"{ORIGINAL} | t=10.001 | begin 4: in_flight | begin 5: in_flight | finish 4: ok | "
             "finish 5: raised:Boom | state: closed | call 6: ok"
         ),
+        "opossum": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | begin 5: rejected:EOPENBREAKER | finish 4: ok | "
+            "finish 5: not_in_flight | state: closed | call 6: ok"
+        ),
+        # cockatiel: call 5 waits for probe 4, then runs in closed; its failure is the 1st of fail_max.
+        "cockatiel": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | begin 5: blocked | finish 4: ok | resumed 5: in_flight | "
+            "finish 5: raised:Boom | state: closed | call 6: ok"
+        ),
     },
     "probe_success_after_failure": {
         "pybreaker": (
@@ -194,6 +264,17 @@ EXPECTED: dict[str, dict[str, str]] = {
         "purgatory": (
             f"{ORIGINAL} | t=10.001 | begin 4: in_flight | begin 5: in_flight | finish 4: raised:Boom | "
             "finish 5: ok | state: open | call 6: rejected:OpenedState"
+        ),
+        "opossum": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | begin 5: rejected:EOPENBREAKER | finish 4: raised:Boom | "
+            "finish 5: not_in_flight | state: open | call 6: rejected:EOPENBREAKER"
+        ),
+        # cockatiel: the waiting call re-executes after probe 4 re-opened it and is rejected, like
+        # pybreaker's caller behind the lock.
+        "cockatiel": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | begin 5: blocked | finish 4: raised:Boom | "
+            "resumed 5: rejected:BrokenCircuitError | finish 5: not_in_flight | state: open | "
+            "call 6: rejected:BrokenCircuitError"
         ),
     },
     "hung_probe": {
@@ -214,6 +295,18 @@ EXPECTED: dict[str, dict[str, str]] = {
             f"{ORIGINAL} | t=10.001 | begin 4: in_flight | t=20.001 | call 5: ok | state: closed | "
             "t=120.001 | call 6: ok | state: closed | drained 4: ok"
         ),
+        # opossum: half-open has no timer of its own and the hung probe holds its one slot, so callers are
+        # rejected until opossum's call timeout fails the probe (CALL_TIMEOUT_S = 200 s here; its default is 10 s).
+        "opossum": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | t=20.001 | call 5: rejected:EOPENBREAKER | "
+            "state: half_open | t=120.001 | call 6: rejected:EOPENBREAKER | state: half_open | drained 4: ok"
+        ),
+        # cockatiel: every caller waits on the hung probe's promise (the policy has no timeout); they run
+        # once the harness drains call 4.
+        "cockatiel": (
+            f"{ORIGINAL} | t=10.001 | begin 4: in_flight | t=20.001 | call 5: blocked | state: half_open | t=120.001 | "
+            "call 6: blocked | state: half_open | drained 4: ok | drained 5: ok | drained 6: ok"
+        ),
     },
     "excluded_in_closed": {
         "pybreaker": (
@@ -232,6 +325,18 @@ EXPECTED: dict[str, dict[str, str]] = {
             "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Excluded | "
             "call 4: raised:Boom | state: closed | call 5: ok"
         ),
+        # opossum: errorFilter turns Excluded into a 'success' event, which resets nothing: at call 4 the
+        # window holds 3 failures of 4 fires (75% > 50%).
+        "opossum": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Excluded | call 4: raised:Boom | state: open | "
+            "call 5: rejected:EOPENBREAKER"
+        ),
+        # cockatiel: an error the policy does not handle is rethrown by Executor.invoke before
+        # breaker.success()/failure(), so it is not counted at all: the count stays 2 and call 4 is the 3rd failure.
+        "cockatiel": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Excluded | call 4: raised:Boom | state: open | "
+            "call 5: rejected:BrokenCircuitError"
+        ),
     },
     "excluded_in_probe": {
         "pybreaker": (
@@ -249,6 +354,16 @@ EXPECTED: dict[str, dict[str, str]] = {
         "purgatory": (
             f"{ORIGINAL} | t=10.001 | call 4: raised:Excluded | state: closed | call 5: raised:Boom | "
             "state: closed"
+        ),
+        # opossum: the filtered error is a 'success', which closes half-open; the trip's failures have aged
+        # out of the 10 s window, so call 5 is 1 failure of 2 fires (below volumeThreshold).
+        "opossum": (
+            f"{ORIGINAL} | t=10.001 | call 4: raised:Excluded | state: closed | call 5: raised:Boom | state: closed"
+        ),
+        # cockatiel: an unhandled error from the half-open test closes the breaker (halfOpen()'s catch)
+        # without breaker.success(), so the ConsecutiveBreaker still holds fail_max failures and call 5 re-opens it.
+        "cockatiel": (
+            f"{ORIGINAL} | t=10.001 | call 4: raised:Excluded | state: closed | call 5: raised:Boom | state: open"
         ),
     },
     "cancel_in_closed": {
@@ -269,6 +384,16 @@ EXPECTED: dict[str, dict[str, str]] = {
             "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:CancelledError | "
             "call 4: rejected:OpenedState | state: open | call 5: rejected:OpenedState"
         ),
+        # npm: "cancel" is a rejection with a DOMException AbortError, which neither library tells apart
+        # from any other error: a failure.
+        "opossum": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:CancelledError | "
+            "call 4: rejected:EOPENBREAKER | state: open | call 5: rejected:EOPENBREAKER"
+        ),
+        "cockatiel": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:CancelledError | "
+            "call 4: rejected:BrokenCircuitError | state: open | call 5: rejected:BrokenCircuitError"
+        ),
     },
     "cancel_in_half_open": {
         "pybreaker": (
@@ -286,6 +411,14 @@ EXPECTED: dict[str, dict[str, str]] = {
         "purgatory": (
             f"{ORIGINAL} | t=10.001 | call 4: raised:CancelledError | state: open | "
             "call 5: rejected:OpenedState | state: open"
+        ),
+        "opossum": (
+            f"{ORIGINAL} | t=10.001 | call 4: raised:CancelledError | state: open | call 5: rejected:EOPENBREAKER | "
+            "state: open"
+        ),
+        "cockatiel": (
+            f"{ORIGINAL} | t=10.001 | call 4: raised:CancelledError | state: open | "
+            "call 5: rejected:BrokenCircuitError | state: open"
         ),
     },
     "base_in_closed": {
@@ -305,6 +438,15 @@ EXPECTED: dict[str, dict[str, str]] = {
         "purgatory": (
             "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Abort | "
             "call 4: rejected:OpenedState | state: open | call 5: rejected:OpenedState"
+        ),
+        # npm: "base" throws a value that is not an Error; both libraries count it as a failure.
+        "opossum": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Abort | call 4: rejected:EOPENBREAKER | "
+            "state: open | call 5: rejected:EOPENBREAKER"
+        ),
+        "cockatiel": (
+            "call 1: raised:Boom | call 2: raised:Boom | call 3: raised:Abort | call 4: rejected:BrokenCircuitError | "
+            "state: open | call 5: rejected:BrokenCircuitError"
         ),
     },
     "late_success_while_open": {
@@ -327,6 +469,18 @@ EXPECTED: dict[str, dict[str, str]] = {
             "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
             "call 4: raised:Boom | state: open | finish 1: ok | state: open | "
             "call 5: rejected:OpenedState"
+        ),
+        # opossum: 'fire' counts in-flight call 1 as a request, so at call 3 the window holds 2 failures of
+        # 3 fires (67% > 50%, volumeThreshold met): it opens a call early. Call 1's success changes nothing in open.
+        "opossum": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | call 4: rejected:EOPENBREAKER | "
+            "state: open | finish 1: ok | state: open | call 5: rejected:EOPENBREAKER"
+        ),
+        # cockatiel: the late success resets the consecutive count (success() with the state captured at
+        # admission) but does not close.
+        "cockatiel": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | call 4: raised:Boom | state: open | "
+            "finish 1: ok | state: open | call 5: rejected:BrokenCircuitError"
         ),
     },
     "late_failure_while_open": {
@@ -353,6 +507,16 @@ EXPECTED: dict[str, dict[str, str]] = {
             "call 4: raised:Boom | t=5 | finish 1: raised:Boom | state: open | t=11 | call 5: ok | "
             "t=16 | call 6: ok | state: closed"
         ),
+        # opossum (open() is a no-op when open) and cockatiel (open() returns when open) count the late
+        # failure but do not restart the open time.
+        "opossum": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | call 4: rejected:EOPENBREAKER | t=5 | "
+            "finish 1: raised:Boom | state: open | t=11 | call 5: ok | t=16 | call 6: ok | state: closed"
+        ),
+        "cockatiel": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | call 4: raised:Boom | t=5 | "
+            "finish 1: raised:Boom | state: open | t=11 | call 5: ok | t=16 | call 6: ok | state: closed"
+        ),
     },
     "late_success_in_half_open": {
         "pybreaker": (
@@ -375,6 +539,17 @@ EXPECTED: dict[str, dict[str, str]] = {
             "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | "
             "call 4: raised:Boom | t=10.001 | begin 5: in_flight | finish 1: ok | state: closed | "
             "finish 5: ok | state: closed"
+        ),
+        # opossum: any success closes half-open (its 'success' listener), even one admitted in closed.
+        "opossum": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | call 4: rejected:EOPENBREAKER | "
+            "t=10.001 | begin 5: in_flight | finish 1: ok | state: closed | finish 5: ok | state: closed"
+        ),
+        # cockatiel: a call admitted in closed only resets the count on success; only the test's success
+        # closes (close() from halfOpen()).
+        "cockatiel": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | call 4: raised:Boom | t=10.001 | "
+            "begin 5: in_flight | finish 1: ok | state: half_open | finish 5: ok | state: closed"
         ),
     },
     "late_failure_in_half_open": {
@@ -400,6 +575,18 @@ EXPECTED: dict[str, dict[str, str]] = {
             "call 4: raised:Boom | t=10.001 | begin 5: in_flight | finish 1: raised:Boom | "
             "state: open | finish 5: ok | state: open"
         ),
+        # opossum: any failure in half-open re-opens (fail()); the probe's success then closes nothing,
+        # as its 'success' listener closes only from half-open.
+        "opossum": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | call 4: rejected:EOPENBREAKER | "
+            "t=10.001 | begin 5: in_flight | finish 1: raised:Boom | state: open | finish 5: ok | state: open"
+        ),
+        # cockatiel: the late failure is counted (4 >= fail_max) and open() re-opens the half-open breaker;
+        # the test's success then calls close(), which acts only from half-open.
+        "cockatiel": (
+            "begin 1: in_flight | call 2: raised:Boom | call 3: raised:Boom | call 4: raised:Boom | t=10.001 | "
+            "begin 5: in_flight | finish 1: raised:Boom | state: open | finish 5: ok | state: open"
+        ),
     },
     "close_rule": {
         "pybreaker": (
@@ -417,6 +604,14 @@ EXPECTED: dict[str, dict[str, str]] = {
         "purgatory": (
             f"{ORIGINAL} | t=10.001 | call 4: ok | state: closed | call 5: raised:Boom | state: closed | "
             "call 6: ok"
+        ),
+        # opossum does not clear its window on close: call 5 does not re-open only because the trip's
+        # failures aged out of the 10 s window (WINDOW_S), leaving 2 fires < volumeThreshold.
+        "opossum": (
+            f"{ORIGINAL} | t=10.001 | call 4: ok | state: closed | call 5: raised:Boom | state: closed | call 6: ok"
+        ),
+        "cockatiel": (
+            f"{ORIGINAL} | t=10.001 | call 4: ok | state: closed | call 5: raised:Boom | state: closed | call 6: ok"
         ),
     },
     "rate_at_equality": {
@@ -436,6 +631,17 @@ EXPECTED: dict[str, dict[str, str]] = {
             "call 1: raised:Boom | call 2: ok | call 3: raised:Boom | call 4: ok | call 5: raised:Boom | "
             "call 6: ok | state: closed | call 7: ok"
         ),
+        # opossum: at call 3 the window holds 2 failures of 3 fires (67% > 50%, volumeThreshold met), so
+        # F S F opens before 50% is reached (the equality is measured by rate_equality_at_volume).
+        "opossum": (
+            "call 1: raised:Boom | call 2: ok | call 3: raised:Boom | call 4: rejected:EOPENBREAKER | "
+            "call 5: rejected:EOPENBREAKER | call 6: rejected:EOPENBREAKER | state: open | "
+            "call 7: rejected:EOPENBREAKER"
+        ),
+        "cockatiel": (
+            "call 1: raised:Boom | call 2: ok | call 3: raised:Boom | call 4: ok | call 5: raised:Boom | call 6: ok | "
+            "state: closed | call 7: ok"
+        ),
     },
     "volume_and_dilution": {
         "pybreaker": (
@@ -453,6 +659,80 @@ EXPECTED: dict[str, dict[str, str]] = {
         "purgatory": (
             "call 1: ok | call 2: ok | call 3: ok | call 4: ok | call 5: ok | call 6: ok | call 7: raised:Boom | "
             "call 8: raised:Boom | call 9: raised:Boom | state: open | call 10: rejected:OpenedState"
+        ),
+        # opossum: the six successes dilute the rate: 3 failures of 9 fires is 33%, below 50%.
+        "opossum": (
+            "call 1: ok | call 2: ok | call 3: ok | call 4: ok | call 5: ok | call 6: ok | call 7: raised:Boom | "
+            "call 8: raised:Boom | call 9: raised:Boom | state: closed | call 10: ok"
+        ),
+        "cockatiel": (
+            "call 1: ok | call 2: ok | call 3: ok | call 4: ok | call 5: ok | call 6: ok | call 7: raised:Boom | "
+            "call 8: raised:Boom | call 9: raised:Boom | state: open | call 10: rejected:BrokenCircuitError"
+        ),
+    },
+    "rate_equality_at_volume": {
+        "pybreaker": "call 1: ok | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | state: closed | call 5: ok",
+        "circuitbreaker": (
+            "call 1: ok | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | state: closed | call 5: ok"
+        ),
+        "aiobreaker": (
+            "call 1: ok | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | state: closed | call 5: ok"
+        ),
+        "purgatory": "call 1: ok | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | state: closed | call 5: ok",
+        # opossum: call 4 makes 2 failures of 4 fires, exactly 50%, and fail() opens only on
+        # errorRate > errorThresholdPercentage (strict): it stays closed.
+        "opossum": "call 1: ok | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | state: closed | call 5: ok",
+        "cockatiel": "call 1: ok | call 2: raised:Boom | call 3: ok | call 4: raised:Boom | state: closed | call 5: ok",
+    },
+    "window_ageing": {
+        "pybreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | t=10.001 | call 3: raised:CircuitBreakerError | state: open | "
+            "call 4: rejected:CircuitBreakerError"
+        ),
+        "circuitbreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | t=10.001 | call 3: raised:Boom | state: open | "
+            "call 4: rejected:CircuitBreakerError"
+        ),
+        "aiobreaker": (
+            "call 1: raised:Boom | call 2: raised:Boom | t=10.001 | call 3: raised:CircuitBreakerError | state: open | "
+            "call 4: rejected:CircuitBreakerError"
+        ),
+        "purgatory": (
+            "call 1: raised:Boom | call 2: raised:Boom | t=10.001 | call 3: raised:Boom | state: open | "
+            "call 4: rejected:OpenedState"
+        ),
+        # opossum: its 10 buckets of 1 s rotate on a timer; by t=10.001 the bucket holding calls 1-2 is
+        # dropped, so call 3 is 1 fire (< volumeThreshold) and nothing trips.
+        "opossum": (
+            "call 1: raised:Boom | call 2: raised:Boom | t=10.001 | call 3: raised:Boom | state: closed | call 4: ok"
+        ),
+        "cockatiel": (
+            "call 1: raised:Boom | call 2: raised:Boom | t=10.001 | call 3: raised:Boom | state: open | "
+            "call 4: rejected:BrokenCircuitError"
+        ),
+    },
+    "call_timeout": {
+        "pybreaker": (
+            "begin 1: in_flight | t=199.999 | state: closed | t=200 | state: closed | finish 1: ok | call 2: ok"
+        ),
+        "circuitbreaker": (
+            "begin 1: in_flight | t=199.999 | state: closed | t=200 | state: closed | finish 1: ok | call 2: ok"
+        ),
+        "aiobreaker": (
+            "begin 1: in_flight | t=199.999 | state: closed | t=200 | state: closed | finish 1: ok | call 2: ok"
+        ),
+        "purgatory": (
+            "begin 1: in_flight | t=199.999 | state: closed | t=200 | state: closed | finish 1: ok | call 2: ok"
+        ),
+        # opossum: its timeout timer fails the call with ETIMEDOUT at exactly CALL_TIMEOUT_S (200 s), seen at
+        # the next step (resumed), and counts a failure (1 fire < volumeThreshold: still closed); the call's own
+        # later result is ignored (timeoutError), so Finish finds it no longer in flight.
+        "opossum": (
+            "begin 1: in_flight | t=199.999 | state: closed | t=200 | resumed 1: raised:ETIMEDOUT | state: closed | "
+            "finish 1: not_in_flight | call 2: ok"
+        ),
+        "cockatiel": (
+            "begin 1: in_flight | t=199.999 | state: closed | t=200 | state: closed | finish 1: ok | call 2: ok"
         ),
     },
     "backoff": {
@@ -484,14 +764,39 @@ EXPECTED: dict[str, dict[str, str]] = {
             "call 8: rejected:OpenedState | t=36 | call 9: raised:Boom | t=42 | "
             "call 10: rejected:OpenedState | t=48 | call 11: raised:Boom"
         ),
+        "opossum": (
+            f"{ORIGINAL} | t=6 | call 4: rejected:EOPENBREAKER | t=12 | call 5: raised:Boom | t=18 | "
+            "call 6: rejected:EOPENBREAKER | t=24 | call 7: raised:Boom | t=30 | call 8: rejected:EOPENBREAKER | "
+            "t=36 | call 9: raised:Boom | t=42 | call 10: rejected:EOPENBREAKER | t=48 | call 11: raised:Boom"
+        ),
+        # cockatiel: halfOpenAfter as a number is a ConstantBackoff, whose next() is itself.
+        "cockatiel": (
+            f"{ORIGINAL} | t=6 | call 4: rejected:BrokenCircuitError | t=12 | call 5: raised:Boom | t=18 | "
+            "call 6: rejected:BrokenCircuitError | t=24 | call 7: raised:Boom | t=30 | "
+            "call 8: rejected:BrokenCircuitError | t=36 | call 9: raised:Boom | t=42 | "
+            "call 10: rejected:BrokenCircuitError | t=48 | call 11: raised:Boom"
+        ),
     },
 }
 
 
+@contextlib.contextmanager
+def _fresh(library: str) -> Iterator[LibraryAdapter]:
+    """A new adapter for ``library``, whose node driver (npm libraries) is stopped on exit."""
+    adapter = make_adapter(library)
+    try:
+        yield adapter
+    finally:
+        if isinstance(adapter, NodeAdapter):
+            adapter.close()
+
+
 @pytest.fixture(scope="module")
-def adapters() -> dict[str, LibraryAdapter]:
-    """One adapter per library, shared by the module (``observed`` runs the catalogue on them)."""
-    return {library: make_adapter(library) for library in LIBRARIES}
+def adapters() -> Iterator[dict[str, LibraryAdapter]]:
+    """One adapter per library, shared by the module (``observed`` runs the catalogue on them);
+    the node drivers are stopped when the module is done."""
+    with contextlib.ExitStack() as stack:
+        yield {library: stack.enter_context(_fresh(library)) for library in LIBRARIES}
 
 
 @pytest.fixture(scope="module")
@@ -514,7 +819,6 @@ def test_blocked_calls_are_decided_by_quiescence_not_by_real_time(
     assert adapter.expired_waits == 0
 
 
-
 def _check(observed: dict[str, dict[str, tuple[Observation, ...]]], scenario: str, library: str) -> None:
     got = [observation.brief() for observation in observed[library][scenario]]
     assert got == EXPECTED[scenario][library].split(" | ")
@@ -531,20 +835,21 @@ def test_expected_table_covers_the_catalogue() -> None:
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_trip_index(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
     """Every library opens on the fail_max-th consecutive failure and rejects the next call without running
-    it."""
+    it (opossum because, from a fresh window, those are fail_max fires, all failed)."""
     _check(observed, "trip_index", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_success_resets_count(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """A success resets the consecutive-failure count in every library, so F F S F F stays closed."""
+    """A success resets the consecutive-failure count in every library but opossum, so F F S F F stays
+    closed; opossum's rate opens at the fourth call (3 failures of 4 calls)."""
     _check(observed, "success_resets_count", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_trip_error(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
     """pybreaker and aiobreaker answer the tripping call and a failed probe with their CircuitBreakerError,
-    the others with the original error."""
+    the other four with the original error."""
     _check(observed, "trip_error", library)
 
 
@@ -557,118 +862,144 @@ def test_deadline_boundary(observed: dict[str, dict[str, tuple[Observation, ...]
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_state_after_timeout(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """Only circuitbreaker reports half_open once the timeout has elapsed without traffic; the others say
-    open until a call comes."""
+    """circuitbreaker and opossum (whose timer moves it) report half_open once the timeout has elapsed
+    without traffic; the others say open until a call comes."""
     _check(observed, "state_after_timeout", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_half_open_concurrency(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """While a probe is in flight, pybreaker blocks further callers on its lock, the others admit them all
-    at once."""
+    """While a probe is in flight, pybreaker (on its lock) and cockatiel (on the probe's promise) hold
+    further callers until it succeeds, opossum rejects them, the others admit them all at once."""
     _check(observed, "half_open_concurrency", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_probe_fail_after_success(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
     """When overlapping probes succeed then fail, only aiobreaker re-opens (the half-open state that
-    admitted the failing probe handles it)."""
+    admitted the failing probe handles it); opossum rejects the second probe."""
     _check(observed, "probe_fail_after_success", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_probe_success_after_failure(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
     """When overlapping probes fail then succeed, the last writer wins in circuitbreaker and aiobreaker,
-    purgatory stays open, pybreaker rejects the waiting probe."""
+    purgatory stays open, pybreaker and cockatiel reject the waiting probe, opossum rejected it at once."""
     _check(observed, "probe_success_after_failure", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_hung_probe(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """A probe that never returns blocks every later pybreaker caller indefinitely; the other libraries
-    keep admitting calls."""
+    """A probe that never returns blocks every later pybreaker and cockatiel caller indefinitely and has
+    opossum reject them (short of its call timeout); circuitbreaker, aiobreaker and purgatory keep
+    admitting calls."""
     _check(observed, "hung_probe", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_excluded_in_closed(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """An excluded error counts as a success in every library, resetting the count, so F F X F does not trip."""
+    """An excluded error counts as a success in the four Python libraries, resetting the count, so F F X F
+    does not trip; it trips cockatiel (which does not count it) and opossum (3 failures of 4 calls)."""
     _check(observed, "excluded_in_closed", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_excluded_in_probe(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """A probe raising an excluded error closes every library's breaker, as a success would."""
+    """A probe raising an excluded error closes every library's breaker, as a success would, but cockatiel
+    keeps its failure count, so its next failure re-opens it."""
     _check(observed, "excluded_in_probe", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_cancel_in_closed(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """A cancellation is a failure in pybreaker and purgatory, a success in circuitbreaker, and not
-    recorded at all in aiobreaker."""
+    """A cancellation (in the npm libraries, an AbortError) is a failure in pybreaker, purgatory, opossum
+    and cockatiel, a success in circuitbreaker, and not recorded at all in aiobreaker."""
     _check(observed, "cancel_in_closed", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_cancel_in_half_open(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """A cancelled probe re-opens pybreaker and purgatory, closes circuitbreaker, and leaves aiobreaker
-    half-open."""
+    """A cancelled probe re-opens pybreaker, purgatory, opossum and cockatiel, closes circuitbreaker, and
+    leaves aiobreaker half-open."""
     _check(observed, "cancel_in_half_open", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_base_in_closed(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """A BaseException that is not an Exception is classified like a cancellation in every library."""
+    """A BaseException that is not an Exception (in the npm libraries, a thrown value that is not an
+    Error) is classified like a cancellation in every library."""
     _check(observed, "base_in_closed", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_late_success_while_open(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
     """A success arriving after the trip from a call admitted in closed closes circuitbreaker, is ignored
-    by aiobreaker and purgatory, and cannot occur in pybreaker."""
+    by aiobreaker, purgatory, opossum and cockatiel, and cannot occur in pybreaker; opossum trips one
+    failure early, the call in flight counting as a call of its rate."""
     _check(observed, "late_success_while_open", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_late_failure_while_open(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
     """A late failure from a call admitted in closed restarts the open timer in circuitbreaker and
-    aiobreaker and is ignored by purgatory."""
+    aiobreaker and is ignored by purgatory, opossum and cockatiel."""
     _check(observed, "late_failure_while_open", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_late_success_in_half_open(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """A late success from a call admitted in closed closes circuitbreaker and purgatory in half-open, but
-    aiobreaker stays half-open."""
+    """A late success from a call admitted in closed closes circuitbreaker, purgatory and opossum in
+    half-open, but aiobreaker and cockatiel stay half-open until the probe succeeds."""
     _check(observed, "late_success_in_half_open", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_late_failure_in_half_open(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
     """A late failure re-opens a half-open breaker, and the in-flight probe's success then closes it again
-    except in purgatory."""
+    except in purgatory, opossum and cockatiel (and pybreaker, whose probe never ran)."""
     _check(observed, "late_failure_in_half_open", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_close_rule(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
     """One successful probe closes every library (success threshold 1), so the next failure is counted in
-    closed."""
+    closed (in opossum, with the trip's failures aged out of its window)."""
     _check(observed, "close_rule", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_rate_at_equality(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """Alternating failures and successes (50%) never trip: these libraries count consecutive
-    failures, so no rate threshold (at equality or otherwise) applies."""
+    """Alternating failures and successes (50%) never trip the five libraries that count consecutive
+    failures; opossum's rate opens at F S F (2 failures of 3 calls, above 50%)."""
     _check(observed, "rate_at_equality", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_volume_and_dilution(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
-    """After six successes, fail_max failures in a row still trip at once: no minimum volume, no
-    rate diluted by earlier successes."""
+    """After six successes, fail_max failures in a row still trip at once in every library but opossum,
+    whose rate the earlier successes dilute (3 failures of 9 calls)."""
     _check(observed, "volume_and_dilution", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_rate_equality_at_volume(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """S F S F stays closed everywhere: opossum's rate reaches exactly 50% with its volume met and trips
+    only above it (>), and no consecutive count reaches fail_max."""
+    _check(observed, "rate_equality_at_volume", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_window_ageing(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """Two failures a window (10 s) before a third are forgotten only by opossum, whose time window has
+    dropped them; the other libraries' consecutive counts never age, so they trip."""
+    _check(observed, "window_ageing", library)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_call_timeout(observed: dict[str, dict[str, tuple[Observation, ...]]], library: str) -> None:
+    """Only opossum fails a call that stays in flight for its call timeout (ETIMEDOUT at exactly 200 s,
+    ignoring the call's later result); the others have no call timeout and let it finish."""
+    _check(observed, "call_timeout", library)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
@@ -682,7 +1013,8 @@ def test_runs_are_deterministic(observed: dict[str, dict[str, tuple[Observation,
     """Running scenarios again with a fresh adapter gives exactly the same observations (overlaps and
     blocked calls included)."""
     names = ("half_open_concurrency", "probe_success_after_failure", "late_failure_while_open", "hung_probe")
-    again = run_catalogue(make_adapter(library), names)
+    with _fresh(library) as adapter:
+        again = run_catalogue(adapter, names)
     for name in names:
         assert again[name] == observed[library][name], name
 
@@ -690,23 +1022,83 @@ def test_runs_are_deterministic(observed: dict[str, dict[str, tuple[Observation,
 @pytest.mark.parametrize("library", LIBRARIES)
 def test_virtual_time_needs_no_real_sleep(library: str) -> None:
     """A scenario spanning 110 virtual seconds runs in well under a second of real time, and real time is
-    back afterwards."""
+    back afterwards; for the npm libraries (fake timers in the node driver) that second includes starting
+    the driver, which a cold run does well within, so no warm-up run is needed."""
     started_wall, started = time.time(), time.perf_counter()
-    run_catalogue(make_adapter(library), ["state_after_timeout", "backoff"])
+    with _fresh(library) as adapter:
+        run_catalogue(adapter, ["state_after_timeout", "backoff"])
     assert time.perf_counter() - started < 1.0
     assert abs(time.time() - started_wall) < 60
 
 
-@pytest.mark.parametrize("library", LIBRARIES)
+def test_libraries_split_into_python_and_npm() -> None:
+    """opossum and cockatiel are the adapters run by the node driver, so the tests parametrized over
+    each kind run for the right libraries (never for an empty set)."""
+    assert NODE_LIBRARIES == ("opossum", "cockatiel")
+    assert PYTHON_LIBRARIES == ("pybreaker", "circuitbreaker", "aiobreaker", "purgatory")
+
+
+@pytest.mark.parametrize("library", PYTHON_LIBRARIES)
 def test_adapters_report_installed_pinned_versions(library: str) -> None:
-    """Each adapter reports its library's installed version, which is the version pinned in the conform
-    extra."""
+    """Each Python adapter reports its library's installed version, which is the version pinned in the
+    conform extra."""
     adapter = make_adapter(library)
     pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["conform"]
     assert adapter.name == library
     assert adapter.version == importlib.metadata.version(adapter.distribution)
     assert f"{adapter.distribution}=={adapter.version}" in pins
     assert isinstance(adapter, Adapter)
+
+
+@pytest.mark.parametrize("library", NODE_LIBRARIES)
+def test_node_adapters_report_installed_pinned_versions(library: str) -> None:
+    """Each npm adapter reports its package's installed version, which is the version pinned in the
+    driver's package.json dependencies and in its package-lock.json."""
+    adapter = make_adapter(library)
+    manifest = json.loads((NODE_DIR / "package.json").read_text(encoding="utf-8"))
+    lock = json.loads((NODE_DIR / "package-lock.json").read_text(encoding="utf-8"))
+    assert adapter.name == library
+    assert adapter.version == manifest["dependencies"][adapter.distribution]
+    assert adapter.version == lock["packages"][f"node_modules/{adapter.distribution}"]["version"]
+    assert isinstance(adapter, Adapter)
+
+
+def _driver_pids(library: str) -> set[int]:
+    """The pids of this process's children running ``node driver.mjs LIBRARY`` (read from /proc,
+    as NodeAdapter has no public pid)."""
+    pids: set[int] = set()
+    for entry in pathlib.Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")[:-1]  # each argument ends with a NUL
+        except OSError:  # the process ended while being read
+            continue
+        parent = int(stat.rpartition(")")[2].split()[1])  # "pid (comm) state ppid ..."
+        runs_driver = len(argv) >= 2 and argv[-2].endswith(b"driver.mjs") and argv[-1] == library.encode()
+        if parent == os.getpid() and runs_driver:
+            pids.add(int(entry.name))
+    return pids
+
+
+@pytest.mark.parametrize("library", NODE_LIBRARIES)
+def test_node_driver_does_not_outlive_close(library: str) -> None:
+    """A run starts one node driver, close() stops and reaps it, and a later run starts a new one."""
+    before = _driver_pids(library)
+    adapter = make_adapter(library)
+    assert isinstance(adapter, NodeAdapter)
+    adapter.configure(FAIL_MAX, RESET_TIMEOUT_S, (Excluded,))
+    first = adapter.run(script(failures(FAIL_MAX), ReadState()))
+    started = _driver_pids(library) - before
+    assert len(started) == 1, started
+    (pid,) = started
+    adapter.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert adapter.run(script(failures(FAIL_MAX), ReadState())) == first
+    adapter.close()
+    assert _driver_pids(library) == before
 
 
 def test_no_thread_outlives_a_run() -> None:
@@ -760,7 +1152,9 @@ def test_adapter_configuration_is_validated() -> None:
         adapter.configure(0, 10.0)
     with pytest.raises(InvalidConfigError, match="'reset_timeout' must be > 0"):
         adapter.configure(3, 0.0)
-    with pytest.raises(AdapterError, match="must be one of pybreaker, circuitbreaker, aiobreaker, purgatory"):
+    with pytest.raises(
+        AdapterError, match=r"must be one of pybreaker, circuitbreaker, aiobreaker, purgatory, opossum, cockatiel \(got"
+    ):
         make_adapter("hystrix")
     with pytest.raises(ScriptError, match="'names' must be scenarios of the catalogue"):
         run_catalogue(adapter, ["no_such_scenario"])

@@ -412,18 +412,19 @@ def test_a_sweep_over_library_presets_compares_them_on_the_same_random_numbers(t
     the same seeds."""
     spec = SweepSpec.from_mapping({
         "name": "presets", "replications": 2, "horizon_s": 40.0,
-        "grid": {"breaker.preset": ["pybreaker", "gobreaker", "resilience4j"]},
+        "grid": {"breaker.preset": ["pybreaker", "gobreaker", "resilience4j", "opossum", "cockatiel"]},
         "traces": [{"family": "hang", "start_s": 10.0, "duration_s": 20.0}],
     })
     cells = spec.cells()
-    assert [c.scenario.serialize_calls for c in cells] == [True, False, False]
-    assert [c.scenario.breaker.fail_max for c in cells] == [5, 6, 5]
+    assert [c.scenario.serialize_calls for c in cells] == [True, False, False, False, False]
+    assert [c.scenario.breaker.fail_max for c in cells] == [5, 6, 5, 5, 5]
     assert cells[2].scenario.breaker.trip_rule.value == "count_window"
+    assert (cells[3].scenario.breaker.trip_rule.value, cells[3].scenario.breaker.call_timeout) == ("time_window", 10.0)
     assert len({spec.run_seed(c, 0) for c in cells}) == 1
     run_sweep(spec, tmp_path / "out", jobs=1)
     results = pd.read_csv(tmp_path / "out" / "results.csv")
-    assert list(results["breaker.preset"][::2]) == ["pybreaker", "gobreaker", "resilience4j"]
-    assert list(results["breaker.fail_max"][::2]) == [5, 6, 5]
+    assert list(results["breaker.preset"][::2]) == ["pybreaker", "gobreaker", "resilience4j", "opossum", "cockatiel"]
+    assert list(results["breaker.fail_max"][::2]) == [5, 6, 5, 5, 5]
     with pytest.raises(InvalidConfigError, match="'preset' must be one of 'pybreaker'"):
         _spec(grid={"breaker.preset": ["pybreakr"]})
 

@@ -141,10 +141,13 @@ def test_heatmap_marks_presets_on_and_near_the_grid(summary: pd.DataFrame) -> No
 def test_preset_marks_places_exact_nearest_and_omits_out_of_range() -> None:
     """preset_marks gives grid indices, exact or nearest on a log scale, and omits presets outside the grid."""
     marks = {m.preset.name: m for m in preset_marks(PRESETS, [1, 3, 5], [1.0, 5.0, 60.0])}
-    assert set(marks) == {"pybreaker", "circuitbreaker"}
+    assert set(marks) == {"pybreaker", "circuitbreaker", "cockatiel", "opossum-like"}
     assert (marks["pybreaker"].row, marks["pybreaker"].column, marks["pybreaker"].exact) == (2, 2, True)
     assert (marks["circuitbreaker"].row, marks["circuitbreaker"].column) == (2, 2)
     assert marks["circuitbreaker"].label == "≈circuitbreaker"
+    # cockatiel (5, 10 s): 10 s is nearer 5 s than 60 s on a log scale; opossum (1, 30 s): nearer 60 s.
+    assert (marks["cockatiel"].row, marks["cockatiel"].column, marks["cockatiel"].exact) == (2, 1, False)
+    assert (marks["opossum-like"].row, marks["opossum-like"].column) == (0, 2)
 
 
 @pytest.mark.parametrize("column", ["breaker.reset_timeout", "breaker.fail_max"])
@@ -321,8 +324,10 @@ def test_preset_marks_place_library_defaults_on_the_grid() -> None:
     libraries are their model presets' (BreakerConfig.preset); bad values are refused."""
     assert [(p.name, p.fail_max, p.reset_timeout_s) for p in PRESETS] == [
         ("pybreaker", 5, 60.0), ("Hystrix-like", 20, 5.0), ("Resilience4j-like", 50, 60.0),
-        ("gobreaker", 6, 60.0), ("circuitbreaker", 5, 30.0),
+        ("gobreaker", 6, 60.0), ("circuitbreaker", 5, 30.0), ("cockatiel", 5, 10.0), ("opossum-like", 1, 30.0),
     ]
+    opossum = BreakerConfig.preset("opossum")
+    assert (opossum.reset_timeout, opossum.minimum_calls, opossum.trip_rule.value) == (30.0, 1, "time_window")
     for mark in PRESETS:
         if not mark.name.endswith("-like"):
             config = BreakerConfig.preset(mark.name)

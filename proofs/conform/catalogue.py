@@ -1,8 +1,9 @@
 """Named scenarios that tell breaker libraries apart, each a short script and the question it answers.
 
 Every scenario assumes ``fail_max=3``, ``reset_timeout=10`` s and ``Excluded`` as the excluded
-error (``run_catalogue`` configures the adapter so). ``T`` below means the three failing calls
-1-3 that trip the breaker at virtual time 0.
+error (``run_catalogue`` configures the adapter so); a library with its own call timeout or a
+rolling window gets ``CALL_TIMEOUT_S`` (200 s) and ``WINDOW_S`` (10 s) from its adapter. ``T``
+below means the three failing calls 1-3 that trip the breaker at virtual time 0.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from .adapters.base import Adapter
+from .adapters.base import CALL_TIMEOUT_S, WINDOW_S, Adapter
 from .script import (
     Advance,
     Begin,
@@ -26,7 +27,16 @@ from .script import (
     script,
 )
 
-__all__ = ["CATALOGUE", "EPSILON_S", "FAIL_MAX", "RESET_TIMEOUT_S", "ConformanceCase", "run_catalogue"]
+__all__ = [
+    "CALL_TIMEOUT_S",
+    "CATALOGUE",
+    "EPSILON_S",
+    "FAIL_MAX",
+    "RESET_TIMEOUT_S",
+    "WINDOW_S",
+    "ConformanceCase",
+    "run_catalogue",
+]
 
 FAIL_MAX = 3
 RESET_TIMEOUT_S = 10.0
@@ -159,6 +169,23 @@ CATALOGUE: dict[str, ConformanceCase] = {
         "After a healthy run, do fail_max failures in a row still trip at once (no minimum volume, no rate "
         "diluted by the earlier successes)?",
         script(calls("success", 6), failures(FAIL_MAX, 7), ReadState(), Call(7 + FAIL_MAX)),
+    ),
+    "rate_equality_at_volume": ConformanceCase(
+        "With S F S F (exactly 50% once the window holds fail_max + 1 outcomes), does a rate rule trip at "
+        "equality (>=) or only above it (>)?",
+        script(Call(1), Call(2, "failure"), Call(3), Call(4, "failure"), ReadState(), Call(5)),
+    ),
+    "window_ageing": ConformanceCase(
+        "Do failures older than the rolling window still count (F F, a window later F): a time window "
+        "forgets them, a count window and consecutive counting do not?",
+        script(Call(1, "failure"), Call(2, "failure"), Advance(WINDOW_S + EPSILON_S), Call(3, "failure"),
+               ReadState(), Call(4)),
+    ),
+    "call_timeout": ConformanceCase(
+        "Does the library fail a call that stays in flight for its own call timeout (just before, at it), "
+        "or let it finish?",
+        script(Begin(1), Advance(CALL_TIMEOUT_S - EPSILON_S), ReadState(), Advance(EPSILON_S), ReadState(),
+               Finish(1), Call(2)),
     ),
     "backoff": ConformanceCase(
         "Probing with a failing call every 6 s after the trip, do consecutive failed probes lengthen the open time?",

@@ -72,7 +72,7 @@ def conform(library: str, *, examples: int = 60, limit: int = 3) -> ConformRepor
     search ``examples`` generated scripts for divergences."""
     try:
         from .adapters import make_adapter
-        from .fit import CANDIDATE_OPTIONS, model_runs
+        from .fit import model_runs, preset_differences, preset_options
         from .generated import catalogue_matches, find_divergences
     except ImportError as exc:
         raise BreakerError(
@@ -83,12 +83,7 @@ def conform(library: str, *, examples: int = 60, limit: int = 3) -> ConformRepor
     differences: dict[str, tuple[Any, Any]] = {}
     preset = PRESETS.get(library)
     if preset is not None:
-        chosen = {**preset.options, "serializes_calls": preset.serializes_calls}
-        for option in CANDIDATE_OPTIONS:
-            if option in fit.undetermined:
-                continue
-            if chosen.get(option) != fit.options[option]:
-                differences[option] = (chosen.get(option), fit.options[option])
+        differences = preset_differences(preset_options(preset), fit)
     unexplained = {}
     if fit.unexplained:
         model = model_runs(fit.options, list(fit.unexplained))

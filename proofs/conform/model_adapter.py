@@ -4,7 +4,12 @@ The model runs synchronously on a ``ManualClock``: a call that the breaker admit
 once, and completes when its outcome is known (at once for ``Call``, at ``Finish`` for
 ``Begin``). With ``serializes_calls`` the adapter also holds a first-come-first-served lock
 across each call, as pybreaker does: a caller arriving while another call is inside waits
-(``blocked``) and goes through, in order, when the lock frees. The observations use the same
+(``blocked``) and goes through, in order, when the lock frees. With ``half_open_waits``
+(cockatiel) a call that half-open has no probe slot for waits instead of being rejected, and
+tries again, in order, whenever a call completes (so once the probes have decided). With a
+``call_timeout`` the call is failed by a timer, as ``CircuitBreaker.call_async`` and opossum
+do: when an ``Advance`` reaches ``admission + call_timeout`` of a call still in flight, its
+caller gets ``TimeoutError`` and the breaker records a failure. The observations use the same
 vocabulary as the libraries' (``breakerlab.proofs.conform.script``), so a run of the model
 configured with a library's fingerprint can be compared with a run of the library, step by step.
 """
@@ -54,12 +59,15 @@ def comparable(observation: Observation) -> tuple[Any, ...]:
 class _ModelBackend(Backend):
     """Runs the calls of one script on a reference breaker, synchronously."""
 
-    def __init__(self, breaker: Breaker, serializes_calls: bool) -> None:
+    def __init__(self, breaker: Breaker, serializes_calls: bool, half_open_waits: bool = False) -> None:
         self._breaker = breaker
         self._serialize = serializes_calls
+        self._half_open_waits = half_open_waits
         self._holder: Flight | None = None
         self._waiting: collections.deque[Flight] = collections.deque()
+        self._half_open_waiting: collections.deque[Flight] = collections.deque()
         self._permits: dict[int, Permit] = {}
+        self._flights: dict[int, Flight] = {}
         self._order = 0
 
     def _changed(self, flight: Flight) -> None:
@@ -70,28 +78,59 @@ class _ModelBackend(Backend):
         if self._serialize and self._holder is not None:
             self._waiting.append(flight)  # blocked on the lock
             return
-        self._enter(flight)
+        self._admit(flight)
 
-    def _enter(self, flight: Flight) -> None:
+    def _enter(self, flight: Flight, complete: bool = True) -> bool:
+        """Admit or reject ``flight`` (an armed call admitted completes at once, unless
+        ``complete`` is false); ``False`` when it waits for half-open's decision instead."""
         try:
             permit = self._breaker.acquire()
         except CircuitOpenError as rejection:
+            if self._half_open_waits and rejection.state is State.HALF_OPEN:
+                return False
             flight.done, flight.result = True, caller_result(False, rejection)
             self._changed(flight)
-            return
+            return True
         flight.entered = True
         self._changed(flight)
         self._permits[flight.call_id] = permit
+        self._flights[flight.call_id] = flight
         if self._serialize:
             self._holder = flight
-        if flight.armed:
+        if flight.armed and complete:
             self._complete(flight)
+        return True
 
-    def _complete(self, flight: Flight) -> None:
+    def _admit(self, flight: Flight) -> None:
+        if not self._enter(flight):
+            self._half_open_waiting.append(flight)
+
+    def _wake_half_open_waiters(self) -> None:
+        """The waiters try again, in arrival order, whenever a call completes (the probes have
+        decided, or a probe slot is free again); as in an event loop, every one of them gets in
+        (or is rejected, or waits again) before any admitted armed call completes."""
+        if not self._half_open_waiting:
+            return
+        waiting, self._half_open_waiting = list(self._half_open_waiting), collections.deque()
+        admitted = []
+        for flight in waiting:
+            if not self._enter(flight, complete=False):
+                self._half_open_waiting.append(flight)
+            elif flight.entered:
+                admitted.append(flight)
+        for flight in admitted:
+            if flight.armed and not flight.done:
+                self._complete(flight)
+
+    def _complete(self, flight: Flight, timed_out: bool = False) -> None:
         breaker = self._breaker
         permit = self._permits.pop(flight.call_id)
+        del self._flights[flight.call_id]
         outcome = flight.outcome
-        if outcome == "success":
+        if timed_out:
+            breaker.record_failure(permit, TimeoutError())
+            flight.result = caller_result(True, TimeoutError())
+        elif outcome == "success":
             breaker.record_success(permit)
             flight.result = caller_result(True, None)
         else:
@@ -107,14 +146,33 @@ class _ModelBackend(Backend):
         if self._holder is flight:
             self._holder = None
             self._pass_lock()
+        self._wake_half_open_waiters()
 
     def _pass_lock(self) -> None:
         while self._holder is None and self._waiting:
-            self._enter(self._waiting.popleft())
+            self._admit(self._waiting.popleft())
 
     def release(self, flight: Flight) -> None:
         if flight.entered and not flight.done:
             self._complete(flight)
+
+    def advance(self, clock: ManualClock, seconds: float) -> None:
+        """Move ``clock`` on by ``seconds``, failing on the way, in deadline order, every call in
+        flight whose ``call_timeout`` expires (at ``admission + call_timeout``)."""
+        timeout = self._breaker.config.call_timeout
+        target = clock() + seconds
+        while timeout is not None:
+            due = sorted(
+                (self._permits[call_id].acquired_at + timeout, flight.changed, flight)
+                for call_id, flight in self._flights.items()
+                if not flight.armed
+            )
+            if not due or due[0][0] > target:
+                break
+            deadline, _, flight = due[0]
+            clock.advance(max(0.0, deadline - clock()))
+            self._complete(flight, timed_out=True)
+        clock.advance(max(0.0, target - clock()))
 
     def wait_for(self, predicate: Callable[[], bool], long: bool = False) -> bool:
         return predicate()  # nothing runs in the background: every change has already happened
@@ -135,7 +193,7 @@ class _ModelBackend(Backend):
         return str(breaker.state.value)
 
     def close(self) -> None:
-        for flight in list(self._waiting):
+        for flight in [*self._waiting, *self._half_open_waiting]:
             flight.outcome = flight.outcome or "success"
         self._pass_lock()
 
@@ -148,10 +206,13 @@ class ModelAdapter:
     Attributes:
         options: ``BreakerConfig`` keyword arguments, e.g. ``{"trip_error": "circuit_open"}``.
         serializes_calls: Hold a lock across each call (pybreaker).
+        half_open_waits: A call half-open has no probe slot for waits for the probes' decision
+            instead of being rejected (cockatiel).
     """
 
     options: Mapping[str, Any]
     serializes_calls: bool = False
+    half_open_waits: bool = False
     name: str = "model"
     version: str = "reference"
     _config: LibraryConfig | None = None
@@ -177,9 +238,10 @@ class ModelAdapter:
         """Run ``script`` on a fresh reference breaker."""
         steps = validate_script(script)
         clock = ManualClock()
-        backend = _ModelBackend(Breaker(self.breaker_config(), clock=clock), self.serializes_calls)
+        backend = _ModelBackend(Breaker(self.breaker_config(), clock=clock), self.serializes_calls, self.half_open_waits)
+
         def advance(seconds: float) -> None:
-            clock.advance(seconds)
+            backend.advance(clock, seconds)
 
         observations = Runner(backend, FrozenClock(advance)).run(steps)
         backend.close()

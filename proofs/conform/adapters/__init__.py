@@ -2,8 +2,9 @@
 
 Synchronous libraries (pybreaker, circuitbreaker) run every call in a worker thread;
 asyncio libraries (aiobreaker, purgatory) run every call as a task in a loop the adapter
-owns. The libraries themselves are imported only when a run starts, so this package imports
-without the ``conform`` extra installed.
+owns; npm libraries (opossum, cockatiel) run whole scripts in a node driver
+(``node_process.py``). The libraries themselves are imported (or node started) only when a run
+starts, so this package imports without the ``conform`` extra or node installed.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .aiobreaker_adapter import AiobreakerAdapter
-from .base import START_EPOCH_S, Adapter, AdapterError, LibraryConfig, frozen_time
+from .base import CALL_TIMEOUT_S, START_EPOCH_S, WINDOW_S, Adapter, AdapterError, LibraryConfig, frozen_time
 from .circuitbreaker_adapter import CircuitbreakerAdapter
+from .cockatiel_adapter import CockatielAdapter
 from .library import LibraryAdapter
+from .node_process import NodeAdapter
+from .opossum_adapter import OpossumAdapter
 from .purgatory_adapter import PurgatoryAdapter
 from .pybreaker_adapter import FifoRLock, PybreakerAdapter
 from .tasks import AsyncioAdapter
@@ -21,15 +25,20 @@ from .threads import ThreadedAdapter
 
 __all__ = [
     "ADAPTERS",
+    "CALL_TIMEOUT_S",
     "START_EPOCH_S",
+    "WINDOW_S",
     "Adapter",
     "AdapterError",
     "AiobreakerAdapter",
     "AsyncioAdapter",
     "CircuitbreakerAdapter",
+    "CockatielAdapter",
     "FifoRLock",
     "LibraryAdapter",
     "LibraryConfig",
+    "NodeAdapter",
+    "OpossumAdapter",
     "PurgatoryAdapter",
     "PybreakerAdapter",
     "ThreadedAdapter",
@@ -43,6 +52,8 @@ ADAPTERS: dict[str, Callable[[], LibraryAdapter]] = {
     CircuitbreakerAdapter.name: CircuitbreakerAdapter,
     AiobreakerAdapter.name: AiobreakerAdapter,
     PurgatoryAdapter.name: PurgatoryAdapter,
+    OpossumAdapter.name: OpossumAdapter,
+    CockatielAdapter.name: CockatielAdapter,
 }
 
 

@@ -13,7 +13,9 @@ from breakerlab.model.errors import BreakerError, InvalidConfigError
 from ..script import Observation, Step
 
 __all__ = [
+    "CALL_TIMEOUT_S",
     "START_EPOCH_S",
+    "WINDOW_S",
     "Adapter",
     "AdapterError",
     "Backend",
@@ -27,6 +29,14 @@ __all__ = [
 #: Where every run's frozen clock starts: 2023-11-14T22:13:20Z. An integer number of seconds,
 #: so that virtual times reached by whole-second (and millisecond) advances are exact floats.
 START_EPOCH_S = 1_700_000_000
+
+#: A library's own call timeout, where it has one (opossum), in the catalogue's runs: longer
+#: than any call of the catalogue stays in flight (hung_probe holds one 110 s) except in the
+#: scenario that measures it (``call_timeout``).
+CALL_TIMEOUT_S = 200.0
+#: A library's rolling statistics window, where it has one (opossum's rollingCountTimeout), in
+#: the catalogue's runs (opossum's default, and equal to the catalogue's reset_timeout).
+WINDOW_S = 10.0
 
 _NS = 1_000_000_000
 
