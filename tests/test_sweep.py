@@ -242,6 +242,9 @@ def test_sweep_command_names_its_output_folder_and_never_overwrites(tmp_path: pa
     assert bad.returncode == 2 and "'--resume' must be used with --out DIR" in bad.stderr
     bad = _breakerlab("sweep", "--jobs", "0", cwd=tmp_path)
     assert bad.returncode == 2 and "'--jobs' must be an int >= 1 (got 0)" in bad.stderr
+    bad = _breakerlab("sweep", "--jobs", "100000", cwd=tmp_path)
+    assert bad.returncode == 2 and "'--jobs' must be at most " in bad.stderr and "(got 100000)" in bad.stderr
+    assert "Traceback" not in bad.stderr and sorted(p.name for p in folder.parent.iterdir()) == ["small", "small-2"]
     wrong = tmp_path / "wrong.toml"
     wrong.write_text('name = "wrong"\n[grid]\n"breaker.fail_max" = [3, -1]\n')
     bad = _breakerlab("sweep", "--config", str(wrong), cwd=tmp_path)
