@@ -8,8 +8,8 @@ own call timeout) are searched one at a time: each variant of a dimension is tri
 others kept, on the grid's best candidate and its one-option neighbours; the best improvement
 is taken and the whole grid searched again under it, until nothing improves (coordinate
 descent from the model's defaults; every grid search is branch and bound, dropping a
-candidate once it misses as many scenarios as the best so far). This keeps a fit a few seconds long where the full product would be ~37,000
-candidates; the dimensions are nearly independent of the grid (each is decided by its own
+candidate once it misses as many scenarios as the best so far). This keeps a fit a few
+seconds long where the full product would be 46,080 candidates; the dimensions are nearly independent of the grid (each is decided by its own
 scenarios: ``volume_and_dilution``, ``rate_equality_at_volume`` and ``window_ageing`` the trip
 rule, ``backoff`` the open time, ``half_open_concurrency`` the waiting, ``call_timeout`` the
 timeout).
@@ -29,6 +29,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from breakerlab.model.config import BreakerConfig
 from breakerlab.model.presets import LibraryPreset
 
 from .catalogue import CALL_TIMEOUT_S, CATALOGUE, FAIL_MAX, RESET_TIMEOUT_S, WINDOW_S
@@ -302,7 +303,7 @@ def preset_differences(preset: Mapping[str, Any], fit: Fit) -> dict[str, tuple[A
     ``half_open_waits``) disagree with the fit on a determined option of ``FINGERPRINT_OPTIONS``:
     ``{option: (preset, fit)}``. Defaults fill what either leaves out; ``call_timeout`` is
     compared by presence (the catalogue sets its own value)."""
-    defaults: dict[str, Any] = {**_candidate(0, _DEFAULTS), "trip_on_equal_rate": True}
+    defaults: dict[str, Any] = {**_candidate(0, _DEFAULTS), "trip_on_equal_rate": BreakerConfig().trip_on_equal_rate}
     differences: dict[str, tuple[Any, Any]] = {}
     for option in FINGERPRINT_OPTIONS:
         if option in fit.undetermined:

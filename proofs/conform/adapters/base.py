@@ -24,6 +24,7 @@ __all__ = [
     "LibraryConfig",
     "frozen_time",
     "normalise_state",
+    "time_label",
 ]
 
 #: Where every run's frozen clock starts: 2023-11-14T22:13:20Z. An integer number of seconds,
@@ -100,6 +101,11 @@ class Adapter(Protocol):
         ...
 
 
+def time_label(elapsed_ns: int) -> str:
+    """An ``advance`` observation's result: ``t=<seconds since the start>``, e.g. ``t=9.999``."""
+    return f"t={elapsed_ns / _NS:g}"
+
+
 class FrozenClock:
     """The virtual clock of one run: the frozen time-machine traveller plus the time elapsed since the start.
 
@@ -118,7 +124,7 @@ class FrozenClock:
     @property
     def label(self) -> str:
         """``t=<seconds since the start>``, e.g. ``t=9.999``."""
-        return f"t={self.elapsed_ns / _NS:g}"
+        return time_label(self.elapsed_ns)
 
     def __repr__(self) -> str:
         return f"<FrozenClock {self.label}>"

@@ -13,7 +13,9 @@
 //        {"step": "ReadState"}
 //        {"end": true}                                            (drain the run, report)
 //   out: one {"step", "kind", "result", "call_id", "entered"} object per observation
-//        (script.py's Observation), then {"done": <number of observations>};
+//        (script.py's Observation; an advance gives {"step", "kind": "advance", "elapsed_ns"}
+//        instead, which the Python side labels as FrozenClock does), then {"done": <number of
+//        observations>};
 //        or {"error": "<what was wrong and how to fix it>"} for a bad line (the rest of
 //        that run is skipped up to its {"end": true}; the driver keeps serving).
 //
@@ -122,21 +124,6 @@ const SESSIONS = { opossum: opossumSession, cockatiel: cockatielSession };
 // Every pending promise job runs before the next setImmediate callback, including the jobs
 // those jobs queue: after this, the run is quiescent until the script acts again.
 const quiesce = () => new Promise(resolve => setImmediate(resolve));
-
-function label (elapsedNs) {
-  // Python's f"{seconds:g}" (six significant digits), which FrozenClock.label uses.
-  const seconds = elapsedNs / 1e9;
-  if (seconds === 0) return 't=0';
-  const exponent = Math.floor(Math.log10(Math.abs(Number(seconds.toPrecision(6)))));
-  if (exponent < -4 || exponent >= 6) {
-    const [mantissa, exp] = seconds.toExponential(5).split('e');
-    const digits = mantissa.includes('.') ? mantissa.replace(/0+$/, '').replace(/\.$/, '') : mantissa;
-    const sign = exp.startsWith('-') ? '-' : '+';
-    return `t=${digits}e${sign}${exp.replace(/^[+-]/, '').padStart(2, '0')}`;
-  }
-  const fixed = seconds.toFixed(Math.max(0, 5 - exponent));
-  return `t=${fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed}`;
-}
 
 class Run {
   constructor (config) {
@@ -259,7 +246,7 @@ class Run {
       this.elapsedNs += ns;
       await this.clock.tickAsync(Math.round(this.elapsedNs / 1e6) - before);
       await quiesce();
-      this.observe('advance', label(this.elapsedNs));
+      this.observations.push({ step: this.index, kind: 'advance', elapsed_ns: this.elapsedNs });
     } else if (step === 'ReadState') {
       this.observe('state', this.session.state());
     } else {
