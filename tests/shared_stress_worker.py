@@ -13,6 +13,7 @@ import redis
 from breakerlab.model import BreakerConfig, CircuitOpenError
 
 CONFIG = dict(fail_max=3, reset_timeout=0.02, half_open_max_calls=2, success_threshold=2)
+REJECTED_BACKOFF_S = 0.01
 
 
 class Flaky(Exception):
@@ -47,6 +48,9 @@ def run_process(socket: str, name: str, log: str, index: int, threads: int, call
                 outcome = "failure"
             except CircuitOpenError:
                 outcome = "rejected"
+                # a rejected caller backs off for a while, as real callers do; so the run
+                # spans many reset timeouts however fast the machine rejects
+                time.sleep(REJECTED_BACKOFF_S * (0.5 + rng.random()))
             with lock:
                 counts[outcome] += 1
 
