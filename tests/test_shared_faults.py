@@ -5,6 +5,7 @@ nothing is lost (settlements kept while it was away are sent) and nothing is cou
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import Any
@@ -19,6 +20,23 @@ def _breaker(server: Any, name: str, policy: str, **options: Any) -> SharedCircu
     return SharedCircuitBreaker(
         redis=server.client(), name=name, on_store_error=policy, store_timeout_s=0.2, store_retry_s=0.0, **options
     )
+
+
+def _wait_until_blocked(server: Any) -> None:
+    """Return once the server has stopped answering (DEBUG SLEEP has begun), however slowly
+    the blocking thread got going on a loaded machine. A raw socket: redis-py retries timeouts."""
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.05)
+            probe.connect(server.socket)
+            probe.sendall(b"PING\r\n")
+            try:
+                probe.recv(16)
+            except TimeoutError:
+                return
+        time.sleep(0.005)
+    raise AssertionError("DEBUG SLEEP never blocked the server")
 
 
 def _fail() -> None:
@@ -89,9 +107,9 @@ def test_a_slow_store_times_out_and_the_orphaned_admission_is_released(redis_ser
     the store answers again: no permit stays outstanding, no probe slot leaks."""
     breaker = _breaker(redis_server, "slow", "local", fail_max=2)
     breaker.call(lambda: "warm")
-    blocker = threading.Thread(target=lambda: redis_server.client().execute_command("DEBUG", "SLEEP", "0.6"))
+    blocker = threading.Thread(target=lambda: redis_server.client().execute_command("DEBUG", "SLEEP", "1.0"))
     blocker.start()
-    time.sleep(0.1)
+    _wait_until_blocked(redis_server)
     try:
         permit = breaker.acquire()
         assert permit.where == "local"
