@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import gc
 import os
-import resource
 
 #: What each task's garbage holds, in bytes.
 GARBAGE_BYTES = 40 * 1024 * 1024
 
 
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def leave_cyclic_garbage(index: int) -> tuple[int, int, int, int]:
-    """Leave a reference cycle holding ``GARBAGE_BYTES`` behind, as a simulation does, with the
-    automatic collector off (so only the pool can reclaim it); returns (index, process id, peak
-    RSS in KiB before, and after)."""
+    """Leave a reference cycle holding ``GARBAGE_BYTES`` (touched) behind, as a simulation
+    does, with the automatic collector off (so only the pool can reclaim it); returns (index,
+    process id, resident bytes before, and after)."""
     gc.disable()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    node: dict[str, object] = {"payload": bytearray(GARBAGE_BYTES)}
+    before = resident_bytes()
+    node: dict[str, object] = {"payload": b"\x01" * GARBAGE_BYTES}  # written, so resident
     node["self"] = node
     del node
-    return index, os.getpid(), before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return index, os.getpid(), before, resident_bytes()

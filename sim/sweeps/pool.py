@@ -106,7 +106,7 @@ class Pool:
             return self._dask(function, tasks)
         if self.jobs > 1 and (len(tasks) > 1 or self.executor is not None):
             return self._local(function, tasks)
-        return (function(task) for task in tasks)
+        return (_collected(function, task) for task in tasks)
 
     def _local(self, function: Callable[[_T], _R], tasks: Sequence[_T]) -> Iterator[_R]:
         if self.executor is None:
@@ -151,14 +151,15 @@ class Pool:
 
 
 def _collected(function: Callable[[_T], _R], task: _T) -> _R:
-    """``function(task)`` in a worker, whose memory then stays flat from task to task.
+    """``function(task)``, after which the garbage it left is reclaimed.
 
     A simulation leaves reference cycles behind (breakers, callers and SimPy processes pointing
     at each other) that hold its whole plan, some 15 MB; the cyclic collector reaches them so
     rarely that a worker running hundreds of simulations grew to gigabytes, and the kernel's
-    page faults cost a fifth of a sweep's time. So each task ends with a full collection,
-    made cheap by freezing, after the first task, what the worker had imported (it lives as
-    long as the sweep; nothing it imported becomes garbage).
+    page faults cost a fifth of a sweep's time. So each task ends with a full collection; in
+    a local worker it is made cheap by freezing, after the first task, what the worker had
+    imported (the worker lives only as long as the sweep, and nothing it imported becomes
+    garbage).
     """
     result = function(task)
     gc.collect()
