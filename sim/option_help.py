@@ -1,88 +1,34 @@
 """The ``--help`` lines of the options ``breakerlab simulate`` generates: one for every
-``BreakerConfig`` option, condensed from its row in ``model/SEMANTICS.md`` (the full contract),
-and one for every trace parameter, from its field's doc."""
+``BreakerConfig`` option, from the model's summary of it (``model.option_summaries``, with
+option names written as their flags), and one for every trace parameter, from its field's doc."""
 
 from __future__ import annotations
 
 import collections
 import enum
-from collections.abc import Mapping
+import re
 from typing import Any
 
 from breakerlab.model.config import ENUM_OPTIONS
+from breakerlab.model.option_summaries import OPTION_SUMMARIES, SECONDS_OPTIONS
 
 from .traces.families import FAMILIES, family_fields
 
-__all__ = ["BREAKER_OPTION_HELP", "SECONDS_OPTIONS", "breaker_option_help", "breaker_option_metavar", "trace_option_help"]
+__all__ = ["breaker_option_flag", "breaker_option_help", "breaker_option_metavar", "trace_option_help"]
 
-#: The options measured in seconds (their metavar is ``SECONDS``).
-SECONDS_OPTIONS = frozenset(
-    {"window_duration", "slow_call_duration_threshold", "reset_timeout", "backoff_cap", "half_open_max_wait", "call_timeout"}
-)
 
 _FLOAT_METAVARS = {
     "failure_rate_threshold": "FRACTION", "slow_call_rate_threshold": "FRACTION", "backoff_factor": "FACTOR",
     "jitter_ratio": "RATIO",
 }
 
-#: What each option means (``(default ...)`` is appended from ``BreakerConfig()``).
-BREAKER_OPTION_HELP: Mapping[str, str] = {
-    # trip rule
-    "trip_rule": "what opens a closed breaker: consecutive (the --fail-max-th consecutive counted failure), "
-    "count_window (the failure rate over the last --window-size outcomes) or time_window (over the outcomes "
-    "of the last --window-duration seconds)",
-    "fail_max": "consecutive trip rule: the counted failure that makes the run of consecutive failures reach N "
-    "opens the breaker",
-    "window_size": "count window: how many of the most recent outcomes it keeps",
-    "window_duration": "time window: how many seconds of recent outcomes it keeps",
-    "minimum_calls": "window rules: no trip while the window holds fewer outcomes than N (at most --window-size "
-    "for a count window)",
-    "failure_rate_threshold": "window rules: trip when failures / calls reaches this fraction, in (0, 1]",
-    "slow_call_duration_threshold": "window rules: a call lasting strictly longer than this many seconds is slow "
-    "(none: no slow-call rule)",
-    "slow_call_rate_threshold": "window rules: trip when slow calls / calls reaches this fraction, in (0, 1]",
-    "trip_on_equal_rate": "true: a rate exactly equal to its threshold trips (Resilience4j, Polly, Hystrix); "
-    "false: it must exceed it (Sentinel)",
-    # open duration
-    "reset_timeout": "how many seconds the breaker stays open (the first time after being closed)",
-    "open_duration_policy": "how long each opening lasts: fixed (always --reset-timeout) or exponential "
-    "(--reset-timeout x --backoff-factor**n for the n-th opening without a close, up to --backoff-cap)",
-    "backoff_factor": "exponential open duration: growth of each opening over the one before, >= 1",
-    "backoff_cap": "exponential open duration: the longest opening, in seconds, >= --reset-timeout "
-    "(none: uncapped)",
-    "jitter_ratio": "each open duration is multiplied by 1 + u, u uniform in [0, RATIO), so jitter only "
-    "lengthens it (0: no jitter)",
-    "jitter_seed": "seed of the breaker's own jitter random generator",
-    "admit_at_deadline": "true: a call at exactly the end of the open time is admitted (pybreaker, Polly); "
-    "false: only strictly after it (gobreaker, Resilience4j)",
-    "half_open_entry": "when open becomes half-open: lazy (on the first call at or after the deadline, which is "
-    "the first probe) or at_deadline (at the deadline itself, with no probe admitted yet)",
-    # half-open
-    "half_open_max_calls": "the half-open probe limit (what it limits: --half-open-limit)",
-    "half_open_limit": "what --half-open-max-calls limits: per_episode (probes admitted in one half-open "
-    "episode) or concurrent (probes in flight at once)",
-    "close_rule": "how half-open decides: consecutive (any probe failure re-opens, --success-threshold "
-    "successes close) or rate (after --half-open-max-calls outcomes, re-open if the failure rate meets "
-    "--failure-rate-threshold)",
-    "success_threshold": "consecutive close rule: probe successes needed to close (at most "
-    "--half-open-max-calls with a per-episode limit)",
-    "half_open_max_wait": "seconds a half-open episode may stay undecided before the next call re-opens the "
-    "breaker (none: it waits for its probes forever)",
-    # outcomes
-    "late_result": "what the outcome of a call admitted in an earlier episode does: ignore (nothing), "
-    "current_state (applied to the current state) or admitting_state (handled by the rule of the state that "
-    "admitted it)",
-    "failure_exceptions": "exception types that count as failures, as comma-separated class names",
-    "excluded_exceptions": "exception types that never count (checked first), as comma-separated class names",
-    "excluded_outcome": "what an uncounted exception is: neutral (the permit is released: no success, no "
-    "failure) or success",
-    "cancellation_outcome": "what a cancellation (a BaseException that is not an Exception) is: release "
-    "(uncounted), failure or success",
-    "call_timeout": "the breaker's own timeout, in seconds: a success that took strictly longer is recorded as "
-    "a failure (none: off); not the caller's --timeout",
-    "trip_error": "what the call whose failure opens the breaker raises: original (its own error) or "
-    "circuit_open (CircuitOpenError chained from it)",
-}
+#: An option's field name inside a summary (longest first, so ``backoff_cap`` is not read as a shorter name).
+_OPTION_NAME = re.compile(r"\b(" + "|".join(sorted(OPTION_SUMMARIES, key=len, reverse=True)) + r")\b")
+
+
+def breaker_option_flag(name: str) -> str:
+    """The command-line flag of ``BreakerConfig`` option ``name`` (``fail_max`` -> ``--fail-max``)."""
+    return "--" + name.replace("_", "-")
 
 
 def _shown(value: Any) -> str:
@@ -102,7 +48,8 @@ def _shown(value: Any) -> str:
 
 def breaker_option_help(name: str, default: Any) -> str:
     """The ``--help`` line of option ``name``: its meaning and ``default`` (``%`` escaped for argparse)."""
-    meaning = BREAKER_OPTION_HELP.get(name, f"see {name} in model/SEMANTICS.md")
+    summary = OPTION_SUMMARIES.get(name, f"see {name} in model/SEMANTICS.md")
+    meaning = _OPTION_NAME.sub(lambda found: breaker_option_flag(found.group(1)), summary)
     return f"{meaning} (default {_shown(default)})".replace("%", "%%")
 
 

@@ -7,14 +7,16 @@ import pathlib
 import re
 
 import breakerlab.model
+import breakerlab.model.option_summaries
 import breakerlab.sim
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_package_docstring_examples_run() -> None:
-    """The examples in breakerlab.model's and breakerlab.sim's docstrings give the shown output."""
-    for module in (breakerlab.model, breakerlab.sim):
+    """The examples in breakerlab.model's, its option summaries' and breakerlab.sim's docstrings
+    give the shown output."""
+    for module in (breakerlab.model, breakerlab.model.option_summaries, breakerlab.sim):
         result = doctest.testmod(module, verbose=False)
         assert result.attempted > 0 and result.failed == 0, module.__name__
 

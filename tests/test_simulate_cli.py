@@ -18,9 +18,10 @@ import pytest
 
 from breakerlab.cli import main
 from breakerlab.model.config import ENUM_OPTIONS, BreakerConfig
+from breakerlab.model.option_summaries import OPTION_SUMMARIES, SECONDS_OPTIONS
 from breakerlab.model.options import config_fields
 from breakerlab.runtime.eventlog import config_to_json
-from breakerlab.sim.option_help import BREAKER_OPTION_HELP, SECONDS_OPTIONS
+from breakerlab.sim.option_help import breaker_option_help
 
 #: reST markup a terminal would show literally: double backticks and roles such as :class:`X`.
 MARKUP = re.compile(r"``|:[a-z]+(?::[a-z]+)*:`")
@@ -109,13 +110,19 @@ def test_simulate_help_lists_every_breaker_option_with_its_values_and_unit() -> 
     """Each BreakerConfig option is a `simulate` flag whose help names every value of its enum,
     and an option in seconds (breaker, caller, service or trace) shows SECONDS."""
     options = _options(_help("simulate"))
-    assert set(BREAKER_OPTION_HELP) == set(config_fields())
+    assert set(OPTION_SUMMARIES) == set(config_fields())
     for name in config_fields():
         assert "--" + name.replace("_", "-") in options, name
     for name, kind in ENUM_OPTIONS.items():
         help_text = options["--" + name.replace("_", "-")][1]
         for member in kind:
             assert member.value in help_text, (name, member.value, help_text)
+    fields = config_fields()
+    for name in fields:  # the model's summaries name other options by field; the help shows their flags
+        help_text = breaker_option_help(name, getattr(BreakerConfig(), name))
+        assert not [other for other in fields if re.search(rf"\b{other}\b", help_text)], (name, help_text)
+        for flag in re.findall(r"--[a-z][a-z-]*[a-z]", help_text):
+            assert flag.removesuffix("-th") in options, (name, flag, help_text)
     timed = {"--" + name.replace("_", "-") for name in SECONDS_OPTIONS} | {
         "--horizon", "--bin", "--recovery-window", "--timeout", "--shared-propagation", "--retry-backoff",
         "--retry-backoff-cap", "--latency", "--error-latency", "--crash-after", "--restart", "--warmup",
