@@ -540,7 +540,7 @@ def default_spec() -> SweepSpec:
     noise = 0.01
     return SweepSpec.from_mapping({
         "name": "default",
-        "replications": {"min": 4, "max": 16, "indifference": 1000.0, "max_runs": 800},
+        "replications": {"min": 4, "max": 64, "indifference": 1000.0, "max_runs": 800},
         "seed": 2026,
         "horizon_s": 240.0,
         "grid": {
