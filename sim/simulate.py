@@ -42,6 +42,7 @@ def simulate(scenario: Scenario, seed: int, *, baselines: bool = True, breaker: 
             run = Run(scenario, plan, policy)
             run.execute()
             runs[policy] = collect(run)
+            run.release()
     except Exception as exc:
         exc.add_note(f"while simulating {scenario!r} with seed={seed}: rerun simulate(scenario, {seed}) to reproduce")
         raise

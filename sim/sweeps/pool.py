@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
-import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -24,10 +22,6 @@ __all__ = ["CONNECT_TIMEOUT_S", "Pool"]
 
 #: How long a sweep waits for a Dask scheduler to answer (``run_sweep``'s ``connect_timeout_s``).
 CONNECT_TIMEOUT_S = 10.0
-
-#: True in this package's own local worker processes (set by their initializer); a Dask
-#: worker, or the sweep's own process with ``jobs=1``, is left unfrozen.
-_LOCAL_WORKER = False
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -106,7 +100,7 @@ class Pool:
             return self._dask(function, tasks)
         if self.jobs > 1 and (len(tasks) > 1 or self.executor is not None):
             return self._local(function, tasks)
-        return (_collected(function, task) for task in tasks)
+        return (function(task) for task in tasks)
 
     def _local(self, function: Callable[[_T], _R], tasks: Sequence[_T]) -> Iterator[_R]:
         if self.executor is None:
@@ -121,7 +115,7 @@ class Pool:
         # arrives while one is still starting cannot kill it mid-import; the parent handles it.
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            futures = [self.executor.submit(_collected, function, task) for task in tasks]
+            futures = [self.executor.submit(function, task) for task in tasks]
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         try:
@@ -135,7 +129,7 @@ class Pool:
         self.connect()
         from distributed import as_completed
 
-        futures = self.client.map(functools.partial(_collected, function), tasks, pure=False)
+        futures = self.client.map(function, tasks, pure=False)
         try:
             for future in as_completed(futures):  # type: ignore[no-untyped-call]
                 yield future.result()
@@ -148,24 +142,6 @@ class Pool:
             self.executor.shutdown(wait=True, cancel_futures=True)
         if self.client is not None:
             self.client.close()
-
-
-def _collected(function: Callable[[_T], _R], task: _T) -> _R:
-    """``function(task)``, after which the garbage it left is reclaimed.
-
-    A simulation leaves reference cycles behind (breakers, callers and SimPy processes pointing
-    at each other) that hold its whole plan, some 15 MB; the cyclic collector reaches them so
-    rarely that a worker running hundreds of simulations grew to gigabytes, and the kernel's
-    page faults cost a fifth of a sweep's time. So each task ends with a full collection; in
-    a local worker it is made cheap by freezing, after the first task, what the worker had
-    imported (the worker lives only as long as the sweep, and nothing it imported becomes
-    garbage).
-    """
-    result = function(task)
-    gc.collect()
-    if _LOCAL_WORKER and not gc.get_freeze_count():
-        gc.freeze()
-    return result
 
 
 async def _handshake(address: str, timeout_s: float) -> None:
@@ -184,8 +160,6 @@ def _start_worker() -> None:
     pipe too), so a thread waits on the parent's sentinel, the end of a pipe only the parent
     holds: it becomes readable when the parent exits, however it exits (``kill -9`` included).
     """
-    global _LOCAL_WORKER
-    _LOCAL_WORKER = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
