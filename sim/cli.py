@@ -16,7 +16,7 @@ from breakerlab.model.options import config_fields, config_from_mapping, parse_v
 from breakerlab.model.presets import PRESETS, preset_named
 
 from .errors import InvalidConfigError
-from .option_help import breaker_option_help, breaker_option_metavar, trace_option_help
+from .option_help import breaker_option_help, breaker_option_metavar, option_flag, trace_option_help
 from .plot_target import PLOT_NAME, plot_target
 from .result import BREAKER, SimResult
 from .scenario import Arrivals, Balancer, BreakerScope, Jitter, RetryPolicy, Scenario, Service, ServiceKind, Workload
@@ -44,10 +44,6 @@ _WORKLOAD = Workload()
 _RETRY = RetryPolicy()
 _SERVICE = Service()
 _SCENARIO = {f.name: f.default for f in dataclasses.fields(Scenario)}
-
-
-def _option(name: str) -> str:
-    return "--" + name.replace("_", "-")
 
 
 def _trace_options() -> dict[str, list[str]]:
@@ -121,7 +117,7 @@ def simulate_command(subparsers: Any) -> None:
     trace = parser.add_argument_group("trace options (each applies to the traces named)")
     for name, families in _trace_options().items():
         metavar, text = trace_option_help(name, families)
-        trace.add_argument(_option(name), dest=f"trace_{name}", metavar=metavar, help=text)
+        trace.add_argument(option_flag(name), dest=f"trace_{name}", metavar=metavar, help=text)
 
     workload = parser.add_argument_group("caller")
     workload.add_argument(
@@ -255,7 +251,7 @@ def simulate_command(subparsers: Any) -> None:
     defaults = BreakerConfig()
     for name, kind in config_fields().items():
         breaker.add_argument(
-            _option(name), dest=f"breaker_{name}", metavar=breaker_option_metavar(name, kind),
+            option_flag(name), dest=f"breaker_{name}", metavar=breaker_option_metavar(name, kind),
             help=breaker_option_help(name, getattr(defaults, name)),
         )
     parser.set_defaults(func=_run)
@@ -271,7 +267,7 @@ def build_scenario(args: argparse.Namespace) -> Scenario:
             continue
         if name not in accepted:
             raise InvalidConfigError(
-                _option(name), f"an option of the {' or '.join(map(repr, families))} trace, not of {args.trace!r}", value
+                option_flag(name), f"an option of the {' or '.join(map(repr, families))} trace, not of {args.trace!r}", value
             )
         trace_params[name] = value
     spec = make_trace_spec(args.trace, **trace_params)

@@ -14,7 +14,7 @@ from breakerlab.model.option_summaries import OPTION_SUMMARIES, SECONDS_OPTIONS
 
 from .traces.families import FAMILIES, family_fields
 
-__all__ = ["breaker_option_flag", "breaker_option_help", "breaker_option_metavar", "trace_option_help"]
+__all__ = ["breaker_option_help", "breaker_option_metavar", "option_flag", "trace_option_help"]
 
 
 _FLOAT_METAVARS = {
@@ -22,12 +22,12 @@ _FLOAT_METAVARS = {
     "jitter_ratio": "RATIO",
 }
 
-#: An option's field name inside a summary (longest first, so ``backoff_cap`` is not read as a shorter name).
-_OPTION_NAME = re.compile(r"\b(" + "|".join(sorted(OPTION_SUMMARIES, key=len, reverse=True)) + r")\b")
+#: A breaker option's field name, as a whole word, inside a summary.
+_OPTION_NAME = re.compile(r"\b(" + "|".join(sorted(OPTION_SUMMARIES)) + r")\b")
 
 
-def breaker_option_flag(name: str) -> str:
-    """The command-line flag of ``BreakerConfig`` option ``name`` (``fail_max`` -> ``--fail-max``)."""
+def option_flag(name: str) -> str:
+    """The command-line flag of option ``name`` (``fail_max`` -> ``--fail-max``)."""
     return "--" + name.replace("_", "-")
 
 
@@ -48,8 +48,7 @@ def _shown(value: Any) -> str:
 
 def breaker_option_help(name: str, default: Any) -> str:
     """The ``--help`` line of option ``name``: its meaning and ``default`` (``%`` escaped for argparse)."""
-    summary = OPTION_SUMMARIES.get(name, f"see {name} in model/SEMANTICS.md")
-    meaning = _OPTION_NAME.sub(lambda found: breaker_option_flag(found.group(1)), summary)
+    meaning = _OPTION_NAME.sub(lambda found: option_flag(found.group(1)), OPTION_SUMMARIES[name])
     return f"{meaning} (default {_shown(default)})".replace("%", "%%")
 
 
