@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rate", type=float, default=200.0, help="offered requests per second (default 200)")
     parser.add_argument("--horizon", type=float, default=600.0, help="simulated seconds per run (default 600)")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best of each is compared (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds; the best of each is compared (default 5)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 240 s at 100 rps, one round")
     args = parser.parse_args(argv)
     if args.quick:

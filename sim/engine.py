@@ -29,6 +29,7 @@ import dataclasses
 import functools
 import gc
 import math
+from array import array
 from typing import Any
 
 import numpy as np
@@ -163,18 +164,20 @@ class Run:
             self.capacity = CapacityService(self, scenario.service)
 
         # Raw event times (simulated seconds, in event order): the metrics bin them afterwards,
-        # so the per-request path only appends. They are made before the fleet's breakers, whose
-        # many small objects set the garbage collector going: it moves these lists out of its
-        # young generations while they are empty, so that it need not traverse them once long.
-        self.succeeded_at: list[float] = []  # each success (it ends its request) ...
-        self.succeeded_index: list[int] = []  # ... and its request
-        self.unsuccessful_latencies_s: list[float] = []  # each request that ended without a success
-        self.rejected_at: list[float] = []
-        self.failed_at: list[float] = []
+        # so the per-request path only appends. Typed arrays of machine numbers, not lists: a
+        # list would keep every event's float object alive (32 bytes an entry, scattered over
+        # the heap), its conversion to numpy would chase each of them, and freeing the run
+        # would free each again; an array holds the bare numbers, numpy reads its buffer as it
+        # is, and the garbage collector has nothing in it to traverse.
+        self.succeeded_at: array[float] = array("d")  # each success (it ends its request) ...
+        self.succeeded_index: array[int] = array("q")  # ... and its request
+        self.unsuccessful_latencies_s: array[float] = array("d")  # each request that ended without a success
+        self.rejected_at: array[float] = array("d")
+        self.failed_at: array[float] = array("d")
         # Every change of the pool's occupancy (the whole fleet's), one worker at a time: its
         # time when a worker is taken, the time negated (``-t``, ``-0.0`` at 0) when one is
         # released. One append per change; ``pool_changes`` decodes it.
-        self.pool_log: list[float] = []
+        self.pool_log: array[float] = array("d")
 
         self.oracle = policy == Baseline.ORACLE
         if policy not in (BREAKER, Baseline.NO_BREAKER, Baseline.ORACLE):
@@ -266,16 +269,16 @@ class Run:
     def pool_changes(self) -> tuple[np.ndarray, np.ndarray]:
         """``(times, busy)``: each change of the pool's occupancy, in event order, and the
         fleet's busy workers after it."""
-        log = np.fromiter(self.pool_log, dtype=float, count=len(self.pool_log))
+        log = np.frombuffer(self.pool_log, dtype=float)
         released = np.signbit(log)
         return np.abs(log), np.cumsum(np.where(released, -1, 1), dtype=np.int64)
 
     def latencies_s(self, succeeded_at: np.ndarray) -> np.ndarray:
         """The latency of every request that ended, the successes' first (the metrics read
         only order statistics of them); ``succeeded_at``: ``self.succeeded_at`` as an array."""
-        index = np.fromiter(self.succeeded_index, dtype=np.int64, count=len(self.succeeded_index))
+        index = np.frombuffer(self.succeeded_index, dtype=np.int64)
         success = succeeded_at - self.plan.arrivals_array_s[index]
-        others = np.fromiter(self.unsuccessful_latencies_s, dtype=float, count=len(self.unsuccessful_latencies_s))
+        others = np.frombuffer(self.unsuccessful_latencies_s, dtype=float)
         return np.concatenate((success, others))
 
     # -- running ---------------------------------------------------------------------------------
@@ -481,7 +484,7 @@ class Run:
             return
         # The answer's time goes with it, computed as SimPy computes the event's (``now +
         # delay``), so that its callback need not read ``env.now``.
-        answer = (index, attempt, ok, admission, kind, now + duration)
+        answer = (caller, index, attempt, ok, admission, kind, now + duration)
         Timeout(self.env, duration, answer).callbacks.append(self._answer_callback)
 
     def _reject(self, caller: Caller, index: int, attempt: int, now: float, could_succeed: bool) -> None:
@@ -492,9 +495,8 @@ class Run:
 
     def _on_answer(self, event: Event) -> None:
         """An admitted attempt's answer (or its timeout) reached the caller: the event's value
-        is ``(index, attempt, ok, admission, kind, now)``."""
-        index, attempt, ok, admission, kind, now = event.value  # type: ignore[misc]
-        caller = self.request_caller[index]
+        is ``(caller, index, attempt, ok, admission, kind, now)``."""
+        caller, index, attempt, ok, admission, kind, now = event.value  # type: ignore[misc]
         caller.busy -= 1
         self.pool_log.append(-now)
         breaker = caller.breaker
@@ -541,7 +543,8 @@ class Run:
     def answered(self, index: int, attempt: int, ok: bool, admission: Admission, kind: int) -> None:
         """An admitted attempt's answer (or its timeout) reached the caller (the capacity
         service's delivery: the same as an answer event's)."""
-        self._on_answer(_Answer((index, attempt, ok, admission, kind, self.env.now)))  # type: ignore[arg-type]
+        answer = (self.request_caller[index], index, attempt, ok, admission, kind, self.env.now)
+        self._on_answer(_Answer(answer))  # type: ignore[arg-type]
 
     def _failed(self, caller: Caller, index: int, attempt: int, now: float, rejected: bool) -> None:
         """Attempt ``attempt`` failed: schedule a retry, or end the request as failed."""
@@ -592,7 +595,7 @@ class _Answer:
 
     __slots__ = ("value",)
 
-    def __init__(self, value: tuple[int, int, bool, Admission, int, float]) -> None:
+    def __init__(self, value: tuple[Caller, int, int, bool, Admission, int, float]) -> None:
         self.value = value
 
 

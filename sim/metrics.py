@@ -7,6 +7,7 @@ module computes them. Fault windows come from the trace's health labels.
 from __future__ import annotations
 
 import math
+from array import array
 
 import numpy as np
 
@@ -24,8 +25,9 @@ def _percentiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float | None
     return [float(v) for v in np.percentile(values, qs)]
 
 
-def _array(values: list[float]) -> np.ndarray:
-    return np.fromiter(values, dtype=float, count=len(values))
+def _array(values: array[float]) -> np.ndarray:
+    """A run's raw times as a numpy array (a view of the same buffer, not a copy)."""
+    return np.frombuffer(values, dtype=float)
 
 
 def _periods(changes: list[tuple[float, State]], horizon_s: float) -> list[tuple[float, float, State]]:
