@@ -322,7 +322,8 @@ class Scenario:
         horizon_s: Requests arrive during ``[0, horizon_s)``; every metric is over that span.
         bin_s: Width of the time-series bins.
         recovery_window_s: Length of the window after the last fault's end over which
-            ``recovery_admitted_rps`` and ``recovery_peak_concurrency`` are measured.
+            ``recovery_load_rps`` and ``recovery_load_peak_concurrency`` are measured, and of
+            the sliding window whose success share decides ``time_to_recover_s``.
         baselines: Policies simulated alongside the breaker on the same random numbers.
         serialize_calls: The breaker holds a lock across each protected call, as pybreaker
             does: one call through it at a time; the other callers wait for the lock, holding
