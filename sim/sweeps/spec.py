@@ -508,7 +508,7 @@ def default_spec() -> SweepSpec:
     """The built-in sweep: a fleet calling a fragile dependency through four kinds of outage,
     ``fail_max`` × ``reset_timeout`` (log-spaced from 0.5 s to 120 s), four runs each, then
     adaptive replications (KN, ``selection``) for the settings that can still be the best, up
-    to 16 runs each and 800 simulations in all.
+    to 64 runs each and 800 simulations in all.
 
     The indifference zone is 1,000 (objective units: one re-crash, or a thousand failed
     requests, about five seconds of the fleet's traffic): smaller differences are not worth
