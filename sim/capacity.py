@@ -97,27 +97,34 @@ class CapacityService:
         self.warming = False
         self.crowded = False  # every server busy and work queued (since the last update)
 
-    def oracle_admits(self, j: int) -> bool:
-        """The oracle's decision for attempt ``j`` now: it passes the fail-fast draw (the oracle
-        knows the service's condition) and a call of average size would end within the caller's
-        timeout after the backlog ahead of it (queue length over the service rate). The oracle
-        knows the service, not the size of each call: one that chose calls by their own service
-        time could serve more of them than the servers' capacity, and would be no upper bound."""
+    def oracle_refusal_s(self, j: int) -> float | None:
+        """The oracle's decision for attempt ``j`` now: ``None`` to send it, or how long after
+        now it would fail (the oracle withholds it, and its caller sees the failure then).
+
+        The oracle sends an attempt that passes the fail-fast draw (it knows the service's
+        condition) when a call of average size would end within the caller's timeout after the
+        backlog ahead of it (queue length over the service rate). It knows the service, not
+        the size of each call: one that chose calls by their own service time could serve more
+        of them than the servers' capacity, and would be no upper bound."""
         run = self.run
-        if run.hang or run.plan.error_draws[j] < run.error_rate:
-            return False
+        if run.hang:
+            return run.timeout_s
+        if run.plan.error_draws[j] < run.error_rate:
+            return self._answer_delay_s(run.error_latency_s)
         if self.busy >= self.servers and len(self.queue) >= self.queue_limit:
-            return False
+            return self._answer_delay_s(run.error_latency_s)  # the full queue refuses it at once
         factor = run.capacity_factor
         if self.fragile:
             now = run.env.now
             if now < self.down_until:
-                return False
+                return self._answer_delay_s(run.error_latency_s)  # restarting: it fails fast
             factor *= self._warmth_at(now)
+            if self.warming and self.busy >= self.servers:
+                return 0.0  # queued work would slow the warm-up: it sheds the call at once
         wait = 0.0
         if self.busy >= self.servers:
             wait = (len(self.queue) + 1) * self.mean_latency_s / (self.servers * factor)
-        return wait + self.mean_latency_s / factor <= run.timeout_s
+        return None if wait + self.mean_latency_s / factor <= run.timeout_s else run.timeout_s
 
     def could_serve(self, j: int) -> bool:
         """Whether the rejected attempt ``j`` was a false rejection: the service could really
@@ -170,12 +177,17 @@ class CapacityService:
         else:
             self._answer_later(record, run.error_latency_s, False)
 
-    def _answer_later(self, record: list[Any], delay_s: float, ok: bool) -> None:
+    def _answer_delay_s(self, delay_s: float) -> float:
+        """How long after now an answer ``delay_s`` of service time away arrives (the trace's
+        pauses stop the clock of the service)."""
         run = self.run
-        now = run.env.now
         if run.has_pauses:
-            delay_s = run.trace.finish_time(now, delay_s) - now
-        event = Timeout(run.env, delay_s, (record, ok))
+            now = run.env.now
+            return run.trace.finish_time(now, delay_s) - now
+        return delay_s
+
+    def _answer_later(self, record: list[Any], delay_s: float, ok: bool) -> None:
+        event = Timeout(self.run.env, self._answer_delay_s(delay_s), (record, ok))
         event.callbacks.append(self._on_error_answer)
 
     def _start(self, record: list[Any]) -> None:

@@ -433,9 +433,12 @@ class Run:
         j = index * self.stride + attempt
         capacity = self.capacity
         # The attempt's outcome if sent now (drawn whether or not it is sent).
-        if capacity is not None:
-            ok = capacity.oracle_admits(j)
-            duration = 0.0
+        if capacity is not None:  # the service decides when the attempt reaches it; the oracle looks ahead
+            ok, duration = True, 0.0
+            if self.oracle:
+                doomed_s = capacity.oracle_refusal_s(j)
+                if doomed_s is not None:
+                    ok, duration = False, doomed_s
         elif self.hang:
             ok, duration = False, self.timeout_s
         elif self.error_draws[j] < self.error_rate:
@@ -470,7 +473,7 @@ class Run:
                     kind = UNHEALTHY_CLOSED
         else:
             if self.oracle and not ok:
-                self._reject(caller, index, attempt, now, ok)
+                self._withhold(caller, index, attempt, now, duration)
                 return
             admission = (0, CLOSED, False, now)
             if not self.healthy:
@@ -492,6 +495,22 @@ class Run:
         if could_succeed:
             self.false_rejections += 1
         self._failed(caller, index, attempt, now, True)
+
+    def _withhold(self, caller: Caller, index: int, attempt: int, now: float, doomed_s: float) -> None:
+        """The oracle withholds an attempt that would fail after ``doomed_s``: the service never
+        sees it, and for its caller it fails then, as sent, so its retry (or the request's end)
+        comes when it would have: the oracle only spares the service, it does not change the
+        callers' timeline (nor, on an open-loop service, their successes)."""
+        self.rejected_at.append(now)
+        Timeout(self.env, doomed_s, (index, attempt)).callbacks.append(self._on_withheld_failed)
+
+    def _on_withheld_failed(self, event: Event) -> None:
+        """A withheld attempt's failure reaches its caller (see ``_withhold``)."""
+        index, attempt = event.value  # type: ignore[misc]
+        caller = self.request_caller[index]
+        if caller.retry_breaker is not None:
+            caller.retry_breaker.record(False)
+        self._failed(caller, index, attempt, self.env.now, False)
 
     def _on_answer(self, event: Event) -> None:
         """An admitted attempt's answer (or its timeout) reached the caller: the event's value

@@ -102,3 +102,19 @@ def test_a_cold_service_recovers_more_slowly_and_more_slowly_still_under_load() 
 def test_fragility_options_are_validated(options: dict[str, float], message: str) -> None:
     with pytest.raises(InvalidConfigError, match=re.escape(message)):
         Service(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_the_oracle_is_the_reference_on_a_fragile_dependency(seed: int) -> None:
+    """The oracle sends only calls that can succeed, and while the service warms up it sheds
+    calls rather than queue them (queued work slows the warm-up): it never knocks the
+    recovering service down, and it succeeds more often than the run without a breaker and
+    than breakers closing after 1 s, 5 s or 60 s. A greedy oracle that queued whatever might
+    still end in time kept the service crowded and lost to the 60 s breakers."""
+    baselines = simulate(outage(60.0), seed, breaker=False).runs
+    oracle = baselines["oracle"].metrics
+    assert oracle.service_crashes == 0 and oracle.overloaded_after_fault_s == 0.0
+    assert baselines["no_breaker"].metrics.succeeded < oracle.succeeded
+    for reset_timeout_s in (1.0, 5.0, 60.0):
+        breaker = simulate(outage(reset_timeout_s), seed, baselines=False).metrics
+        assert breaker.succeeded < oracle.succeeded, reset_timeout_s
