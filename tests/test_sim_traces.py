@@ -443,7 +443,7 @@ def test_csv_errors_name_the_line_and_column(
 
 
 JSON_ERRORS = [
-    ('[\n  {"time_s": 0},\n  {"time_s": 1,, }\n]', 3, "char 16", "is not valid JSON"),
+    ('[\n  {"time_s": 0},\n  {"time_s": 1,, }\n]', 3, "", "is not valid JSON at character 16"),
     ('[\n  {"time_s": 0},\n  {\n    "time_s": 5,\n    "error_rate": 2\n  }\n]', 3, "error_rate",
      "must be a finite number in [0, 1] (got 2)"),
     ('[\n  {"time_s": 0},\n  {"time_s": 5, "errors": 1}\n]', 3, "errors", "valid keys: time_s, time"),

@@ -161,7 +161,7 @@ def _json_rows(path: str, text: str) -> tuple[str | None, list[_Row]]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        raise TraceFileError(path, error.lineno, f"char {error.colno}", f"is not valid JSON ({error.msg})") from None
+        raise TraceFileError(path, error.lineno, "", f"is not valid JSON at character {error.colno} ({error.msg})") from None
     except RecursionError:
         raise TraceFileError(path, 0, "", "is nested too deeply to read: a trace is a list of flat entries") from None
     except ValueError as error:  # an integer with more digits than Python converts
