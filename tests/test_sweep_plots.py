@@ -29,6 +29,7 @@ from breakerlab.sim.sweeps.plots import (
 )
 from breakerlab.sim.sweeps.recommend import (
     DEFAULT_OBJECTIVE,
+    baseline_objectives,
     format_recommendation,
     objective_by_setting,
     parse_objective,
@@ -375,3 +376,32 @@ def test_the_objective_curve_has_a_panel_per_trace_and_a_line_per_fail_max(rows:
     assert path.name == "objective-vs-reset_timeout.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(InvalidConfigError, match="breaker.reset_timeout"):
         objective_figure(curves.drop(columns=["breaker.reset_timeout"]), "x")
+
+
+def test_the_objective_curve_shows_each_baselines_mean_as_a_level() -> None:
+    """The baselines' objective, pooled over a family's worlds with equal weight as a setting's
+    is, is drawn as a dashed level per policy in its family's panel (a NaN one is left out)."""
+    baselines = pd.DataFrame({
+        "trace": ["hard_down"] * 6 + ["flapping"] * 2,
+        "world": ["a", "a", "b", "a", "a", "b", "c", "c"],
+        "policy": ["oracle", "oracle", "oracle", "no_breaker", "no_breaker", "no_breaker", "oracle", "no_breaker"],
+        "calls_to_unhealthy": [1.0, 3.0, 10.0, 100.0, 100.0, 200.0, 4.0, math.nan],
+        "false_rejections": [0.0] * 8,
+    })
+    levels = baseline_objectives(baselines, OBJECTIVE)
+    # hard_down's oracle: world a's mean 2, world b's 10, each weighing half.
+    assert levels["hard_down"] == {"oracle": 6.0, "no_breaker": 150.0}
+    assert levels["flapping"]["oracle"] == 4.0 and math.isnan(levels["flapping"]["no_breaker"])
+    with pytest.raises(InvalidConfigError, match="'policy'"):
+        baseline_objectives(baselines.drop(columns=["policy"]), OBJECTIVE)
+
+    curves = pd.DataFrame({
+        "trace": ["hard_down", "hard_down", "flapping"], "breaker.reset_timeout": [1.0, 10.0, 1.0],
+        "objective_mean": [50.0, 20.0, 9.0], "objective_ci_low": [40.0, 15.0, 8.0], "objective_ci_high": [60.0, 25.0, 10.0],
+    })
+    fig = objective_figure(curves, "x", levels)
+    drawn = {ax.get_title(): sorted((line.get_label(), line.get_ydata()[0]) for line in ax.get_lines()
+                                    if line.get_linestyle() == "--") for ax in fig.axes}
+    assert drawn == {"hard_down": [("no_breaker (mean)", 150.0), ("oracle (mean)", 6.0)],
+                     "flapping": [("oracle (mean)", 4.0)]}
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["oracle (mean)", "no_breaker (mean)"]

@@ -13,7 +13,7 @@ import math
 import os
 import pathlib
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -534,13 +534,17 @@ def _highlighted(shown: pd.DataFrame, highlight: pd.DataFrame) -> list[tuple[boo
     return found
 
 
+#: Each baseline policy's colour and marker, in every plot that shows it.
+_BASELINE_STYLES = {"no_breaker": ("black", "X"), "oracle": ("tab:olive", "P")}
+_OTHER_BASELINE = ("tab:gray", "D")
+
+
 def _draw_baselines(ax: Axes, rows: pd.DataFrame, baselines: pd.DataFrame, x: str, y: str) -> None:
     """Each baseline policy's mean in this panel's world: a cross, or a line if one metric is NaN."""
     key = "world" if "world" in rows.columns and "world" in baselines.columns else "trace"
     mine = baselines[baselines[key].isin(rows[key].unique())]
-    styles = {"no_breaker": ("black", "X"), "oracle": ("tab:olive", "P")}
     for policy, runs in mine.groupby("policy", sort=False):
-        colour, marker = styles.get(str(policy), ("tab:gray", "D"))
+        colour, marker = _BASELINE_STYLES.get(str(policy), _OTHER_BASELINE)
         mx, my = float(runs[x].astype(float).mean()), float(runs[y].astype(float).mean())
         label = f"{policy} (mean)"
         if math.isfinite(mx) and math.isfinite(my):
@@ -586,16 +590,21 @@ def plot_tradeoff(
     return path
 
 
-def objective_figure(curves: pd.DataFrame, objective_text: str) -> Figure:
+def objective_figure(
+    curves: pd.DataFrame, objective_text: str, baselines: Mapping[str, Mapping[str, float]] | None = None
+) -> Figure:
     """The objective against ``reset_timeout``: a panel per trace family, a line per value of
     the other breaker options (``fail_max`` in the built-in sweep), each point its mean with its
-    95% interval, reset_timeout on a log scale. The curve an SRE reads first: where it bottoms
-    out, and how flat it is there.
+    95% interval, reset_timeout on a log scale, and each baseline's mean as a dashed level (how
+    far the best setting is from sending everything, and from the oracle). The curve an SRE
+    reads first: where it bottoms out, and how flat it is there.
 
     Args:
         curves: ``objective_by_setting``'s table (``trace``, ``breaker.*``, ``objective_mean``,
             ``objective_ci_low``, ``objective_ci_high``), with a ``breaker.reset_timeout`` column.
         objective_text: The objective as words, for the y-axis.
+        baselines: ``baseline_objectives``' means, ``{trace: {policy: mean}}`` (none drawn
+            when ``None``; a NaN mean is left out).
 
     Raises:
         InvalidConfigError: ``breaker.reset_timeout`` is not a column (the sweep does not vary it).
@@ -619,11 +628,15 @@ def objective_figure(curves: pd.DataFrame, objective_text: str) -> Figure:
             label = ", ".join(f"{c.removeprefix('breaker.')}={_short_value(v)}" for c, v in zip(others, values))
             colour = colours(k / max(1, len(groups) - 1))
             ax.errorbar(x, y, yerr=[low, high], color=colour, marker="o", ms=3, lw=1.2, capsize=2, label=label or None)
+        for policy, mean in (baselines or {}).get(trace, {}).items():
+            if math.isfinite(mean):
+                level_colour, _ = _BASELINE_STYLES.get(policy, _OTHER_BASELINE)
+                ax.axhline(mean, color=level_colour, lw=1.0, ls="--", label=f"{policy} (mean)")
         ax.set_xscale("log")
         ax.set_title(trace, fontsize=10)
         ax.set_xlabel("reset_timeout (s)")
         ax.set_ylabel("objective (lower is better)", fontsize=8)
-    if others:
+    if axes[0].get_legend_handles_labels()[1]:
         axes[0].legend(fontsize=7, frameon=False)
     fig.suptitle(f"objective per run against reset_timeout: {objective_text} (95% intervals)", fontsize=10)
     return fig
@@ -633,9 +646,14 @@ def _short_value(value: object) -> str:
     return format_value(float(value)) if isinstance(value, (int, float, np.number)) else str(value)
 
 
-def plot_objective(curves: pd.DataFrame, out_dir: str | os.PathLike[str], objective_text: str) -> pathlib.Path:
+def plot_objective(
+    curves: pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    objective_text: str,
+    baselines: Mapping[str, Mapping[str, float]] | None = None,
+) -> pathlib.Path:
     """Write ``objective-vs-reset_timeout.png`` (see ``objective_figure``) into ``out_dir``."""
-    fig = objective_figure(curves, objective_text)
+    fig = objective_figure(curves, objective_text, baselines)
     folder = pathlib.Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "objective-vs-reset_timeout.png"

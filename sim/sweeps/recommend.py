@@ -26,6 +26,7 @@ from ..result import metric_definitions
 __all__ = [
     "DEFAULT_OBJECTIVE",
     "HIGHER_IS_BETTER",
+    "baseline_objectives",
     "breaker_columns",
     "format_recommendation",
     "describe_objective",
@@ -473,6 +474,29 @@ def objective_by_setting(rows: pd.DataFrame, objective: Mapping[str, float]) -> 
     return pd.DataFrame.from_records(
         records, columns=["trace", *params, "objective_mean", "objective_ci_low", "objective_ci_high", "n"]
     )
+
+
+def baseline_objectives(baselines: pd.DataFrame, objective: Mapping[str, float]) -> dict[str, dict[str, float]]:
+    """Per trace family and baseline policy, the objective's mean over its runs with a defined
+    objective, pooled over the family's worlds with equal weight (as ``objective_by_setting``
+    pools a setting's): ``{trace: {policy: mean}}``, NaN where no run defines it.
+
+    Args:
+        baselines: A sweep's per-run baseline table (``trace``, ``policy``, optionally ``world``,
+            and the objective's metrics).
+        objective: ``{metric: weight}``.
+    """
+    for column in ("trace", "policy"):
+        if column not in baselines.columns:
+            raise InvalidConfigError("baselines", f"a per-run baseline table with a {column!r} column",
+                                     sorted(map(str, baselines.columns)))
+    runs = baselines.assign(_obj=run_objective(baselines, objective))
+    runs["_stratum"] = runs["world"] if "world" in runs.columns else runs["trace"]
+    found: dict[str, dict[str, float]] = {}
+    for (trace, policy), group in runs.groupby(["trace", "policy"], sort=False):
+        means = group[np.isfinite(group["_obj"])].groupby("_stratum", sort=False)["_obj"].mean()
+        found.setdefault(str(trace), {})[str(policy)] = float(means.mean()) if len(means) else math.nan
+    return found
 
 
 def describe_objective(objective: Mapping[str, float]) -> str:

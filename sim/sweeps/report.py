@@ -18,7 +18,14 @@ from ..plot import plot_timeline
 from ..result import BREAKER, Metrics, RunResult, SimResult, TimeSeries, metric_definitions
 from ..streams import stream
 from .plots import plot_heatmaps, plot_objective, plot_tradeoff
-from .recommend import describe_objective, format_recommendation, objective_by_setting, recommend, recommend_overall
+from .recommend import (
+    baseline_objectives,
+    describe_objective,
+    format_recommendation,
+    objective_by_setting,
+    recommend,
+    recommend_overall,
+)
 from .spec import SweepSpec
 from .store import SweepStore, run_name
 
@@ -144,7 +151,13 @@ def draw_report(folder: str | os.PathLike[str], objective: Mapping[str, float]) 
     text, table = _write_recommendation(store, tables["results"], objective)
     try:
         curves = objective_by_setting(tables["results"], objective)
-        plots.append(plot_objective(curves, plots_dir, describe_objective(objective)))
+        levels = None
+        if "baselines" in tables:
+            try:
+                levels = baseline_objectives(tables["baselines"], objective)
+            except InvalidConfigError as exc:
+                notes.append(f"no baselines on the objective curve: {exc}")
+        plots.append(plot_objective(curves, plots_dir, describe_objective(objective), levels))
     except InvalidConfigError as exc:
         notes.append(f"no objective curve: {exc}")
 
