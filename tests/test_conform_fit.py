@@ -3,6 +3,7 @@ divergences generated sequences find (against the pinned library versions)."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import itertools
 import json
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from breakerlab.cli import main as cli_main
-from breakerlab.model import BreakerConfig, InvalidConfigError
+from breakerlab.model import BreakerConfig, CircuitOpenError, InvalidConfigError
 from breakerlab.model.presets import PRESETS, preset_named
 from breakerlab.proofs.conform.catalogue import CALL_TIMEOUT_S, CATALOGUE
 from breakerlab.proofs.conform.cli import conform, fingerprint
@@ -30,7 +31,9 @@ from breakerlab.proofs.conform.fit import (
     preset_differences,
     preset_options,
 )
-from breakerlab.proofs.conform.model_adapter import comparable
+from breakerlab.proofs.conform.model_adapter import ModelAdapter, comparable
+from breakerlab.proofs.conform.script import Advance, Begin, ReadState, script
+from breakerlab.runtime import CircuitBreaker
 
 MEASURED = ("pybreaker", "circuitbreaker", "aiobreaker", "purgatory", "opossum", "cockatiel")
 
@@ -317,3 +320,25 @@ def test_preset_summaries_put_each_fingerprint_into_words() -> None:
     assert r4j["probes"] == "10 per episode" and r4j["source"].startswith("documented")
     assert summary("aiobreaker")["probes"] == "unlimited per episode"
     assert set(summary("akka")) == set(pybreaker)
+
+
+def test_the_model_adapter_fails_a_timed_out_call_as_call_async_does() -> None:
+    """A call that overruns ``call_timeout`` is a failure, and when it trips the breaker under
+    ``trip_error="circuit_open"`` its caller gets the breaker's error chained from the timeout:
+    what ``CircuitBreaker.call_async`` raises (run here on an event loop), the model adapter
+    reports, so the fit scores those candidates on the reference's behaviour."""
+    async def hangs() -> None:
+        await asyncio.sleep(10.0)
+
+    runtime = CircuitBreaker(BreakerConfig(fail_max=1, reset_timeout=30.0, call_timeout=0.01, trip_error="circuit_open"))
+    with pytest.raises(CircuitOpenError) as raised:
+        asyncio.run(runtime.call_async(hangs))
+    assert isinstance(raised.value.__cause__, TimeoutError)
+
+    steps = script(Begin(1), Advance(1.0), ReadState())
+    for trip_error, result in (("circuit_open", "raised:CircuitOpenError"), ("original", "raised:TimeoutError")):
+        adapter = ModelAdapter({"call_timeout": 1.0, "trip_error": trip_error})
+        adapter.configure(1, 30.0)
+        resumed = [o for o in adapter.run(steps) if o.kind == "resumed"]
+        assert [(o.call_id, o.result) for o in resumed] == [(1, result)], trip_error
+        assert adapter.run(steps)[-1].result == "open"

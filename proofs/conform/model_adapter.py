@@ -127,16 +127,15 @@ class _ModelBackend(Backend):
         permit = self._permits.pop(flight.call_id)
         del self._flights[flight.call_id]
         outcome = flight.outcome
-        if timed_out:
-            breaker.record_failure(permit, TimeoutError())
-            flight.result = caller_result(True, TimeoutError())
-        elif outcome == "success":
+        if outcome == "success" and not timed_out:
             breaker.record_success(permit)
             flight.result = caller_result(True, None)
         else:
-            error = _RAISED[str(outcome)]()
+            error = TimeoutError() if timed_out else _RAISED[str(outcome)]()
             generation = breaker.generation
-            breaker.record_failure(permit, error)  # classified: excluded, cancellation, failure
+            # A timed-out call is a failure whatever the classification (call_async's rule); any
+            # other error is classified: excluded, cancellation, failure.
+            breaker.record_failure(permit, None if timed_out else error)
             opened = breaker.generation != generation and breaker.state is State.OPEN
             tripped = opened and breaker.config.trip_error is TripError.CIRCUIT_OPEN
             # The tripping call raises the breaker's error (trip_error="circuit_open"), as call() does.
