@@ -92,7 +92,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         name="opossum-like",
         fail_max=1,
-        reset_timeout_s=30.0,
+        reset_timeout_s=float(model_presets.preset_named("opossum").options["reset_timeout"]),
         note="approximation: opossum (measured, breakerlab.model.presets['opossum']) opens when a failure "
         "brings failures / fires over its rolling 10 s window above 50% (errorThresholdPercentage, exceeded), "
         "with volumeThreshold 0, and re-tries after 30 s (resetTimeout). fail_max=1 matches it when the "

@@ -18,6 +18,7 @@ from scipy import stats
 
 from breakerlab.model import InvalidConfigError
 from breakerlab.sim import simulate
+from breakerlab.sim.sweeps.pool import MAX_JOBS_PER_CORE, MIN_JOBS_LIMIT, check_jobs
 from breakerlab.sim.sweeps.run import plan_tasks, run_sweep
 from breakerlab.sim.sweeps.spec import SweepSpec, default_spec, load_spec
 from breakerlab.sim.sweeps.store import SweepStore, flatten
@@ -451,3 +452,18 @@ def test_the_recommendation_names_the_options_it_pools_over(tmp_path: pathlib.Pa
         assert line.endswith("averaged with equal weight over workload.rate_rps (20, 40)"), line
     table = pd.read_csv(tmp_path / "done" / "recommendation.csv")
     assert list(table["pooled_over"]) == ["workload.rate_rps (20, 40)"] * 3
+
+
+def test_the_local_process_limit_holds_for_the_api_too_and_not_for_a_cluster(tmp_path: pathlib.Path) -> None:
+    """``run_sweep`` refuses more local processes than the machine can run, before anything is
+    written, as ``--jobs`` does; with a Dask scheduler the cluster runs the tasks, so no local
+    limit applies (the unreachable address is then what is refused)."""
+    spec = default_spec()
+    limit = max(MAX_JOBS_PER_CORE * (os.cpu_count() or 1), MIN_JOBS_LIMIT)
+    with pytest.raises(InvalidConfigError, match=rf"'jobs' must be at most {limit} .*\(got {limit + 1}\)"):
+        run_sweep(spec, tmp_path / "out", jobs=limit + 1)
+    with pytest.raises(InvalidConfigError, match=r"'jobs' must be an int >= 1 \(got 0\)"):
+        run_sweep(spec, tmp_path / "out", jobs=0)
+    assert not (tmp_path / "out").exists()
+    check_jobs(limit, None)
+    check_jobs(limit + 1, "tcp://127.0.0.1:1")  # a cluster's business

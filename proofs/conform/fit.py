@@ -26,11 +26,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from breakerlab.model.config import BreakerConfig
-from breakerlab.model.presets import LibraryPreset
+from breakerlab.model.presets import UNLIMITED_PROBES, LibraryPreset
 
 from .catalogue import CALL_TIMEOUT_S, CATALOGUE, FAIL_MAX, RESET_TIMEOUT_S, WINDOW_S
 from .model_adapter import ModelAdapter, comparable
@@ -57,7 +57,7 @@ CANDIDATE_OPTIONS: dict[str, tuple[Any, ...]] = {
     "admit_at_deadline": (True, False),
     "half_open_entry": ("lazy", "at_deadline"),
     "half_open_limit": ("per_episode", "concurrent"),
-    "half_open_max_calls": (1, 1_000_000),
+    "half_open_max_calls": (1, UNLIMITED_PROBES),
     "late_result": ("ignore", "current_state", "admitting_state"),
     "excluded_outcome": ("neutral", "success"),
     "cancellation_outcome": ("release", "failure", "success"),
@@ -163,7 +163,7 @@ def _redundant(index: int, variants: Variants) -> bool:
     whole-call lock already makes every caller wait, and unlimited probes reject none."""
     waits = DIMENSIONS["half_open_waits"][variants[_WAITS]]["half_open_waits"]
     candidate = _candidate_list()[index]
-    return bool(waits and (candidate["serializes_calls"] or candidate["half_open_max_calls"] > FAIL_MAX))
+    return bool(waits and (candidate["serializes_calls"] or candidate["half_open_max_calls"] == UNLIMITED_PROBES))
 
 
 def _candidate(index: int, variants: Variants) -> dict[str, Any]:
@@ -244,18 +244,14 @@ def _descend(observed: Mapping[str, Any]) -> tuple[int, Variants, tuple[str, ...
     index, failed = _grid_best(observed, variants)
     while failed:
         best: tuple[int, Variants, tuple[str, ...]] | None = None
-        for position, choices in enumerate(DIMENSIONS.values()):
-            for variant in range(len(choices)):
-                trial = variants[:position] + (variant,) + variants[position + 1:]
-                if trial == variants:
+        for trial in _one_dimension_changes(variants):
+            for near in _neighbours(index):
+                if _redundant(near, trial):
                     continue
-                for near in _neighbours(index):
-                    if _redundant(near, trial):
-                        continue
-                    to_beat = len(failed) if best is None else len(best[2])
-                    missed = _misses(near, trial, {**{n: observed[n] for n in failed}, **observed}, to_beat)
-                    if len(missed) < to_beat:
-                        best = (near, trial, missed)
+                to_beat = len(failed) if best is None else len(best[2])
+                missed = _misses(near, trial, {**{n: observed[n] for n in failed}, **observed}, to_beat)
+                if len(missed) < to_beat:
+                    best = (near, trial, missed)
         if best is None:
             break
         variants = best[1]
@@ -263,20 +259,29 @@ def _descend(observed: Mapping[str, Any]) -> tuple[int, Variants, tuple[str, ...
     return index, variants, failed
 
 
+def _one_dimension_changes(variants: Variants) -> Iterator[Variants]:
+    """``variants`` with one dimension set to each of its other variants, in order."""
+    for position, choices in enumerate(DIMENSIONS.values()):
+        for variant in range(len(choices)):
+            if variant != variants[position]:
+                yield variants[:position] + (variant,) + variants[position + 1:]
+
+
+def _matching(observed: Mapping[str, Any], index: int, variants: Variants) -> list[dict[str, Any]]:
+    """The candidates reproducing every scenario around a fit without misses: the grid under
+    its dimensions (the fit's own first), and the fit with any one dimension changed."""
+    found = [(i, variants) for i in _grid_matches(observed, variants)]
+    found += [(index, trial) for trial in _one_dimension_changes(variants)
+              if not _redundant(index, trial) and not _misses(index, trial, observed, 1)]
+    return [_candidate(i, v) for i, v in found]
+
+
 def matching_candidates(library: Run) -> list[dict[str, Any]]:
     """Every searched candidate reproducing all of ``library``'s scenarios: the grid under the
     fitted dimensions, and the fitted candidate with any one dimension changed."""
     observed = _observed(library)
     index, variants, failed = _descend(observed)
-    if failed:
-        return []
-    found = [(i, variants) for i in _grid_matches(observed, variants)]
-    for position, choices in enumerate(DIMENSIONS.values()):
-        for variant in range(len(choices)):
-            trial = variants[:position] + (variant,) + variants[position + 1:]
-            if trial != variants and not _redundant(index, trial) and not _misses(index, trial, observed, 1):
-                found.append((index, trial))
-    return [_candidate(i, v) for i, v in found]
+    return [] if failed else _matching(observed, index, variants)
 
 
 def fit_fingerprint(library: Run) -> Fit:
@@ -286,9 +291,8 @@ def fit_fingerprint(library: Run) -> Fit:
     chosen = _candidate(index, variants)
     if failed:
         return Fit(options=chosen, matching=0, undetermined=(), unexplained=failed)
-    matching = matching_candidates(library)
-    names = list(chosen)
-    undetermined = tuple(name for name in names if len({repr(c.get(name)) for c in matching}) > 1)
+    matching = _matching(observed, index, variants)
+    undetermined = tuple(name for name in chosen if len({repr(c.get(name)) for c in matching}) > 1)
     return Fit(options=matching[0], matching=len(matching), undetermined=undetermined, unexplained=())
 
 

@@ -66,8 +66,7 @@ class _ModelBackend(Backend):
         self._holder: Flight | None = None
         self._waiting: collections.deque[Flight] = collections.deque()
         self._half_open_waiting: collections.deque[Flight] = collections.deque()
-        self._permits: dict[int, Permit] = {}
-        self._flights: dict[int, Flight] = {}
+        self._admitted: dict[int, tuple[Permit, Flight]] = {}  # by call id, until settled
         self._order = 0
 
     def _changed(self, flight: Flight) -> None:
@@ -93,8 +92,7 @@ class _ModelBackend(Backend):
             return True
         flight.entered = True
         self._changed(flight)
-        self._permits[flight.call_id] = permit
-        self._flights[flight.call_id] = flight
+        self._admitted[flight.call_id] = (permit, flight)
         if self._serialize:
             self._holder = flight
         if flight.armed and complete:
@@ -124,8 +122,7 @@ class _ModelBackend(Backend):
 
     def _complete(self, flight: Flight, timed_out: bool = False) -> None:
         breaker = self._breaker
-        permit = self._permits.pop(flight.call_id)
-        del self._flights[flight.call_id]
+        permit, _ = self._admitted.pop(flight.call_id)
         outcome = flight.outcome
         if outcome == "success" and not timed_out:
             breaker.record_success(permit)
@@ -162,8 +159,8 @@ class _ModelBackend(Backend):
         target = clock() + seconds
         while timeout is not None:
             due = sorted(
-                (self._permits[call_id].acquired_at + timeout, flight.changed, flight)
-                for call_id, flight in self._flights.items()
+                (permit.acquired_at + timeout, flight.changed, flight)
+                for permit, flight in self._admitted.values()
                 if not flight.armed
             )
             if not due or due[0][0] > target:
@@ -192,7 +189,7 @@ class _ModelBackend(Backend):
         return str(breaker.state.value)
 
     def close(self) -> None:
-        for flight in [*self._waiting, *self._half_open_waiting]:
+        for flight in self._waiting:
             flight.outcome = flight.outcome or "success"
         self._pass_lock()
 

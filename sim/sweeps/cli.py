@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import pathlib
 import sys
 from typing import Any
@@ -13,13 +12,10 @@ from typing import Any
 from ..budget import LARGE_SWEEP_RUNS
 from ..errors import InvalidConfigError
 from .folder import check_output_folder
+from .pool import check_jobs
 from .run import plan_tasks, run_sweep
 from .spec import SweepSpec, default_spec, load_spec
 from .store import SweepStore
-
-#: Local worker processes allowed per core (``--jobs``), and the limit on any machine.
-MAX_JOBS_PER_CORE = 8
-MIN_JOBS_LIMIT = 16
 
 __all__ = ["plot_command", "sweep_command"]
 
@@ -145,16 +141,7 @@ def _spec(args: argparse.Namespace) -> SweepSpec:
 def _run_sweep(args: argparse.Namespace) -> int:
     if args.resume and not args.out:
         raise InvalidConfigError("--resume", "used with --out DIR (the folder of the sweep to finish)", True)
-    if args.jobs is not None and args.jobs < 1:
-        raise InvalidConfigError("--jobs", "an int >= 1", args.jobs)
-    cores = os.cpu_count() or 1
-    if args.jobs is not None and args.jobs > max(MAX_JOBS_PER_CORE * cores, MIN_JOBS_LIMIT):
-        raise InvalidConfigError(
-            "--jobs", f"at most {max(MAX_JOBS_PER_CORE * cores, MIN_JOBS_LIMIT)} on this machine's {cores} core(s)",
-            args.jobs,
-            "each worker is a process with its own memory, and more of them than cores only take turns on the "
-            "cores; leave --jobs out for one per core, or run on a cluster with --scheduler",
-        )
+    check_jobs(args.jobs, args.scheduler, "--jobs")
     spec = _spec(args)
     if args.max_runs is not None:
         if not spec.adaptive:

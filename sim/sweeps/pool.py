@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from ..errors import InvalidConfigError
 
-__all__ = ["CONNECT_TIMEOUT_S", "Pool"]
+__all__ = ["CONNECT_TIMEOUT_S", "MAX_JOBS_PER_CORE", "MIN_JOBS_LIMIT", "Pool", "check_jobs"]
 
 #: How long a sweep waits for a Dask scheduler to answer (``run_sweep``'s ``connect_timeout_s``).
 CONNECT_TIMEOUT_S = 10.0
@@ -27,17 +27,43 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
+#: Local worker processes allowed per core, and the limit on any machine.
+MAX_JOBS_PER_CORE = 8
+MIN_JOBS_LIMIT = 16
+
+
+def check_jobs(jobs: int | None, scheduler: str | None, field: str = "jobs") -> None:
+    """Raise ``InvalidConfigError`` (naming ``field``) unless ``jobs`` is None or a count of
+    local processes this machine can run: at least 1, and at most ``MAX_JOBS_PER_CORE`` per
+    core (``MIN_JOBS_LIMIT`` on any machine). With a ``scheduler`` the cluster runs the tasks,
+    and no local limit applies."""
+    if jobs is None or scheduler:
+        return
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise InvalidConfigError(field, "an int >= 1", jobs)
+    cores = os.cpu_count() or 1
+    limit = max(MAX_JOBS_PER_CORE * cores, MIN_JOBS_LIMIT)
+    if jobs > limit:
+        raise InvalidConfigError(
+            field, f"at most {limit} on this machine's {cores} core(s)", jobs,
+            "each worker is a process with its own memory, and more of them than cores only take turns on the "
+            "cores; leave it out for one per core, or run on a cluster with a Dask scheduler",
+        )
+
+
 class Pool:
     """Runs batches of tasks serially, on local processes or on a Dask cluster, keeping the
     workers from one batch to the next (an adaptive sweep runs many small batches).
 
     Args:
-        jobs: Local worker processes (None: every core; 1 runs in this process).
+        jobs: Local worker processes (None: every core; 1 runs in this process); see
+            ``check_jobs`` for the limits.
         scheduler: A Dask scheduler's address, which overrides ``jobs``.
         connect_timeout_s: How long to wait for the scheduler to answer.
     """
 
     def __init__(self, jobs: int | None, scheduler: str | None, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+        check_jobs(jobs, scheduler)
         self.jobs = jobs or os.cpu_count() or 1
         self.scheduler = scheduler
         self.connect_timeout_s = connect_timeout_s
