@@ -15,7 +15,7 @@ from .aiobreaker_adapter import AiobreakerAdapter
 from .base import CALL_TIMEOUT_S, START_EPOCH_S, WINDOW_S, Adapter, AdapterError, LibraryConfig, frozen_time
 from .circuitbreaker_adapter import CircuitbreakerAdapter
 from .cockatiel_adapter import CockatielAdapter
-from .library import LibraryAdapter
+from .library import InProcessAdapter, LibraryAdapter
 from .node_process import NodeAdapter
 from .opossum_adapter import OpossumAdapter
 from .purgatory_adapter import PurgatoryAdapter
@@ -35,6 +35,7 @@ __all__ = [
     "CircuitbreakerAdapter",
     "CockatielAdapter",
     "FifoRLock",
+    "InProcessAdapter",
     "LibraryAdapter",
     "LibraryConfig",
     "NodeAdapter",

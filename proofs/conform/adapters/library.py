@@ -1,4 +1,5 @@
-"""``LibraryAdapter``: the base of the adapters that run a script against a real library."""
+"""``LibraryAdapter``: the base of the adapters that run a script against a real library, and
+``InProcessAdapter``: the base of those whose library runs in this process, driven by ``Runner``."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ from ..script import Observation, Step, validate_script
 from .base import AdapterError, Backend, LibraryConfig, frozen_time
 from .runner import Runner
 
-__all__ = ["LibraryAdapter"]
+__all__ = ["InProcessAdapter", "LibraryAdapter"]
 
 
 class LibraryAdapter(abc.ABC):
-    """Base of the four adapters: configuration, version, and running a script under frozen time.
+    """Base of the library adapters: configuration, version, and ``run``.
 
-    Subclasses name the library (``name``, ``distribution``) and implement ``_open``, which
-    builds a fresh breaker and the backend driving it.
+    Subclasses name the library (``name``, ``distribution``) and implement ``run``: in this
+    process (``InProcessAdapter``) or in another (the npm libraries' node driver).
     """
 
     name: ClassVar[str]
@@ -59,6 +60,27 @@ class LibraryAdapter(abc.ABC):
         """
         self._config = LibraryConfig(fail_max=fail_max, reset_timeout_s=reset_timeout_s, excluded=tuple(excluded))
 
+    @abc.abstractmethod
+    def run(self, script: Sequence[Step]) -> tuple[Observation, ...]:
+        """Run ``script`` against a fresh breaker under frozen time and return one observation per step.
+
+        Calls still in flight or blocked after the last step are finished with ``success`` and
+        recorded as ``drained``.
+
+        Raises:
+            ScriptError: if the script is malformed.
+            AdapterError: if the adapter is not configured, the library is missing, or a call
+                never returns.
+        """
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class InProcessAdapter(LibraryAdapter):
+    """An adapter whose library runs in this process: ``Runner`` drives the backend that
+    ``_open`` builds (threads for a synchronous library, tasks for an asyncio one)."""
+
     def run(self, script: Sequence[Step]) -> tuple[Observation, ...]:
         """Run ``script`` against a fresh breaker under frozen time and return one observation per step.
 
@@ -78,6 +100,3 @@ class LibraryAdapter(abc.ABC):
     @abc.abstractmethod
     def _open(self, config: LibraryConfig) -> contextlib.AbstractContextManager[Backend]:
         """Build a fresh breaker (time is already frozen) and the backend that drives it; close it on exit."""
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name}>"

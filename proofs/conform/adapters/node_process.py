@@ -9,7 +9,6 @@ by ``proofs/conform/node/package-lock.json`` and installed with
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pathlib
@@ -21,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..script import Advance, Begin, Call, Excluded, Finish, Observation, Step, validate_script
-from .base import CALL_TIMEOUT_S, WINDOW_S, AdapterError, Backend, LibraryConfig, time_label
+from .base import CALL_TIMEOUT_S, WINDOW_S, AdapterError, time_label
 from .library import LibraryAdapter
 
 __all__ = ["DRIVER_DIR", "INSTALL_HINT", "NodeAdapter", "NodeProcess", "installed_version", "step_to_json"]
@@ -247,7 +246,3 @@ class NodeAdapter(LibraryAdapter):
         """Stop the driver process (a later run starts it again)."""
         self._process.close()
 
-    @contextlib.contextmanager
-    def _open(self, config: LibraryConfig) -> Iterator[Backend]:
-        raise AdapterError(f"{self.name} runs whole scripts in its node driver; call run()")
-        yield  # pragma: no cover  (a generator, for the context manager)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from ..script import Observation, Step, raise_outcome
 from .base import AdapterError, Backend, Flight, LibraryConfig, caller_result
-from .library import LibraryAdapter
+from .library import InProcessAdapter
 
 __all__ = ["AsyncSession", "AsyncioAdapter", "TaskBackend"]
 
@@ -127,7 +127,7 @@ class TaskBackend(Backend):
             raise AdapterError(f"tasks still pending after the run (cancelled): {', '.join(stuck)}")
 
 
-class AsyncioAdapter(LibraryAdapter):
+class AsyncioAdapter(InProcessAdapter):
     """An adapter for an asyncio library: subclasses build an ``AsyncSession`` per run, in the run's loop.
 
     Args:

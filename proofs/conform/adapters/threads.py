@@ -11,7 +11,7 @@ from typing import Protocol
 
 from ..script import raise_outcome
 from .base import AdapterError, Backend, Flight, LibraryConfig, caller_result
-from .library import LibraryAdapter
+from .library import InProcessAdapter
 
 __all__ = ["SyncSession", "ThreadBackend", "ThreadedAdapter"]
 
@@ -155,7 +155,7 @@ class ThreadBackend(Backend):
             raise AdapterError(f"worker threads still running after the run: {', '.join(alive)}")
 
 
-class ThreadedAdapter(LibraryAdapter):
+class ThreadedAdapter(InProcessAdapter):
     """An adapter for a synchronous library: subclasses build a ``SyncSession`` per run.
 
     Args:
